@@ -1,0 +1,35 @@
+# Every target sets up .venv on first use: only python3 (3.11+) and a C compiler are needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SOURCES := $(wildcard cython_ext/cleftsim/_core/*.pyx cython_ext/cleftsim/_core/*.pxd) setup.py pyproject.toml
+
+.PHONY: demo test bench validate annotate clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+$(STAMP): $(PY) $(SOURCES)
+	$(PY) -m pip install "setuptools>=77" "Cython>=3.0" "numpy>=2.0" wheel
+	$(PY) -m pip install --no-build-isolation -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/disc_cleft_escape.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+validate: $(STAMP)
+	$(PY) -m cleftsim.validation docs/validation
+
+annotate: $(STAMP)
+	$(VENV)/bin/cython -a -3 -I cython_ext cython_ext/cleftsim/_core/*.pyx
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info src/cleftsim/_core/*.so cython_ext/cleftsim/_core/*.c cython_ext/cleftsim/_core/*.html

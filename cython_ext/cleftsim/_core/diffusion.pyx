@@ -1,0 +1,164 @@
+# cython: language_level=3
+"""The volume diffusion step: Gaussian displacement traced through the geometry.
+
+At every surface a step meets, the (region, species) rule decides: specular reflection with the
+rest of the displacement (any number of bounces), absorption, or a counted transparent crossing.
+A molecule that survives its step near an absorbing surface is then absorbed with the
+Brownian-bridge probability exp(-d1*d2/(D*dt)) of having touched it during the step (d1, d2: the
+distances of the start and end points from the nearest absorbing triangle's plane; the standard
+crossing probability of a Brownian bridge, e.g. Borodin & Salminen, Handbook of Brownian Motion;
+used for boundaries of particle simulations by Andrews & Bray 2004, Phys Biol 1:137).
+
+No-leak rule: after a reflection the molecule restarts from a point of its incoming segment that
+lies `delta` (perpendicular) before the surface, or from the segment's start if the hit was closer,
+so every position the engine ever stores lies on a path that crossed no reflecting triangle.
+"""
+import numpy as np
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport fabs, exp
+from numpy.random cimport bitgen_t
+from numpy.random.c_distributions cimport random_standard_normal, random_standard_uniform
+
+from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT
+from cleftsim._core.vec cimport dot3
+
+cdef enum:
+    MAX_BOUNCES = 1000
+
+# Indices into the stats counter array.
+cdef enum:
+    STAT_TRUNCATED = 0
+    STAT_BRIDGE = 1
+    STAT_REFLECTIONS = 2
+    STAT_WRAPS = 3
+
+
+cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, bitgen_t* rng,
+                     long long* crossed, long long* stats) noexcept nogil:
+    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
+    cdef double p0[3]
+    cdef Hit h
+    cdef int bounces = 0, rule, reg, k, ax, j
+    cdef double nd, tb, f, rn, tbox, t, s0, s1
+    cdef const double* plane
+    cdef bint wrapped = False
+    p0[0] = p[0]
+    p0[1] = p[1]
+    p0[2] = p[2]
+    while True:
+        h = sc.first_hit(p, d)
+        if sc.periodic_any:
+            tbox = 2.0
+            ax = -1
+            for k in range(3):
+                if sc.periodic[k] and d[k] != 0.0:
+                    t = ((sc.box_hi[k] if d[k] > 0.0 else sc.box_lo[k]) - p[k]) / d[k]
+                    if t < tbox:
+                        tbox = t
+                        ax = k
+            if ax >= 0 and tbox < 1.0 and tbox < h.t:
+                for k in range(3):
+                    p[k] += tbox * d[k]
+                    d[k] *= 1.0 - tbox
+                p[ax] = sc.box_lo[ax] if d[ax] > 0.0 else sc.box_hi[ax]
+                wrapped = True
+                stats[STAT_WRAPS] += 1
+                continue
+        if h.tri < 0:
+            p[0] += d[0]
+            p[1] += d[1]
+            p[2] += d[2]
+            break
+        reg = sc.tri_region[h.tri]
+        rule = sc.rules[reg * sc.n_species + s]
+        plane = sc.planes + 4 * sc.tri_plane[h.tri]
+        nd = dot3(plane, d)
+        if rule == RULE_ABSORB:
+            return reg
+        if rule == RULE_TRANSPARENT:
+            crossed[(reg * sc.n_species + s) * 2 + (1 if nd > 0.0 else 0)] += 1
+            t = h.t + sc.delta / fabs(nd)
+            if t >= 1.0:
+                p[0] += d[0]
+                p[1] += d[1]
+                p[2] += d[2]
+                break
+            for k in range(3):
+                p[k] += t * d[k]
+                d[k] *= 1.0 - t
+            continue
+        # specular reflection with the remaining displacement
+        tb = h.t - sc.delta / fabs(nd)
+        if tb < 0.0:
+            tb = 0.0
+        f = 1.0 - h.t
+        rn = 2.0 * f * nd
+        for k in range(3):
+            p[k] += tb * d[k]
+            d[k] = f * d[k] - rn * plane[k]
+        stats[STAT_REFLECTIONS] += 1
+        bounces += 1
+        if bounces >= MAX_BOUNCES:
+            stats[STAT_TRUNCATED] += 1
+            break
+    if rcut > 0.0 and not wrapped:
+        j = sc.nearest_absorber(p, s, rcut)
+        if j >= 0:
+            plane = sc.planes + 4 * sc.tri_plane[j]
+            s0 = dot3(plane, p0) - plane[3]
+            s1 = dot3(plane, p) - plane[3]
+            if s0 * s1 > 0.0 and random_standard_uniform(rng) < exp(-s0 * s1 / ddt):
+                stats[STAT_BRIDGE] += 1
+                return sc.tri_region[j]
+    return -1
+
+
+def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, Py_ssize_t n,
+            long long n_steps, double[::1] sigma, double[::1] ddt, double[::1] rcut, object bitgen,
+            long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats):
+    """Advance the first n molecules by n_steps time steps; returns the new number of molecules.
+
+    sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
+    test (0 when species s meets no absorbing surface). Absorbed molecules are removed by moving
+    the last molecule into their slot (positions, species and uid together) and counted in
+    absorbed[region, species]; transparent crossings go to crossed[region, species, direction]
+    (direction 1 = along the triangle normal). stats accumulates [truncated steps, bridge
+    absorptions, reflections, periodic wraps].
+    """
+    cdef bitgen_t* rng = <bitgen_t*>PyCapsule_GetPointer(bitgen.capsule, "BitGenerator")
+    cdef long long step
+    cdef Py_ssize_t i, last
+    cdef int s, reg
+    cdef double sg
+    cdef double d[3]
+    cdef bint free_space = sc.n_tri == 0 and not sc.periodic_any
+    cdef long long* cr = &crossed[0, 0, 0]
+    cdef long long* st = &stats[0]
+    with bitgen.lock, nogil:
+        for step in range(n_steps):
+            i = 0
+            while i < n:
+                s = species[i]
+                sg = sigma[s]
+                d[0] = sg * random_standard_normal(rng)
+                d[1] = sg * random_standard_normal(rng)
+                d[2] = sg * random_standard_normal(rng)
+                if free_space:
+                    pos[i, 0] += d[0]
+                    pos[i, 1] += d[1]
+                    pos[i, 2] += d[2]
+                    i += 1
+                    continue
+                reg = move(sc, &pos[i, 0], d, s, ddt[s], rcut[s], rng, cr, st)
+                if reg < 0:
+                    i += 1
+                    continue
+                absorbed[reg, s] += 1
+                last = n - 1
+                pos[i, 0] = pos[last, 0]
+                pos[i, 1] = pos[last, 1]
+                pos[i, 2] = pos[last, 2]
+                species[i] = species[last]
+                uid[i] = uid[last]
+                n = last
+    return n

@@ -1,0 +1,63 @@
+# The compiled form of a model's geometry: triangles grouped by plane, a uniform grid, the
+# per-(region, species) surface rules, and the lists used by the Brownian-bridge test.
+
+cdef enum:
+    RULE_REFLECT = 0
+    RULE_ABSORB = 1
+    RULE_TRANSPARENT = 2
+
+# Per-triangle record layout in Scene.tri (doubles): v0[3], e1[3], e2[3], d00, d01, d11, inv_den
+cdef enum:
+    TRI_STRIDE = 13
+
+cdef struct Hit:
+    int tri          # triangle index, -1 if none
+    double t         # fraction of the segment at the hit
+
+cdef struct DDA:
+    int idx[3]
+    int step[3]
+    double tmax[3]
+    double tdelta[3]
+    double t_in      # entry parameter of the current cell
+    double t_out     # exit parameter of the current cell
+    double t_clip    # exit parameter of the whole grid
+    bint alive
+
+cdef class Scene:
+    cdef readonly int n_tri
+    cdef readonly int n_regions
+    cdef readonly int n_species
+    cdef readonly double delta
+    cdef readonly double bary_eps
+    cdef readonly double space_eps
+    cdef list _keep
+    cdef const double* planes
+    cdef const double* tri
+    cdef const int* tri_plane
+    cdef const int* tri_region
+    cdef const int* tri_object
+    cdef const signed char* rules
+    cdef double lo[3]
+    cdef double hi[3]
+    cdef double cell[3]
+    cdef double inv_cell[3]
+    cdef int ncell[3]
+    cdef const long long* cell_start
+    cdef const int* group_plane
+    cdef const long long* group_start
+    cdef const int* group_tris
+    cdef const long long* near_start
+    cdef const int* near_tris
+    cdef const double* near_lb
+    cdef long long* stamp
+    cdef long long ray_id
+    cdef bint periodic_any
+    cdef bint periodic[3]
+    cdef double box_lo[3]
+    cdef double box_hi[3]
+
+    cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
+    cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil
+    cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil
+    cdef int cell_of(self, const double* p) noexcept nogil

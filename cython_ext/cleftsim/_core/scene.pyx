@@ -1,0 +1,475 @@
+# cython: language_level=3
+"""Compiled geometry: ray tracing against triangles through a uniform grid.
+
+Triangles that share a plane are grouped inside each grid cell, so a ray tests each plane once per
+cell (a plate made of hundreds of triangles costs one plane test) and runs a barycentric test only
+for the triangles of a plane it actually crosses inside that cell. Grid traversal is the 3D DDA of
+Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycentric epsilon so a ray
+through a shared edge or vertex always hits at least one of the triangles meeting there.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.math cimport floor, fabs, sqrt, INFINITY
+
+from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
+
+cnp.import_array()
+
+
+cdef inline bint dda_start(Scene sc, const double* p, const double* d, double t_end, DDA* s) noexcept nogil:
+    """Clip p + t d, t in [0, t_end], to the grid; set up the walk. False if it misses the grid."""
+    cdef double t0 = 0.0, t1 = t_end, a, b, tmp, x
+    cdef int k, i
+    for k in range(3):
+        if d[k] == 0.0:
+            if p[k] < sc.lo[k] or p[k] > sc.hi[k]:
+                return False
+        else:
+            a = (sc.lo[k] - p[k]) / d[k]
+            b = (sc.hi[k] - p[k]) / d[k]
+            if a > b:
+                tmp = a
+                a = b
+                b = tmp
+            if a > t0:
+                t0 = a
+            if b < t1:
+                t1 = b
+    if t0 > t1:
+        return False
+    s.t_in = t0
+    s.t_clip = t1
+    for k in range(3):
+        x = p[k] + t0 * d[k]
+        i = <int>floor((x - sc.lo[k]) * sc.inv_cell[k])
+        if i < 0:
+            i = 0
+        elif i >= sc.ncell[k]:
+            i = sc.ncell[k] - 1
+        s.idx[k] = i
+        if d[k] > 0.0:
+            s.step[k] = 1
+            s.tmax[k] = (sc.lo[k] + (i + 1) * sc.cell[k] - p[k]) / d[k]
+            s.tdelta[k] = sc.cell[k] / d[k]
+        elif d[k] < 0.0:
+            s.step[k] = -1
+            s.tmax[k] = (sc.lo[k] + i * sc.cell[k] - p[k]) / d[k]
+            s.tdelta[k] = -sc.cell[k] / d[k]
+        else:
+            s.step[k] = 0
+            s.tmax[k] = INFINITY
+            s.tdelta[k] = INFINITY
+    s.t_out = s.tmax[0]
+    if s.tmax[1] < s.t_out:
+        s.t_out = s.tmax[1]
+    if s.tmax[2] < s.t_out:
+        s.t_out = s.tmax[2]
+    if s.t_out > s.t_clip:
+        s.t_out = s.t_clip
+    s.alive = True
+    return True
+
+
+cdef inline void dda_next(Scene sc, DDA* s) noexcept nogil:
+    """Advance to the next cell along the ray; s.alive becomes False past the end."""
+    cdef int k = 0
+    if s.tmax[1] < s.tmax[k]:
+        k = 1
+    if s.tmax[2] < s.tmax[k]:
+        k = 2
+    if s.tmax[k] >= s.t_clip:
+        s.alive = False
+        return
+    s.t_in = s.tmax[k]
+    s.idx[k] += s.step[k]
+    if s.idx[k] < 0 or s.idx[k] >= sc.ncell[k]:
+        s.alive = False
+        return
+    s.tmax[k] += s.tdelta[k]
+    s.t_out = s.tmax[0]
+    if s.tmax[1] < s.t_out:
+        s.t_out = s.tmax[1]
+    if s.tmax[2] < s.t_out:
+        s.t_out = s.tmax[2]
+    if s.t_out > s.t_clip:
+        s.t_out = s.t_clip
+
+
+cdef inline void barycentric(const double* tr, const double* q, double* v, double* w) noexcept nogil:
+    """Barycentric coordinates (of e1, e2) of the point q projected on the triangle's plane."""
+    cdef double r[3]
+    cdef double d20, d21
+    sub3(q, tr, r)
+    d20 = dot3(r, tr + 3)
+    d21 = dot3(r, tr + 6)
+    v[0] = (tr[11] * d20 - tr[10] * d21) * tr[12]
+    w[0] = (tr[9] * d21 - tr[10] * d20) * tr[12]
+
+
+cdef inline double dist2_point_triangle(const double* tr, const double* plane, const double* p) noexcept nogil:
+    """Squared Euclidean distance from p to the triangle record tr (plane = its n, offset)."""
+    cdef double s = dot3(plane, p) - plane[3]
+    cdef double v, w, best, d2
+    cdef double b[3]
+    cdef double c[3]
+    barycentric(tr, p, &v, &w)
+    if v >= 0.0 and w >= 0.0 and v + w <= 1.0:
+        return s * s
+    b[0] = tr[0] + tr[3]
+    b[1] = tr[1] + tr[4]
+    b[2] = tr[2] + tr[5]
+    c[0] = tr[0] + tr[6]
+    c[1] = tr[1] + tr[7]
+    c[2] = tr[2] + tr[8]
+    best = dist2_point_segment(p, tr, b)
+    d2 = dist2_point_segment(p, b, c)
+    if d2 < best:
+        best = d2
+    d2 = dist2_point_segment(p, c, tr)
+    if d2 < best:
+        best = d2
+    return best
+
+
+cdef class Scene:
+    """Geometry arrays prepared by :mod:`cleftsim.world`; see there for the layout."""
+
+    def __cinit__(self, dict arrays):
+        cdef double[:, ::1] planes = arrays["planes"]
+        cdef double[:, ::1] tri = arrays["tri"]
+        cdef int[::1] tri_plane = arrays["tri_plane"]
+        cdef int[::1] tri_region = arrays["tri_region"]
+        cdef int[::1] tri_object = arrays["tri_object"]
+        cdef signed char[:, ::1] rules = arrays["rules"]
+        cdef long long[::1] cell_start = arrays["cell_start"]
+        cdef int[::1] group_plane = arrays["group_plane"]
+        cdef long long[::1] group_start = arrays["group_start"]
+        cdef int[::1] group_tris = arrays["group_tris"]
+        cdef long long[::1] near_start = arrays["near_start"]
+        cdef int[::1] near_tris = arrays["near_tris"]
+        cdef double[::1] near_lb = arrays["near_lb"]
+        cdef long long[::1] stamp
+        cdef int k
+        self.n_tri = arrays["n_tri"]
+        self.n_regions = rules.shape[0]
+        self.n_species = rules.shape[1]
+        stamp_arr = np.full(max(self.n_tri, 1), -1, dtype=np.int64)
+        stamp = stamp_arr
+        self._keep = list(arrays.values()) + [stamp_arr]
+        self.planes = &planes[0, 0]
+        self.tri = &tri[0, 0]
+        self.tri_plane = &tri_plane[0]
+        self.tri_region = &tri_region[0]
+        self.tri_object = &tri_object[0]
+        self.rules = &rules[0, 0]
+        self.cell_start = &cell_start[0]
+        self.group_plane = &group_plane[0]
+        self.group_start = &group_start[0]
+        self.group_tris = &group_tris[0]
+        self.near_start = &near_start[0]
+        self.near_tris = &near_tris[0]
+        self.near_lb = &near_lb[0]
+        self.stamp = &stamp[0]
+        self.ray_id = 0
+        self.delta = arrays["delta"]
+        self.bary_eps = arrays["bary_eps"]
+        self.space_eps = arrays["space_eps"]
+        self.periodic_any = False
+        for k in range(3):
+            self.lo[k] = arrays["grid_lo"][k]
+            self.cell[k] = arrays["grid_cell"][k]
+            self.ncell[k] = arrays["grid_n"][k]
+            self.hi[k] = self.lo[k] + self.cell[k] * self.ncell[k]
+            self.inv_cell[k] = 1.0 / self.cell[k]
+            self.periodic[k] = arrays["periodic"][k]
+            self.periodic_any = self.periodic_any or self.periodic[k]
+            self.box_lo[k] = arrays["box_lo"][k]
+            self.box_hi[k] = arrays["box_hi"][k]
+
+    cdef int cell_of(self, const double* p) noexcept nogil:
+        """Flat index of the grid cell holding p, or -1 outside the grid."""
+        cdef int k, i, flat = 0
+        for k in range(3):
+            i = <int>floor((p[k] - self.lo[k]) * self.inv_cell[k])
+            if i < 0 or i >= self.ncell[k]:
+                return -1
+            flat = flat * self.ncell[k] + i
+        return flat
+
+    cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil:
+        """First triangle crossed by the segment p -> p + d (t in (0, 1])."""
+        cdef Hit hit
+        cdef DDA s
+        cdef long long g, k
+        cdef int cidx, j, pl
+        cdef const double* plane
+        cdef const double* tr
+        cdef double nd, s0, t, v, w, lo_t, hi_t, slack, dn
+        cdef double q[3]
+        cdef double eps = self.bary_eps
+        hit.tri = -1
+        hit.t = INFINITY
+        if self.n_tri == 0 or not dda_start(self, p, d, 1.0, &s):
+            return hit
+        dn = sqrt(dot3(d, d))
+        if dn == 0.0:
+            return hit
+        slack = self.space_eps / dn
+        while s.alive:
+            cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
+            lo_t = s.t_in - slack
+            hi_t = s.t_out + slack
+            if hi_t > hit.t:
+                hi_t = hit.t
+            for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
+                pl = self.group_plane[g]
+                plane = self.planes + 4 * pl
+                nd = dot3(plane, d)
+                if nd == 0.0:
+                    continue
+                s0 = dot3(plane, p) - plane[3]
+                t = -s0 / nd
+                if t <= 0.0 or t > 1.0 or t < lo_t or t > hi_t:
+                    continue
+                q[0] = p[0] + t * d[0]
+                q[1] = p[1] + t * d[1]
+                q[2] = p[2] + t * d[2]
+                for k in range(self.group_start[g], self.group_start[g + 1]):
+                    j = self.group_tris[k]
+                    tr = self.tri + TRI_STRIDE * j
+                    barycentric(tr, q, &v, &w)
+                    if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
+                        if t < hit.t:
+                            hit.t = t
+                            hit.tri = j
+                            hi_t = t
+                        break
+            if hit.tri >= 0 and hit.t <= s.t_out:
+                break
+            dda_next(self, &s)
+        return hit
+
+    cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil:
+        """Nearest triangle within rcut of p that absorbs `species`, or -1.
+
+        Each cell's list is sorted by a lower bound of the distance from any point of the cell,
+        so the search stops as soon as that bound exceeds the best distance found.
+        """
+        cdef int c = self.cell_of(p)
+        cdef long long k
+        cdef int j, best = -1
+        cdef double best2 = rcut * rcut, d2, lb
+        if c < 0:
+            return -1
+        for k in range(self.near_start[c], self.near_start[c + 1]):
+            lb = self.near_lb[k]
+            if lb > 0.0 and lb * lb >= best2:
+                break
+            j = self.near_tris[k]
+            if self.rules[self.tri_region[j] * self.n_species + species] != RULE_ABSORB:
+                continue
+            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j], p)
+            if d2 < best2:
+                best2 = d2
+                best = j
+        return best
+
+    cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil:
+        """Number of triangles of object `obj` crossed by p -> p + d (each counted once).
+
+        Sets ambiguous when the ray passes within the epsilon of an edge, a vertex or a plane
+        it starts on; the caller then retries with another direction.
+        """
+        cdef DDA s
+        cdef long long g, k
+        cdef int cidx, j, pl, count = 0
+        cdef const double* plane
+        cdef double nd, s0, t, v, w, dn
+        cdef double q[3]
+        cdef double eps = 1e-7
+        ambiguous[0] = False
+        if self.n_tri == 0 or not dda_start(self, p, d, 1.0, &s):
+            return 0
+        dn = sqrt(dot3(d, d))
+        self.ray_id += 1
+        while s.alive:
+            cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
+            for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
+                k = self.group_start[g]
+                if self.tri_object[self.group_tris[k]] != obj:
+                    continue
+                pl = self.group_plane[g]
+                plane = self.planes + 4 * pl
+                nd = dot3(plane, d)
+                s0 = dot3(plane, p) - plane[3]
+                if fabs(s0) <= self.space_eps:
+                    ambiguous[0] = True
+                    return 0
+                if nd == 0.0:
+                    continue
+                t = -s0 / nd
+                if t <= 0.0 or t > 1.0:
+                    continue
+                q[0] = p[0] + t * d[0]
+                q[1] = p[1] + t * d[1]
+                q[2] = p[2] + t * d[2]
+                for k in range(self.group_start[g], self.group_start[g + 1]):
+                    j = self.group_tris[k]
+                    if self.stamp[j] == self.ray_id:
+                        continue
+                    self.stamp[j] = self.ray_id
+                    barycentric(self.tri + TRI_STRIDE * j, q, &v, &w)
+                    if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
+                        if v <= eps or w <= eps or v + w >= 1.0 - eps:
+                            ambiguous[0] = True
+                            return 0
+                        count += 1
+            dda_next(self, &s)
+        return count
+
+    def trace(self, double[::1] p, double[::1] d):
+        """First hit of the segment p -> p + d as (triangle, t); (-1, inf) if none. For tests."""
+        cdef Hit h = self.first_hit(&p[0], &d[0])
+        return h.tri, h.t
+
+    def nearest(self, double[::1] p, int species, double rcut):
+        """Nearest triangle absorbing `species` within rcut of p, or -1. For tests."""
+        return self.nearest_absorber(&p[0], species, rcut)
+
+
+def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions, double length):
+    """Point-in-object test for a closed object by ray parity.
+
+    For each point a ray of the given length is cast along directions[0]; if it passes too close
+    to an edge, vertex or plane, the next direction is tried. Returns a uint8 array (1 = inside)
+    and the number of points that stayed ambiguous for every direction (treated as outside).
+    """
+    cdef Py_ssize_t i, n = points.shape[0], m = directions.shape[0], k
+    out = np.zeros(n, dtype=np.uint8)
+    cdef unsigned char[::1] o = out
+    cdef double d[3]
+    cdef bint amb = True
+    cdef int c
+    cdef long long unresolved = 0
+    with nogil:
+        for i in range(n):
+            for k in range(m):
+                d[0] = directions[k, 0] * length
+                d[1] = directions[k, 1] * length
+                d[2] = directions[k, 2] * length
+                c = sc.crossing_parity(&points[i, 0], d, obj, &amb)
+                if not amb:
+                    o[i] = c & 1
+                    break
+            if amb:
+                unresolved += 1
+    return out, unresolved
+
+
+def cell_pairs(double[:, :, ::1] tv, double[::1] lo, double[::1] cell, int[::1] ncell, double[:, ::1] planes,
+               int[::1] tri_plane, double pad):
+    """(cell, triangle) pairs: every grid cell whose box, grown by `pad`, the triangle touches.
+
+    A cell is kept when the triangle's bounding box overlaps it and the triangle's plane passes
+    through it (plane-box test).
+    """
+    cdef Py_ssize_t t, n = tv.shape[0]
+    cdef int a, b, c, k
+    cdef int i0[3]
+    cdef int i1[3]
+    cdef double mn, mx, cc[3], r, s
+    cdef const double* pl
+    cdef long long count = 0, pos
+    cdef int passno
+    cells = np.empty(0, dtype=np.int64)
+    tris = np.empty(0, dtype=np.int32)
+    cdef long long[::1] oc
+    cdef int[::1] ot
+    for passno in range(2):
+        if passno == 1:
+            cells = np.empty(count, dtype=np.int64)
+            tris = np.empty(count, dtype=np.int32)
+            oc = cells
+            ot = tris
+            pos = 0
+        for t in range(n):
+            pl = &planes[tri_plane[t], 0]
+            for k in range(3):
+                mn = min(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) - pad
+                mx = max(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) + pad
+                i0[k] = max(0, <int>floor((mn - lo[k]) / cell[k]))
+                i1[k] = min(ncell[k] - 1, <int>floor((mx - lo[k]) / cell[k]))
+            for a in range(i0[0], i1[0] + 1):
+                for b in range(i0[1], i1[1] + 1):
+                    for c in range(i0[2], i1[2] + 1):
+                        cc[0] = lo[0] + (a + 0.5) * cell[0]
+                        cc[1] = lo[1] + (b + 0.5) * cell[1]
+                        cc[2] = lo[2] + (c + 0.5) * cell[2]
+                        r = (0.5 * cell[0] + pad) * fabs(pl[0]) + (0.5 * cell[1] + pad) * fabs(pl[1]) \
+                            + (0.5 * cell[2] + pad) * fabs(pl[2])
+                        s = cc[0] * pl[0] + cc[1] * pl[1] + cc[2] * pl[2] - pl[3]
+                        if fabs(s) > r:
+                            continue
+                        if passno == 0:
+                            count += 1
+                        else:
+                            oc[pos] = (<long long>a * ncell[1] + b) * ncell[2] + c
+                            ot[pos] = <int>t
+                            pos += 1
+    return cells, tris
+
+
+def near_pairs(Scene sc, int[::1] candidates, double margin):
+    """(cell, triangle, lower bound) for every cell within `margin` of a candidate triangle.
+
+    The lower bound is the distance from the cell centre to the triangle less the cell's
+    half-diagonal: no point of the cell is nearer to the triangle than that.
+    """
+    cdef Py_ssize_t t, n = candidates.shape[0]
+    cdef int a, b, c, k, j
+    cdef int i0[3]
+    cdef int i1[3]
+    cdef double mn, mx, cc[3], half, lb, x
+    cdef const double* tr
+    cdef long long count = 0, pos = 0
+    cdef int passno
+    half = 0.5 * sqrt(sc.cell[0] ** 2 + sc.cell[1] ** 2 + sc.cell[2] ** 2)
+    cells = np.empty(0, dtype=np.int64)
+    tris = np.empty(0, dtype=np.int32)
+    lbs = np.empty(0, dtype=np.float64)
+    cdef long long[::1] oc
+    cdef int[::1] ot
+    cdef double[::1] ol
+    for passno in range(2):
+        if passno == 1:
+            cells = np.empty(count, dtype=np.int64)
+            tris = np.empty(count, dtype=np.int32)
+            lbs = np.empty(count, dtype=np.float64)
+            oc = cells
+            ot = tris
+            ol = lbs
+        for t in range(n):
+            j = candidates[t]
+            tr = sc.tri + TRI_STRIDE * j
+            for k in range(3):
+                mn = min(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) - margin
+                mx = max(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) + margin
+                i0[k] = max(0, <int>floor((mn - sc.lo[k]) * sc.inv_cell[k]))
+                i1[k] = min(sc.ncell[k] - 1, <int>floor((mx - sc.lo[k]) * sc.inv_cell[k]))
+            for a in range(i0[0], i1[0] + 1):
+                for b in range(i0[1], i1[1] + 1):
+                    for c in range(i0[2], i1[2] + 1):
+                        cc[0] = sc.lo[0] + (a + 0.5) * sc.cell[0]
+                        cc[1] = sc.lo[1] + (b + 0.5) * sc.cell[1]
+                        cc[2] = sc.lo[2] + (c + 0.5) * sc.cell[2]
+                        lb = sqrt(dist2_point_triangle(tr, sc.planes + 4 * sc.tri_plane[j], cc)) - half
+                        if lb > margin:
+                            continue
+                        if passno == 0:
+                            count += 1
+                        else:
+                            oc[pos] = (<long long>a * sc.ncell[1] + b) * sc.ncell[2] + c
+                            ot[pos] = j
+                            ol[pos] = lb
+                            pos += 1
+    return cells, tris, lbs

@@ -1,0 +1,22 @@
+"""cleftsim: particle-based Monte Carlo simulation of synaptic transmission.
+
+Volume molecules random-walk through geometry made of triangle meshes; surfaces reflect, absorb
+or pass them. Units: µm, s, µm²/s (plain floats), or strings with units ("20 nm", "1 us").
+"""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("cleftsim")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0+unknown"
+
+from cleftsim import geometry, units
+from cleftsim.model import Model, ModelError, Region, GeometryObject, Species
+from cleftsim.result import Result
+from cleftsim.simulation import Simulation
+from cleftsim.units import UnitError
+
+__all__ = [
+    "Model", "ModelError", "Region", "GeometryObject", "Species", "Result", "Simulation",
+    "UnitError", "geometry", "units", "__version__",
+]

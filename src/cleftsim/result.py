@@ -1,0 +1,48 @@
+"""Result: the sampled time series of one simulation run."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Result:
+    """Observables sampled at ``times`` (s).
+
+    ``result["name"]`` gives one observable as a numpy array aligned with ``times``;
+    ``metadata`` holds the seed, time step, package version and the model description;
+    ``diagnostics`` the engine's counters (reflections, Brownian-bridge absorptions, steps cut
+    short by the bounce limit, periodic wraps).
+    """
+
+    def __init__(self, times: np.ndarray, data: dict[str, np.ndarray], metadata: dict[str, Any],
+                 diagnostics: dict[str, int]):
+        self.times = np.asarray(times, dtype=np.float64)
+        self._data = {k: np.asarray(v) for k, v in data.items()}
+        self.metadata = metadata
+        self.diagnostics = diagnostics
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the observables."""
+        return list(self._data)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise KeyError(f"no observable named {name!r}; this result has {self.names}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def __repr__(self) -> str:
+        return f"Result({len(self.times)} samples, t = 0..{self.times[-1]:.6g} s, {self.names})"
+
+    def to_pandas(self):
+        """A pandas DataFrame indexed by time (s), one column per observable (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        return pd.DataFrame(self._data, index=pd.Index(self.times, name="time (s)"))

@@ -1,0 +1,192 @@
+"""Simulation: a compiled model with its molecules, advanced step by step by the Cython kernels."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cleftsim import units, world
+from cleftsim._core.diffusion import diffuse
+from cleftsim.model import Model, ModelError, Release, Species
+from cleftsim.result import Result
+
+#: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
+#: A molecule ending farther than this from every absorbing triangle has a crossing probability
+#: below Q(4) ≈ 3e-5 of the near-wall value (see docs/algorithms.md).
+BRIDGE_RADIUS_SIGMAS = 4.0
+
+
+def steps_in(model: Model, duration: Any, name: str) -> int:
+    """Number of time steps in ``duration``; it must be a whole multiple of dt."""
+    t = units.time(duration, name)
+    if t < 0:
+        raise ModelError(f"{name} must be >= 0, got {duration!r}")
+    k = t / model.dt
+    n = int(round(k))
+    if abs(k - n) > 1e-6 * max(1.0, k):
+        raise ModelError(f"{name} = {duration!r} is not a whole number of time steps dt = {model.dt:g} s; "
+                         f"use {n * model.dt:g} s or change dt")
+    return n
+
+
+class Simulation:
+    """A running simulation of a :class:`~cleftsim.model.Model`, starting at t = 0.
+
+    ``run(duration)`` advances it; ``positions(species)``, ``count(species)`` and
+    ``observe()`` read its state. The model is validated and compiled when this is created.
+    """
+
+    def __init__(self, model: Model):
+        if not model.species:
+            raise ModelError("the model has no species; add one with model.add_species(name, D)")
+        self.model = model
+        self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(model.seed)))
+        D = np.array([s.D for s in model.species])
+        self._sigma = np.sqrt(2.0 * D * model.dt)
+        self._ddt = D * model.dt
+        rules = model.rule_table()
+        absorbs = (rules == 1).any(axis=0)[: len(D)]
+        self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
+        self.scene = world.build_scene([o.mesh for o in model.objects],
+                                       [o.region_offset for o in model.objects],
+                                       rules, self._rcut, model.periodic, model.grid_cell)
+        self.step_index = 0
+        cap = max(1024, sum(r.n for r in model.releases))
+        self._pos = np.zeros((cap, 3))
+        self._species = np.zeros(cap, dtype=np.int32)
+        self._uid = np.zeros(cap, dtype=np.int64)
+        self.n = 0
+        self._next_uid = 0
+        self.absorbed = np.zeros(rules.shape, dtype=np.int64)
+        self.crossed = np.zeros(rules.shape + (2,), dtype=np.int64)
+        self._stats = np.zeros(4, dtype=np.int64)
+        order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
+        self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
+                         for i in order]
+
+    @property
+    def time(self) -> float:
+        """Current simulated time (s)."""
+        return self.step_index * self.model.dt
+
+    # ---- molecules ------------------------------------------------------------------------
+    def _sample_positions(self, rel: Release) -> np.ndarray:
+        n, rng = rel.n, self.rng
+        if rel.kind == "point":
+            return np.repeat(rel.params[0][None, :], n, axis=0)
+        if rel.kind == "box":
+            lo, hi = rel.params
+            return lo + (hi - lo) * rng.random((n, 3))
+        if rel.kind == "sphere":
+            center, r = rel.params
+            v = rng.standard_normal((n, 3))
+            v /= np.linalg.norm(v, axis=1)[:, None]
+            return center + v * (r * rng.random(n) ** (1 / 3))[:, None]
+        obj = rel.params[0]
+        lo, hi = obj.mesh.bounds
+        out, have, tries = np.empty((n, 3)), 0, 0
+        while have < n:
+            cand = lo + (hi - lo) * rng.random((max(2 * (n - have), 64), 3))
+            cand = cand[world.contains(self.scene, obj.index, obj.mesh, cand)][: n - have]
+            out[have:have + len(cand)] = cand
+            have += len(cand)
+            tries += 1
+            if tries > 1000:
+                raise ModelError(f"could not place molecules inside {obj.name!r}: is it a closed object with volume?")
+        return out
+
+    def _add(self, species: Species, positions: np.ndarray) -> None:
+        k = len(positions)
+        if self.n + k > len(self._pos):
+            cap = max(2 * len(self._pos), self.n + k)
+            for attr in ("_pos", "_species", "_uid"):
+                old = getattr(self, attr)
+                new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, attr, new)
+        self._pos[self.n:self.n + k] = positions
+        self._species[self.n:self.n + k] = species.index
+        self._uid[self.n:self.n + k] = np.arange(self._next_uid, self._next_uid + k)
+        self._next_uid += k
+        self.n += k
+
+    def _apply_due_releases(self) -> None:
+        while self._pending and self._pending[0][0] <= self.step_index:
+            _, rel = self._pending.pop(0)
+            self._add(rel.species, self._sample_positions(rel))
+
+    # ---- stepping -------------------------------------------------------------------------
+    def advance(self, n_steps: int) -> None:
+        """Advance by ``n_steps`` time steps (releases applied at the start of the step they are due)."""
+        target = self.step_index + int(n_steps)
+        while self.step_index < target:
+            self._apply_due_releases()
+            stop = min(target, self._pending[0][0]) if self._pending else target
+            m = stop - self.step_index
+            self.n = diffuse(self.scene, self._pos, self._species, self._uid, self.n, m,
+                             self._sigma, self._ddt, self._rcut, self.rng.bit_generator,
+                             self.absorbed, self.crossed, self._stats)
+            self.step_index = stop
+
+    def run(self, duration: Any) -> "Simulation":
+        """Advance by ``duration`` (s or a time string; a whole number of steps)."""
+        self.advance(steps_in(self.model, duration, "duration"))
+        return self
+
+    # ---- reading the state ----------------------------------------------------------------
+    def positions(self, species: Species | str) -> np.ndarray:
+        """Positions (n, 3) in µm of the molecules of ``species`` now (a copy)."""
+        s = self.model._species(species).index
+        self._apply_due_releases()
+        return self._pos[: self.n][self._species[: self.n] == s].copy()
+
+    def count(self, species: Species | str) -> int:
+        """Number of molecules of ``species`` in the world now."""
+        s = self.model._species(species).index
+        return int(np.count_nonzero(self._species[: self.n] == s))
+
+    def observe(self) -> dict[str, float]:
+        """Current value of every observable of the model."""
+        self._apply_due_releases()
+        out = {}
+        for ob in self.model.observables:
+            s = ob.species.index
+            if ob.kind == "count":
+                if ob.target is None:
+                    out[ob.name] = self.count(ob.species)
+                else:
+                    pts = self._pos[: self.n][self._species[: self.n] == s]
+                    out[ob.name] = int(world.contains(self.scene, ob.target.index, ob.target.mesh, pts).sum())
+            elif ob.kind == "absorbed":
+                out[ob.name] = int(sum(self.absorbed[r.index, s] for r in ob.target))
+            else:
+                c_out = int(sum(self.crossed[r.index, s, 1] for r in ob.target))
+                c_in = int(sum(self.crossed[r.index, s, 0] for r in ob.target))
+                out[ob.name] = {"out": c_out, "in": c_in, "net": c_out - c_in}[ob.direction]
+        return out
+
+    @property
+    def diagnostics(self) -> dict[str, int]:
+        """Engine counters since t = 0."""
+        keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps")
+        return dict(zip(keys, (int(v) for v in self._stats)))
+
+    def sample(self, t_end: Any, every: Any = None) -> Result:
+        """Run to ``t_end`` recording every observable every ``every`` (default dt), from now."""
+        n_total = steps_in(self.model, t_end, "t_end")
+        k = 1 if every is None else steps_in(self.model, every, "every")
+        if k < 1:
+            raise ModelError(f"every = {every!r} must be at least one time step")
+        marks = list(range(0, n_total + 1, k))
+        start = self.step_index
+        data: dict[str, list] = {o.name: [] for o in self.model.observables}
+        for m in marks:
+            self.advance(start + m - self.step_index)
+            for name, v in self.observe().items():
+                data[name].append(v)
+        from cleftsim import __version__
+
+        meta = {"seed": self.model.seed, "dt": self.model.dt, "version": __version__,
+                "model": self.model.describe()}
+        times = (start + np.array(marks)) * self.model.dt
+        return Result(times, {k_: np.array(v) for k_, v in data.items()}, meta, self.diagnostics)

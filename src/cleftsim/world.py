@@ -1,0 +1,188 @@
+"""Compile a model's geometry into the arrays the Cython kernels trust.
+
+Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
+
+- ``planes`` (P, 4): unit normal and offset (n·x = offset) of each distinct plane; triangles of one
+  object that are coplanar with the same orientation share a plane.
+- ``tri`` (T, 13): v0, e1 = v1 - v0, e2 = v2 - v0, e1·e1, e1·e2, e2·e2, 1/(e1·e1 e2·e2 - (e1·e2)²).
+- ``tri_plane``, ``tri_region`` (global region id), ``tri_object`` (T,) int32.
+- Uniform grid over the geometry's bounding box: ``cell_start`` (C+1) indexes groups; a group is
+  one plane's triangles inside one cell (``group_plane``, ``group_start``, ``group_tris``).
+- ``near_*``: for each cell, the absorbing triangles within the Brownian-bridge search radius,
+  sorted by a lower bound of their distance from the cell.
+- ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cleftsim._core import scene as _scene
+
+#: Largest number of grid cells the automatic grid will use.
+MAX_CELLS = 4_000_000
+#: Grid cell edge as a multiple of the median triangle edge (measured best on the disc cleft).
+CELL_PER_EDGE = 2.5
+#: Directions for point-in-object rays (fixed, generic: no axis alignment).
+_DIRECTIONS = np.random.default_rng(20261121).normal(size=(8, 3))
+_DIRECTIONS /= np.linalg.norm(_DIRECTIONS, axis=1)[:, None]
+_DIRECTIONS = np.ascontiguousarray(_DIRECTIONS)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic box: positions wrap on the axes flagged in ``axes`` (lo, hi in µm)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    axes: tuple[bool, bool, bool]
+
+
+def _planes(normals: np.ndarray, offsets: np.ndarray, objects: np.ndarray, scale: float):
+    """Group coplanar, equally oriented triangles of the same object (to 1e-12 relative)."""
+    q = 1e12
+    keys = np.column_stack(
+        [
+            objects.astype(np.int64),
+            np.round(normals * q).astype(np.int64),
+            np.round(offsets / scale * q).astype(np.int64),
+        ]
+    )
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    planes = np.column_stack([normals[first], offsets[first]])
+    return np.ascontiguousarray(planes), inverse.reshape(-1).astype(np.int32)
+
+
+def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
+    lo = vertices.min(axis=0) - pad
+    hi = vertices.max(axis=0) + pad
+    ext = hi - lo
+    if cell is None:
+        edges = np.linalg.norm(tv - np.roll(tv, 1, axis=1), axis=2)
+        cell = CELL_PER_EDGE * float(np.median(edges))
+        cell = max(cell, float(np.prod(ext) / MAX_CELLS) ** (1 / 3))
+    n = np.maximum(1, np.round(ext / cell)).astype(np.int32)
+    while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
+        n = np.maximum(1, n // 2).astype(np.int32)
+    return lo, ext / n, n
+
+
+def build_scene(
+    meshes: list,
+    region_offsets: list[int],
+    rules: np.ndarray,
+    rcut: np.ndarray,
+    periodic: Periodic | None = None,
+    cell: float | None = None,
+) -> _scene.Scene:
+    """Build the compiled scene for ``meshes`` (one per geometry object, in object order).
+
+    ``region_offsets[k]`` is the global id of object k's first region; ``rules`` is the
+    (regions, species) rule table; ``rcut`` (per species, µm) the Brownian-bridge search radius
+    (0 where the species meets no absorbing surface); ``cell`` overrides the grid cell edge (µm).
+    """
+    n_species = rules.shape[1]
+    if meshes:
+        vertices = np.concatenate([m.vertices for m in meshes])
+        offsets = np.cumsum([0] + [len(m.vertices) for m in meshes])[:-1]
+        triangles = np.concatenate([m.triangles + o for m, o in zip(meshes, offsets)])
+        tri_region = np.concatenate([m.region_ids + r for m, r in zip(meshes, region_offsets)])
+        tri_object = np.concatenate([np.full(m.n_triangles, k) for k, m in enumerate(meshes)])
+    else:
+        vertices = np.zeros((0, 3))
+        triangles = np.zeros((0, 3), dtype=np.int32)
+        tri_region = tri_object = np.zeros(0, dtype=np.int32)
+    n_tri = len(triangles)
+    scale = float(max(1.0, np.abs(vertices).max())) if n_tri else 1.0
+    space_eps = 1e-10 * scale
+    arrays = {
+        "n_tri": n_tri,
+        "delta": 1e-9 * scale,
+        "bary_eps": 1e-9,
+        "space_eps": space_eps,
+        "rules": np.ascontiguousarray(rules, dtype=np.int8),
+        "periodic": tuple(periodic.axes) if periodic else (False, False, False),
+        "box_lo": tuple(periodic.lo) if periodic else (0.0, 0.0, 0.0),
+        "box_hi": tuple(periodic.hi) if periodic else (0.0, 0.0, 0.0),
+    }
+    if n_tri == 0:
+        arrays.update(
+            planes=np.zeros((1, 4)), tri=np.zeros((1, 13)),
+            tri_plane=np.zeros(1, np.int32), tri_region=np.zeros(1, np.int32),
+            tri_object=np.zeros(1, np.int32), cell_start=np.zeros(2, np.int64),
+            group_plane=np.zeros(1, np.int32), group_start=np.zeros(2, np.int64),
+            group_tris=np.zeros(1, np.int32), near_start=np.zeros(2, np.int64),
+            near_tris=np.zeros(1, np.int32), near_lb=np.zeros(1),
+            grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
+        )
+        return _scene.Scene(arrays)
+
+    tv = vertices[triangles]
+    e1 = tv[:, 1] - tv[:, 0]
+    e2 = tv[:, 2] - tv[:, 0]
+    normals = np.cross(e1, e2)
+    normals /= np.linalg.norm(normals, axis=1)[:, None]
+    plane_off = np.einsum("ij,ij->i", normals, tv[:, 0])
+    planes, tri_plane = _planes(normals, plane_off, tri_object, scale)
+    d00 = np.einsum("ij,ij->i", e1, e1)
+    d01 = np.einsum("ij,ij->i", e1, e2)
+    d11 = np.einsum("ij,ij->i", e2, e2)
+    tri = np.column_stack([tv[:, 0], e1, e2, d00, d01, d11, 1.0 / (d00 * d11 - d01 * d01)])
+
+    lo, cell_size, ncell = _grid(vertices, tv, cell, pad=1e3 * space_eps)
+    n_cells = int(np.prod(ncell.astype(np.int64)))
+    cells, tris = _scene.cell_pairs(
+        np.ascontiguousarray(tv), lo, np.ascontiguousarray(cell_size), ncell, planes, tri_plane,
+        10 * space_eps,
+    )
+    order = np.lexsort((tris, tri_plane[tris], cells))
+    cells, tris = cells[order], tris[order]
+    pl = tri_plane[tris]
+    new_group = np.ones(len(cells), dtype=bool)
+    new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
+    starts = np.flatnonzero(new_group)
+    arrays.update(
+        n_tri=n_tri,
+        planes=planes,
+        tri=np.ascontiguousarray(tri),
+        tri_plane=tri_plane,
+        tri_region=np.ascontiguousarray(tri_region, dtype=np.int32),
+        tri_object=np.ascontiguousarray(tri_object, dtype=np.int32),
+        cell_start=np.searchsorted(cells[starts], np.arange(n_cells + 1)).astype(np.int64),
+        group_plane=np.ascontiguousarray(pl[starts], dtype=np.int32),
+        group_start=np.append(starts, len(cells)).astype(np.int64),
+        group_tris=np.ascontiguousarray(tris, dtype=np.int32),
+        near_start=np.zeros(n_cells + 1, np.int64),
+        near_tris=np.zeros(1, np.int32),
+        near_lb=np.zeros(1),
+        grid_lo=tuple(lo),
+        grid_cell=tuple(cell_size),
+        grid_n=tuple(int(v) for v in ncell),
+    )
+    sc = _scene.Scene(arrays)
+    absorbing = (rules == 1) & (rcut[None, :] > 0)
+    candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
+    if len(candidates) == 0:
+        return sc
+    ncells, ntris, nlb = _scene.near_pairs(sc, candidates, float(rcut.max()))
+    order = np.lexsort((nlb, ncells))
+    arrays.update(
+        near_start=np.searchsorted(ncells[order], np.arange(n_cells + 1)).astype(np.int64),
+        near_tris=np.ascontiguousarray(ntris[order]) if len(order) else np.zeros(1, np.int32),
+        near_lb=np.ascontiguousarray(nlb[order]) if len(order) else np.zeros(1),
+    )
+    return _scene.Scene(arrays)
+
+
+def contains(sc: _scene.Scene, obj: int, mesh, points: np.ndarray) -> np.ndarray:
+    """Boolean mask of the points inside closed object ``obj`` (whose mesh is ``mesh``)."""
+    points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+    lo, hi = mesh.bounds
+    mask = np.all((points >= lo) & (points <= hi), axis=1)
+    out = np.zeros(len(points), dtype=bool)
+    if mask.any():
+        length = 2.0 * float(np.linalg.norm(hi - lo)) + 1.0
+        inside, _ = _scene.contains(sc, obj, np.ascontiguousarray(points[mask]), _DIRECTIONS, length)
+        out[mask] = inside.astype(bool)
+    return out
