@@ -7,6 +7,7 @@ import numpy as np
 
 from cleftsim import units, world
 from cleftsim._core.diffusion import diffuse
+from cleftsim._core.random import seed_state
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 
@@ -40,7 +41,9 @@ class Simulation:
         if not model.species:
             raise ModelError("the model has no species; add one with model.add_species(name, D)")
         self.model = model
-        self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(model.seed)))
+        kernel_seq, release_seq = np.random.SeedSequence(model.seed).spawn(2)
+        self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
+        self.rng = np.random.Generator(np.random.PCG64(release_seq))   # release positions
         D = np.array([s.D for s in model.species])
         self._sigma = np.sqrt(2.0 * D * model.dt)
         self._ddt = D * model.dt
@@ -124,7 +127,7 @@ class Simulation:
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = stop - self.step_index
             self.n = diffuse(self.scene, self._pos, self._species, self._uid, self.n, m,
-                             self._sigma, self._ddt, self._rcut, self.rng.bit_generator,
+                             self._sigma, self._ddt, self._rcut, self._stream,
                              self.absorbed, self.crossed, self._stats)
             self.step_index = stop
 

@@ -14,13 +14,12 @@ lies `delta` (perpendicular) before the surface, or from the segment's start if 
 so every position the engine ever stores lies on a path that crossed no reflecting triangle.
 """
 import numpy as np
-from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport fabs, exp
-from numpy.random cimport bitgen_t
-from numpy.random.c_distributions cimport random_standard_normal, random_standard_uniform
+from libc.stdint cimport uint64_t
 
 from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT
 from cleftsim._core.vec cimport dot3
+from cleftsim._core.random cimport next_normal, next_uniform
 
 cdef enum:
     MAX_BOUNCES = 1000
@@ -33,7 +32,7 @@ cdef enum:
     STAT_WRAPS = 3
 
 
-cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, bitgen_t* rng,
+cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
                      long long* crossed, long long* stats) noexcept nogil:
     """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
     cdef double p0[3]
@@ -107,14 +106,14 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
             plane = sc.planes + 4 * sc.tri_plane[j]
             s0 = dot3(plane, p0) - plane[3]
             s1 = dot3(plane, p) - plane[3]
-            if s0 * s1 > 0.0 and random_standard_uniform(rng) < exp(-s0 * s1 / ddt):
+            if s0 * s1 > 0.0 and next_uniform(rng) < exp(-s0 * s1 / ddt):
                 stats[STAT_BRIDGE] += 1
                 return sc.tri_region[j]
     return -1
 
 
 def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, Py_ssize_t n,
-            long long n_steps, double[::1] sigma, double[::1] ddt, double[::1] rcut, object bitgen,
+            long long n_steps, double[::1] sigma, double[::1] ddt, double[::1] rcut, uint64_t[::1] rng_state,
             long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats):
     """Advance the first n molecules by n_steps time steps; returns the new number of molecules.
 
@@ -122,10 +121,11 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
     test (0 when species s meets no absorbing surface). Absorbed molecules are removed by moving
     the last molecule into their slot (positions, species and uid together) and counted in
     absorbed[region, species]; transparent crossings go to crossed[region, species, direction]
-    (direction 1 = along the triangle normal). stats accumulates [truncated steps, bridge
+    (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
+    stats accumulates [truncated steps, bridge
     absorptions, reflections, periodic wraps].
     """
-    cdef bitgen_t* rng = <bitgen_t*>PyCapsule_GetPointer(bitgen.capsule, "BitGenerator")
+    cdef uint64_t* rng = &rng_state[0]
     cdef long long step
     cdef Py_ssize_t i, last
     cdef int s, reg
@@ -134,15 +134,15 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
     cdef bint free_space = sc.n_tri == 0 and not sc.periodic_any
     cdef long long* cr = &crossed[0, 0, 0]
     cdef long long* st = &stats[0]
-    with bitgen.lock, nogil:
+    with nogil:
         for step in range(n_steps):
             i = 0
             while i < n:
                 s = species[i]
                 sg = sigma[s]
-                d[0] = sg * random_standard_normal(rng)
-                d[1] = sg * random_standard_normal(rng)
-                d[2] = sg * random_standard_normal(rng)
+                d[0] = sg * next_normal(rng)
+                d[1] = sg * next_normal(rng)
+                d[2] = sg * next_normal(rng)
                 if free_space:
                     pos[i, 0] += d[0]
                     pos[i, 1] += d[1]

@@ -16,8 +16,12 @@ from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
 cnp.import_array()
 
 
-cdef inline bint dda_start(Scene sc, const double* p, const double* d, double t_end, DDA* s) noexcept nogil:
-    """Clip p + t d, t in [0, t_end], to the grid; set up the walk. False if it misses the grid."""
+cdef inline bint dda_start(Scene sc, const double* p, const double* d, const double* inv_d, double t_end,
+                           DDA* s) noexcept nogil:
+    """Clip p + t d, t in [0, t_end], to the grid; set up the walk. False if it misses the grid.
+
+    inv_d holds 1/d per axis (unused where d is 0).
+    """
     cdef double t0 = 0.0, t1 = t_end, a, b, tmp, x
     cdef int k, i
     for k in range(3):
@@ -25,8 +29,8 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, double t_
             if p[k] < sc.lo[k] or p[k] > sc.hi[k]:
                 return False
         else:
-            a = (sc.lo[k] - p[k]) / d[k]
-            b = (sc.hi[k] - p[k]) / d[k]
+            a = (sc.lo[k] - p[k]) * inv_d[k]
+            b = (sc.hi[k] - p[k]) * inv_d[k]
             if a > b:
                 tmp = a
                 a = b
@@ -49,12 +53,12 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, double t_
         s.idx[k] = i
         if d[k] > 0.0:
             s.step[k] = 1
-            s.tmax[k] = (sc.lo[k] + (i + 1) * sc.cell[k] - p[k]) / d[k]
-            s.tdelta[k] = sc.cell[k] / d[k]
+            s.tmax[k] = (sc.lo[k] + (i + 1) * sc.cell[k] - p[k]) * inv_d[k]
+            s.tdelta[k] = sc.cell[k] * inv_d[k]
         elif d[k] < 0.0:
             s.step[k] = -1
-            s.tmax[k] = (sc.lo[k] + i * sc.cell[k] - p[k]) / d[k]
-            s.tdelta[k] = -sc.cell[k] / d[k]
+            s.tmax[k] = (sc.lo[k] + i * sc.cell[k] - p[k]) * inv_d[k]
+            s.tdelta[k] = -sc.cell[k] * inv_d[k]
         else:
             s.step[k] = 0
             s.tmax[k] = INFINITY
@@ -68,6 +72,17 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, double t_
         s.t_out = s.t_clip
     s.alive = True
     return True
+
+
+cdef inline double inverse_direction(const double* d, double* inv_d) noexcept nogil:
+    """Set inv_d = 1/d per axis (0 where d is 0); return 1/max|d_k| (0 for a null vector)."""
+    cdef int k
+    cdef double m = 0.0
+    for k in range(3):
+        inv_d[k] = 1.0 / d[k] if d[k] != 0.0 else 0.0
+        if fabs(d[k]) > m:
+            m = fabs(d[k])
+    return 1.0 / m if m > 0.0 else 0.0
 
 
 cdef inline void dda_next(Scene sc, DDA* s) noexcept nogil:
@@ -201,20 +216,22 @@ cdef class Scene:
         cdef Hit hit
         cdef DDA s
         cdef long long g, k
-        cdef int cidx, j, pl
+        cdef int cidx, j
         cdef const double* plane
         cdef const double* tr
-        cdef double nd, s0, t, v, w, lo_t, hi_t, slack, dn
+        cdef double nd, s0, s1, t, v, w, lo_t, hi_t, slack, inv_m
         cdef double q[3]
+        cdef double inv_d[3]
         cdef double eps = self.bary_eps
         hit.tri = -1
         hit.t = INFINITY
-        if self.n_tri == 0 or not dda_start(self, p, d, 1.0, &s):
+        if self.n_tri == 0:
             return hit
-        dn = sqrt(dot3(d, d))
-        if dn == 0.0:
+        inv_m = inverse_direction(d, inv_d)
+        if inv_m == 0.0 or not dda_start(self, p, d, inv_d, 1.0, &s):
             return hit
-        slack = self.space_eps / dn
+        # spatial slack at cell borders, in units of t (|d| >= max|d_k|, so this is conservative)
+        slack = self.space_eps * inv_m
         while s.alive:
             cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
             lo_t = s.t_in - slack
@@ -222,14 +239,13 @@ cdef class Scene:
             if hi_t > hit.t:
                 hi_t = hit.t
             for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
-                pl = self.group_plane[g]
-                plane = self.planes + 4 * pl
-                nd = dot3(plane, d)
-                if nd == 0.0:
-                    continue
+                plane = self.planes + 4 * self.group_plane[g]
                 s0 = dot3(plane, p) - plane[3]
-                t = -s0 / nd
-                if t <= 0.0 or t > 1.0 or t < lo_t or t > hi_t:
+                s1 = s0 + dot3(plane, d)
+                if (s0 > 0.0) == (s1 > 0.0) or s0 == 0.0:
+                    continue
+                t = s0 / (s0 - s1)
+                if t < lo_t or t > hi_t:
                     continue
                 q[0] = p[0] + t * d[0]
                 q[1] = p[1] + t * d[1]
@@ -284,13 +300,13 @@ cdef class Scene:
         cdef long long g, k
         cdef int cidx, j, pl, count = 0
         cdef const double* plane
-        cdef double nd, s0, t, v, w, dn
+        cdef double nd, s0, t, v, w
         cdef double q[3]
+        cdef double inv_d[3]
         cdef double eps = 1e-7
         ambiguous[0] = False
-        if self.n_tri == 0 or not dda_start(self, p, d, 1.0, &s):
+        if self.n_tri == 0 or inverse_direction(d, inv_d) == 0.0 or not dda_start(self, p, d, inv_d, 1.0, &s):
             return 0
-        dn = sqrt(dot3(d, d))
         self.ray_id += 1
         while s.alive:
             cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]

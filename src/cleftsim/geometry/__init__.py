@@ -1,0 +1,9 @@
+"""Triangle-mesh geometry: the :class:`Mesh` with named regions, primitives and file IO.
+
+Lengths are in µm; every length argument also accepts a unit string such as ``"200 nm"``.
+"""
+from .io import load, save
+from .mesh import Mesh, MeshError
+from .primitives import box, cylinder, icosphere
+
+__all__ = ["Mesh", "MeshError", "box", "icosphere", "cylinder", "load", "save"]
