@@ -162,3 +162,25 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
                 uid[i] = uid[last]
                 n = last
     return n
+
+
+def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, double ddt, double rcut,
+             uint64_t[::1] rng_state, long long[:, :, ::1] crossed, long long[::1] stats):
+    """Move each molecule i (of one species) by the given displacement disp[i], in place.
+
+    The same tracing as a diffusion step, with chosen instead of random displacements: the entry
+    point for tests that aim rays at edges and vertices. Returns the absorbing region per
+    molecule (-1 where it survived).
+    """
+    cdef Py_ssize_t i, n = pos.shape[0]
+    cdef double d[3]
+    fate = np.full(n, -1, dtype=np.int32)
+    cdef int[::1] f = fate
+    if disp.shape[0] != n:
+        raise ValueError("pos and disp must have the same number of rows")
+    for i in range(n):
+        d[0] = disp[i, 0]
+        d[1] = disp[i, 1]
+        d[2] = disp[i, 2]
+        f[i] = move(sc, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &crossed[0, 0, 0], &stats[0])
+    return fate
