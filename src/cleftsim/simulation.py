@@ -15,6 +15,8 @@ from cleftsim.result import Result
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
 #: below Q(4) ≈ 3e-5 of the near-wall value (see docs/algorithms.md).
 BRIDGE_RADIUS_SIGMAS = 4.0
+#: Smallest distance (µm) between a point release and any surface.
+SURFACE_CLEARANCE = 1e-6
 
 
 def steps_in(model: Model, duration: Any, name: str) -> int:
@@ -66,6 +68,27 @@ class Simulation:
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
         self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
+        self._check_release_points()
+
+    def _check_release_points(self) -> None:
+        """A point release must not lie on a surface: which side it is on would be undefined."""
+        for rel in self.model.releases:
+            if rel.kind != "point" or self.scene.n_tri == 0:
+                continue
+            dist, tri = self.scene.surface_distance(rel.params[0])
+            if dist < SURFACE_CLEARANCE:
+                obj, region = self._triangle_owner(tri)
+                raise ModelError(
+                    f"release of {rel.species.name!r} at {tuple(float(x) for x in rel.params[0])} µm lies on the surface of "
+                    f"{obj!r} (region {region!r}); move the point off the surface, into the space "
+                    f"where the molecules start (e.g. by 1 nm)")
+
+    def _triangle_owner(self, tri: int) -> tuple[str, str]:
+        for obj in self.model.objects:
+            if tri < obj.mesh.n_triangles:
+                return obj.name, obj.mesh.region_names[obj.mesh.region_ids[tri]]
+            tri -= obj.mesh.n_triangles
+        raise IndexError(tri)
 
     @property
     def time(self) -> float:

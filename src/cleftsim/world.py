@@ -7,7 +7,8 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - ``tri`` (T, 13): v0, e1 = v1 - v0, e2 = v2 - v0, e1·e1, e1·e2, e2·e2, 1/(e1·e1 e2·e2 - (e1·e2)²).
 - ``tri_plane``, ``tri_region`` (global region id), ``tri_object`` (T,) int32.
 - Uniform grid over the geometry's bounding box: ``cell_start`` (C+1) indexes groups; a group is
-  one plane's triangles inside one cell (``group_plane``, ``group_start``, ``group_tris``).
+  one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
+  ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
 - ``near_*``: for each cell, the absorbing triangles within the Brownian-bridge search radius,
   sorted by a lower bound of their distance from the cell.
 - ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent.
@@ -111,8 +112,8 @@ def build_scene(
             planes=np.zeros((1, 4)), tri=np.zeros((1, 13)),
             tri_plane=np.zeros(1, np.int32), tri_region=np.zeros(1, np.int32),
             tri_object=np.zeros(1, np.int32), cell_start=np.zeros(2, np.int64),
-            group_plane=np.zeros(1, np.int32), group_start=np.zeros(2, np.int64),
-            group_tris=np.zeros(1, np.int32), near_start=np.zeros(2, np.int64),
+            group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
+            group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_start=np.zeros(2, np.int64),
             near_tris=np.zeros(1, np.int32), near_lb=np.zeros(1),
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
         )
@@ -142,6 +143,14 @@ def build_scene(
     new_group = np.ones(len(cells), dtype=bool)
     new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
     starts = np.flatnonzero(new_group)
+    group_plane = np.ascontiguousarray(pl[starts], dtype=np.int32)
+    group_start = np.append(starts, len(cells)).astype(np.int64)
+    group_tris = np.ascontiguousarray(tris, dtype=np.int32)
+    group_full = _scene.full_groups(
+        np.ascontiguousarray(tv), np.ascontiguousarray(tri_region, dtype=np.int32), planes, group_plane,
+        np.ascontiguousarray(cells[starts]), group_start, group_tris, lo, np.ascontiguousarray(cell_size),
+        ncell, 1e-9,
+    )
     arrays.update(
         n_tri=n_tri,
         planes=planes,
@@ -150,9 +159,10 @@ def build_scene(
         tri_region=np.ascontiguousarray(tri_region, dtype=np.int32),
         tri_object=np.ascontiguousarray(tri_object, dtype=np.int32),
         cell_start=np.searchsorted(cells[starts], np.arange(n_cells + 1)).astype(np.int64),
-        group_plane=np.ascontiguousarray(pl[starts], dtype=np.int32),
-        group_start=np.append(starts, len(cells)).astype(np.int64),
-        group_tris=np.ascontiguousarray(tris, dtype=np.int32),
+        group_coef=np.ascontiguousarray(planes[group_plane]),
+        group_start=group_start,
+        group_tris=group_tris,
+        group_full=group_full,
         near_start=np.zeros(n_cells + 1, np.int64),
         near_tris=np.zeros(1, np.int32),
         near_lb=np.zeros(1),

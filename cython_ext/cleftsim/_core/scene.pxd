@@ -24,6 +24,10 @@ cdef struct DDA:
     double t_clip    # exit parameter of the whole grid
     bint alive
 
+cimport cython
+
+
+@cython.final
 cdef class Scene:
     cdef readonly int n_tri
     cdef readonly int n_regions
@@ -44,9 +48,10 @@ cdef class Scene:
     cdef double inv_cell[3]
     cdef int ncell[3]
     cdef const long long* cell_start
-    cdef const int* group_plane
+    cdef const double* group_coef     # (G, 4) plane n, offset of each group
     cdef const long long* group_start
     cdef const int* group_tris
+    cdef const signed char* group_full
     cdef const long long* near_start
     cdef const int* near_tris
     cdef const double* near_lb
@@ -57,6 +62,8 @@ cdef class Scene:
     cdef double box_lo[3]
     cdef double box_hi[3]
 
+    cdef void test_cell(self, int a, int b, int c, const double* p, const double* d, double lo_t, double hi_t,
+                        Hit* hit) noexcept nogil
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
     cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil
     cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil

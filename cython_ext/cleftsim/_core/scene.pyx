@@ -16,6 +16,16 @@ from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
 cnp.import_array()
 
 
+cdef enum:
+    MAX_BOX_CELLS = 2
+
+
+cdef inline int ifloor(double x) noexcept nogil:
+    """floor(x) as an int without a libm call (|x| < 2^31)."""
+    cdef int i = <int>x
+    return i - 1 if x < i else i
+
+
 cdef inline bint dda_start(Scene sc, const double* p, const double* d, const double* inv_d, double t_end,
                            DDA* s) noexcept nogil:
     """Clip p + t d, t in [0, t_end], to the grid; set up the walk. False if it misses the grid.
@@ -24,7 +34,11 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, const dou
     """
     cdef double t0 = 0.0, t1 = t_end, a, b, tmp, x
     cdef int k, i
+    cdef bint inside = (sc.lo[0] <= p[0] <= sc.hi[0] and sc.lo[1] <= p[1] <= sc.hi[1]
+                        and sc.lo[2] <= p[2] <= sc.hi[2])
     for k in range(3):
+        if inside:
+            break
         if d[k] == 0.0:
             if p[k] < sc.lo[k] or p[k] > sc.hi[k]:
                 return False
@@ -45,7 +59,7 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, const dou
     s.t_clip = t1
     for k in range(3):
         x = p[k] + t0 * d[k]
-        i = <int>floor((x - sc.lo[k]) * sc.inv_cell[k])
+        i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
         if i < 0:
             i = 0
         elif i >= sc.ncell[k]:
@@ -157,9 +171,10 @@ cdef class Scene:
         cdef int[::1] tri_object = arrays["tri_object"]
         cdef signed char[:, ::1] rules = arrays["rules"]
         cdef long long[::1] cell_start = arrays["cell_start"]
-        cdef int[::1] group_plane = arrays["group_plane"]
+        cdef double[:, ::1] group_coef = arrays["group_coef"]
         cdef long long[::1] group_start = arrays["group_start"]
         cdef int[::1] group_tris = arrays["group_tris"]
+        cdef signed char[::1] group_full = arrays["group_full"]
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
         cdef double[::1] near_lb = arrays["near_lb"]
@@ -178,9 +193,10 @@ cdef class Scene:
         self.tri_object = &tri_object[0]
         self.rules = &rules[0, 0]
         self.cell_start = &cell_start[0]
-        self.group_plane = &group_plane[0]
+        self.group_coef = &group_coef[0, 0]
         self.group_start = &group_start[0]
         self.group_tris = &group_tris[0]
+        self.group_full = &group_full[0]
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
         self.near_lb = &near_lb[0]
@@ -205,27 +221,99 @@ cdef class Scene:
         """Flat index of the grid cell holding p, or -1 outside the grid."""
         cdef int k, i, flat = 0
         for k in range(3):
-            i = <int>floor((p[k] - self.lo[k]) * self.inv_cell[k])
+            i = ifloor((p[k] - self.lo[k]) * self.inv_cell[k])
             if i < 0 or i >= self.ncell[k]:
                 return -1
             flat = flat * self.ncell[k] + i
         return flat
 
+    cdef void test_cell(self, int a, int b, int c, const double* p, const double* d, double lo_t, double hi_t,
+                        Hit* hit) noexcept nogil:
+        """Test the segment p -> p + d against the triangles of cell (a, b, c), for t in [lo_t, hi_t].
+
+        A group flagged full covers the whole cell section of its plane with triangles of one
+        region, so a crossing of its plane at a point inside the cell (within space_eps) is a
+        hit without barycentric tests.
+        """
+        cdef long long g, k, g_end
+        cdef int j, best_tri = hit.tri, cidx = (a * self.ncell[1] + b) * self.ncell[2] + c
+        cdef const double* pl
+        cdef double s0, s1, t, v, w, qx, qy, qz
+        cdef double px = p[0], py = p[1], pz = p[2]
+        cdef double ex = p[0] + d[0], ey = p[1] + d[1], ez = p[2] + d[2]
+        cdef double best_t = hit.t
+        cdef double q[3]
+        cdef double eps = self.bary_eps, se = self.space_eps
+        g_end = self.cell_start[cidx + 1]
+        for g in range(self.cell_start[cidx], g_end):
+            pl = self.group_coef + 4 * g
+            s0 = pl[0] * px + pl[1] * py + pl[2] * pz - pl[3]
+            s1 = pl[0] * ex + pl[1] * ey + pl[2] * ez - pl[3]
+            if s0 * s1 > 0.0 or s0 == 0.0:
+                continue
+            t = s0 / (s0 - s1)
+            if t < lo_t or t > hi_t or t >= best_t:
+                continue
+            qx = px + t * (ex - px)
+            qy = py + t * (ey - py)
+            qz = pz + t * (ez - pz)
+            if self.group_full[g]:
+                if (qx >= self.lo[0] + a * self.cell[0] - se and qx <= self.lo[0] + (a + 1) * self.cell[0] + se
+                        and qy >= self.lo[1] + b * self.cell[1] - se and qy <= self.lo[1] + (b + 1) * self.cell[1] + se
+                        and qz >= self.lo[2] + c * self.cell[2] - se and qz <= self.lo[2] + (c + 1) * self.cell[2] + se):
+                    best_t = t
+                    best_tri = self.group_tris[self.group_start[g]]
+                continue
+            q[0] = qx
+            q[1] = qy
+            q[2] = qz
+            for k in range(self.group_start[g], self.group_start[g + 1]):
+                j = self.group_tris[k]
+                barycentric(self.tri + TRI_STRIDE * j, q, &v, &w)
+                if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
+                    best_t = t
+                    best_tri = j
+                    break
+        hit.t = best_t
+        hit.tri = best_tri
+
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil:
-        """First triangle crossed by the segment p -> p + d (t in (0, 1])."""
+        """First triangle crossed by the segment p -> p + d (t in (0, 1]).
+
+        A short segment (its bounding box spans at most MAX_BOX_CELLS cells) is tested against
+        every cell of that box; a longer one walks the grid with the DDA.
+        """
         cdef Hit hit
         cdef DDA s
-        cdef long long g, k
-        cdef int cidx, j
-        cdef const double* plane
-        cdef const double* tr
-        cdef double nd, s0, s1, t, v, w, lo_t, hi_t, slack, inv_m
-        cdef double q[3]
+        cdef int k, a, b, c
+        cdef int i0[3]
+        cdef int i1[3]
+        cdef double slack, inv_m, lo, hi
         cdef double inv_d[3]
-        cdef double eps = self.bary_eps
         hit.tri = -1
         hit.t = INFINITY
         if self.n_tri == 0:
+            return hit
+        for k in range(3):
+            if d[k] >= 0.0:
+                lo = p[k]
+                hi = p[k] + d[k]
+            else:
+                lo = p[k] + d[k]
+                hi = p[k]
+            if hi < self.lo[k] or lo > self.hi[k]:
+                return hit
+            i0[k] = ifloor((lo - self.lo[k]) * self.inv_cell[k])
+            i1[k] = ifloor((hi - self.lo[k]) * self.inv_cell[k])
+            if i0[k] < 0:
+                i0[k] = 0
+            if i1[k] >= self.ncell[k]:
+                i1[k] = self.ncell[k] - 1
+        if (i1[0] - i0[0] + 1) * (i1[1] - i0[1] + 1) * (i1[2] - i0[2] + 1) <= MAX_BOX_CELLS:
+            for a in range(i0[0], i1[0] + 1):
+                for b in range(i0[1], i1[1] + 1):
+                    for c in range(i0[2], i1[2] + 1):
+                        self.test_cell(a, b, c, p, d, 0.0, 1.0, &hit)
             return hit
         inv_m = inverse_direction(d, inv_d)
         if inv_m == 0.0 or not dda_start(self, p, d, inv_d, 1.0, &s):
@@ -233,33 +321,7 @@ cdef class Scene:
         # spatial slack at cell borders, in units of t (|d| >= max|d_k|, so this is conservative)
         slack = self.space_eps * inv_m
         while s.alive:
-            cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
-            lo_t = s.t_in - slack
-            hi_t = s.t_out + slack
-            if hi_t > hit.t:
-                hi_t = hit.t
-            for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
-                plane = self.planes + 4 * self.group_plane[g]
-                s0 = dot3(plane, p) - plane[3]
-                s1 = s0 + dot3(plane, d)
-                if (s0 > 0.0) == (s1 > 0.0) or s0 == 0.0:
-                    continue
-                t = s0 / (s0 - s1)
-                if t < lo_t or t > hi_t:
-                    continue
-                q[0] = p[0] + t * d[0]
-                q[1] = p[1] + t * d[1]
-                q[2] = p[2] + t * d[2]
-                for k in range(self.group_start[g], self.group_start[g + 1]):
-                    j = self.group_tris[k]
-                    tr = self.tri + TRI_STRIDE * j
-                    barycentric(tr, q, &v, &w)
-                    if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
-                        if t < hit.t:
-                            hit.t = t
-                            hit.tri = j
-                            hi_t = t
-                        break
+            self.test_cell(s.idx[0], s.idx[1], s.idx[2], p, d, s.t_in - slack, s.t_out + slack, &hit)
             if hit.tri >= 0 and hit.t <= s.t_out:
                 break
             dda_next(self, &s)
@@ -314,8 +376,7 @@ cdef class Scene:
                 k = self.group_start[g]
                 if self.tri_object[self.group_tris[k]] != obj:
                     continue
-                pl = self.group_plane[g]
-                plane = self.planes + 4 * pl
+                plane = self.group_coef + 4 * g
                 nd = dot3(plane, d)
                 s0 = dot3(plane, p) - plane[3]
                 if fabs(s0) <= self.space_eps:
@@ -347,6 +408,17 @@ cdef class Scene:
         """First hit of the segment p -> p + d as (triangle, t); (-1, inf) if none. For tests."""
         cdef Hit h = self.first_hit(&p[0], &d[0])
         return h.tri, h.t
+
+    def surface_distance(self, double[::1] p):
+        """(distance, triangle) from p to the nearest triangle of the scene (brute force)."""
+        cdef int j, best = -1
+        cdef double d2, best2 = INFINITY
+        for j in range(self.n_tri):
+            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j], &p[0])
+            if d2 < best2:
+                best2 = d2
+                best = j
+        return sqrt(best2), best
 
     def nearest(self, double[::1] p, int species, double rcut):
         """Nearest triangle absorbing `species` within rcut of p, or -1. For tests."""
@@ -413,8 +485,8 @@ def cell_pairs(double[:, :, ::1] tv, double[::1] lo, double[::1] cell, int[::1] 
             for k in range(3):
                 mn = min(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) - pad
                 mx = max(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) + pad
-                i0[k] = max(0, <int>floor((mn - lo[k]) / cell[k]))
-                i1[k] = min(ncell[k] - 1, <int>floor((mx - lo[k]) / cell[k]))
+                i0[k] = max(0, ifloor((mn - lo[k]) / cell[k]))
+                i1[k] = min(ncell[k] - 1, ifloor((mx - lo[k]) / cell[k]))
             for a in range(i0[0], i1[0] + 1):
                 for b in range(i0[1], i1[1] + 1):
                     for c in range(i0[2], i1[2] + 1):
@@ -470,8 +542,8 @@ def near_pairs(Scene sc, int[::1] candidates, double margin):
             for k in range(3):
                 mn = min(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) - margin
                 mx = max(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) + margin
-                i0[k] = max(0, <int>floor((mn - sc.lo[k]) * sc.inv_cell[k]))
-                i1[k] = min(sc.ncell[k] - 1, <int>floor((mx - sc.lo[k]) * sc.inv_cell[k]))
+                i0[k] = max(0, ifloor((mn - sc.lo[k]) * sc.inv_cell[k]))
+                i1[k] = min(sc.ncell[k] - 1, ifloor((mx - sc.lo[k]) * sc.inv_cell[k]))
             for a in range(i0[0], i1[0] + 1):
                 for b in range(i0[1], i1[1] + 1):
                     for c in range(i0[2], i1[2] + 1):
@@ -489,3 +561,126 @@ def near_pairs(Scene sc, int[::1] candidates, double margin):
                             ol[pos] = lb
                             pos += 1
     return cells, tris, lbs
+
+
+cdef int clip_polygon(double* poly, int n, int axis, double bound, bint keep_above, double* out) noexcept nogil:
+    """Clip a convex polygon (n points, xyz) by x[axis] >= bound (keep_above) or <= bound."""
+    cdef int i, m = 0, k
+    cdef double* a
+    cdef double* b
+    cdef double da, db, f
+    for i in range(n):
+        a = poly + 3 * i
+        b = poly + 3 * ((i + 1) % n)
+        da = a[axis] - bound
+        db = b[axis] - bound
+        if not keep_above:
+            da = -da
+            db = -db
+        if da >= 0.0:
+            for k in range(3):
+                out[3 * m + k] = a[k]
+            m += 1
+        if (da >= 0.0) != (db >= 0.0):
+            f = da / (da - db)
+            for k in range(3):
+                out[3 * m + k] = a[k] + f * (b[k] - a[k])
+            m += 1
+    return m
+
+
+cdef double clipped_area(double* poly, int n, const double* lo, const double* hi) noexcept nogil:
+    """Area of a convex planar polygon clipped to the box [lo, hi]."""
+    cdef double buf[2][3 * 24]
+    cdef int cur = 0, axis, side, i, k
+    cdef double cx = 0.0, cy = 0.0, cz = 0.0
+    cdef double* a
+    cdef double* b
+    for i in range(3 * n):
+        buf[0][i] = poly[i]
+    for axis in range(3):
+        for side in range(2):
+            n = clip_polygon(buf[cur], n, axis, lo[axis] if side == 0 else hi[axis], side == 0, buf[1 - cur])
+            cur = 1 - cur
+            if n < 3:
+                return 0.0
+    for i in range(n):
+        a = buf[cur] + 3 * i
+        b = buf[cur] + 3 * ((i + 1) % n)
+        cx += a[1] * b[2] - a[2] * b[1]
+        cy += a[2] * b[0] - a[0] * b[2]
+        cz += a[0] * b[1] - a[1] * b[0]
+    return 0.5 * sqrt(cx * cx + cy * cy + cz * cz)
+
+
+def full_groups(double[:, :, ::1] tv, int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane,
+                long long[::1] group_cell, long long[::1] group_start, int[::1] group_tris,
+                double[::1] lo, double[::1] cell, int[::1] ncell, double rel_tol):
+    """Flag the groups whose triangles (all of one region) cover their plane's whole section
+    of the cell: the summed areas of the triangles clipped to the cell equal the area of the
+    plane clipped to the cell, to rel_tol."""
+    cdef Py_ssize_t g, n = group_plane.shape[0]
+    cdef long long k, c
+    cdef int a, b, i, j, axis
+    cdef double clo[3]
+    cdef double chi[3]
+    cdef double poly[3 * 4]
+    cdef double tri[9]
+    cdef double u[3]
+    cdef double w[3]
+    cdef double cc[3]
+    cdef double size, s, cover, total, nrm
+    cdef const double* pl
+    out = np.zeros(max(n, 1), dtype=np.int8)
+    cdef signed char[::1] o = out
+    for g in range(n):
+        c = group_cell[g]
+        a = <int>(c // (ncell[1] * ncell[2]))
+        b = <int>((c // ncell[2]) % ncell[1])
+        i = <int>(c % ncell[2])
+        clo[0] = lo[0] + a * cell[0]
+        clo[1] = lo[1] + b * cell[1]
+        clo[2] = lo[2] + i * cell[2]
+        for axis in range(3):
+            chi[axis] = clo[axis] + cell[axis]
+            cc[axis] = clo[axis] + 0.5 * cell[axis]
+        pl = &planes[group_plane[g], 0]
+        j = group_tris[group_start[g]]
+        same_region = True
+        for k in range(group_start[g], group_start[g + 1]):
+            if tri_region[group_tris[k]] != tri_region[j]:
+                same_region = False
+        if not same_region:
+            continue
+        # in-plane orthonormal basis (u, w) and a square around the cell centre's projection
+        if fabs(pl[0]) < 0.9:
+            u[0], u[1], u[2] = 0.0, -pl[2], pl[1]
+        else:
+            u[0], u[1], u[2] = pl[2], 0.0, -pl[0]
+        nrm = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
+        for axis in range(3):
+            u[axis] /= nrm
+        w[0] = pl[1] * u[2] - pl[2] * u[1]
+        w[1] = pl[2] * u[0] - pl[0] * u[2]
+        w[2] = pl[0] * u[1] - pl[1] * u[0]
+        s = cc[0] * pl[0] + cc[1] * pl[1] + cc[2] * pl[2] - pl[3]
+        size = 2.0 * (cell[0] + cell[1] + cell[2])
+        for axis in range(3):
+            cc[axis] -= s * pl[axis]
+            poly[axis] = cc[axis] + size * (u[axis] + w[axis])
+            poly[3 + axis] = cc[axis] + size * (-u[axis] + w[axis])
+            poly[6 + axis] = cc[axis] + size * (-u[axis] - w[axis])
+            poly[9 + axis] = cc[axis] + size * (u[axis] - w[axis])
+        total = clipped_area(poly, 4, clo, chi)
+        if total <= 0.0:
+            continue
+        cover = 0.0
+        for k in range(group_start[g], group_start[g + 1]):
+            j = group_tris[k]
+            for a in range(3):
+                for axis in range(3):
+                    tri[3 * a + axis] = tv[j, a, axis]
+            cover += clipped_area(tri, 3, clo, chi)
+        if fabs(cover - total) <= rel_tol * total:
+            o[g] = 1
+    return out

@@ -1,0 +1,334 @@
+"""Throughput benchmarks of cleftsim (``make bench``): one JSON object per line on stdout.
+
+The first line describes the machine. Every benchmark after that reports at least
+``{"name", "molecule_steps_per_s", "n_molecules", "steps", "seconds"}`` plus its parameters
+(D in µm²/s, dt in s, ...). Timing: a warm-up advance first, then ``time.perf_counter`` around
+``Simulation.advance(steps)``, best of 3 repetitions (``seconds`` is that best time; the
+molecule-steps are those of the best repetition). The process is pinned to one CPU and numeric
+libraries to one thread; the engine itself is single-threaded.
+
+Usage: ``python benchmarks/run.py [--quick] [--only NAME ...]``. ``--quick`` shrinks every
+benchmark about tenfold (a smoke test, not a measurement).
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import cleftsim as cs  # noqa: E402
+from cleftsim import world  # noqa: E402
+from cleftsim._core import random as _random  # noqa: E402
+
+REPEATS = 3
+D_GLU = 330.0          # µm²/s = 0.33 µm²/ms
+DT = 1e-6              # s
+R_CLEFT, H_CLEFT = 0.2, 0.02   # µm
+
+
+def pin_one_cpu() -> int | None:
+    """Pin this process to one CPU (the last one it may use); return it, or None if unsupported."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[-1]})
+    return cpus[-1]
+
+
+def machine(cpu: int | None) -> dict:
+    model = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "name": "machine",
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": model,
+        "cpu_count": os.cpu_count(),
+        "pinned_cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cleftsim": cs.__version__,
+    }
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def time_advance(make_sim, steps: int, warmup: int = 2) -> tuple[float, int, int]:
+    """Best of REPEATS timings of ``advance(steps)`` on fresh simulations.
+
+    Returns (seconds, molecule-steps, molecules at the start of the timed call) of the best
+    repetition. Molecule-steps are exact when no molecule is removed during the call; otherwise
+    use :func:`time_stepwise`.
+    """
+    best = None
+    for _ in range(REPEATS):
+        sim, sp = make_sim()
+        sim.advance(warmup)
+        n = sim.count(sp)
+        t0 = time.perf_counter()
+        sim.advance(steps)
+        el = time.perf_counter() - t0
+        if sim.count(sp) != n:
+            raise RuntimeError("molecules were removed during a timed run; use time_stepwise")
+        if best is None or el < best[0]:
+            best = (el, n * steps, n)
+    return best
+
+
+def time_stepwise(make_sim, steps: int, warmup: int = 0) -> tuple[float, int, int]:
+    """Like :func:`time_advance`, but one ``advance(1)`` per step, timed individually and summed,
+    so that molecule-steps are counted exactly while molecules are being absorbed."""
+    best = None
+    for _ in range(REPEATS):
+        sim, sp = make_sim()
+        sim.advance(warmup)
+        n0 = sim.count(sp)
+        total, msteps = 0.0, 0
+        for _ in range(steps):
+            msteps += sim.count(sp)
+            t0 = time.perf_counter()
+            sim.advance(1)
+            total += time.perf_counter() - t0
+        if best is None or msteps / total > best[1] / best[0]:
+            best = (total, msteps, n0)
+    return best
+
+
+def record(name: str, seconds: float, msteps: int, n: int, steps: int, **extra) -> dict:
+    rec = {"name": name, "molecule_steps_per_s": msteps / seconds, "n_molecules": n,
+           "steps": steps, "seconds": seconds, "molecule_steps": msteps}
+    rec.update(extra)
+    return rec
+
+
+def _materialise(sim, sp):
+    sim.positions(sp)          # applies the t = 0 releases before timing starts
+    return sim, sp
+
+
+# -- the benchmarks ----------------------------------------------------------------------------
+def bench_free(scale: float) -> dict:
+    """Free diffusion, 10⁶ molecules, no geometry: RNG + position update only."""
+    n, steps = int(1_000_000 * scale), 20
+
+    def make():
+        m = cs.Model(dt=DT, seed=1)
+        sp = m.add_species("a", D=D_GLU)
+        m.release(sp, n=n, at=(0, 0, 0))
+        return _materialise(m.simulation(), sp)
+
+    sec, ms, n0 = time_advance(make, steps)
+    return record("free_diffusion", sec, ms, n0, steps, D_um2_per_s=D_GLU, dt_s=DT,
+                  target_molecule_steps_per_s=30e6,
+                  ns_per_molecule_step=1e9 * sec / ms)
+
+
+def _cleft_model(n: int, absorbing: bool, segments: int = 128):
+    m = cs.Model(dt=DT, seed=2)
+    sp = m.add_species("glu", D=D_GLU)
+    cleft = m.add_geometry(cs.geometry.cylinder(R_CLEFT, H_CLEFT, segments=segments), "cleft")
+    if absorbing:
+        m.set_surface(sp, cleft.region("side"), "absorb")
+    m.release(sp, n=n, inside=cleft)
+    return m, sp
+
+
+def bench_cleft_reflecting(scale: float) -> dict:
+    """Disc cleft (cylinder R = 200 nm, h = 20 nm, 128 segments), all walls reflecting, molecules
+    uniform in the cleft. sqrt(2 D dt) = 25.7 nm > h, so most steps hit a plate."""
+    n, steps = int(100_000 * scale), 50
+
+    def make():
+        m, sp = _cleft_model(n, absorbing=False)
+        return _materialise(m.simulation(), sp)
+
+    sec, ms, n0 = time_advance(make, steps)
+    sim, _ = make()
+    sim.advance(steps)
+    refl = sim.diagnostics["reflections"] / (n0 * steps)
+    return record("cleft_reflecting", sec, ms, n0, steps, D_um2_per_s=D_GLU, dt_s=DT,
+                  radius_um=R_CLEFT, height_um=H_CLEFT, segments=128,
+                  reflections_per_step=refl, target_molecule_steps_per_s=10e6,
+                  ns_per_molecule_step=1e9 * sec / ms)
+
+
+def bench_cleft_absorbing(scale: float) -> dict:
+    """The same cleft with an absorbing rim (Brownian-bridge test active near the rim). A fresh
+    uniform population is timed over its first 10 steps, one advance(1) per step, so the
+    molecule-steps are exact while molecules leave (about half are gone after 10 µs)."""
+    n, steps = int(200_000 * scale), 10
+
+    def make():
+        m, sp = _cleft_model(n, absorbing=True)
+        return _materialise(m.simulation(), sp)
+
+    sec, ms, n0 = time_stepwise(make, steps)
+    sim, sp = make()
+    sim.advance(steps)
+    return record("cleft_absorbing_rim", sec, ms, n0, steps, D_um2_per_s=D_GLU, dt_s=DT,
+                  radius_um=R_CLEFT, height_um=H_CLEFT, segments=128,
+                  surviving_fraction_at_end=sim.count(sp) / n0,
+                  bridge_absorptions=sim.diagnostics["bridge_absorptions"],
+                  target_molecule_steps_per_s=10e6, ns_per_molecule_step=1e9 * sec / ms)
+
+
+def bench_box(scale: float, D: float) -> dict:
+    """design.md §11 comparison: 10⁵ molecules, 1000 steps of 1 µs in a 1 µm reflecting box."""
+    n, steps = int(100_000 * scale), max(10, int(1000 * scale))
+
+    def make():
+        m = cs.Model(dt=DT, seed=3)
+        sp = m.add_species("a", D=D)
+        box = m.add_geometry(cs.geometry.box(1.0), "box")
+        m.release(sp, n=n, inside=box)
+        return _materialise(m.simulation(), sp)
+
+    sec, ms, n0 = time_advance(make, steps)
+    return record(f"box_1um_D{D / 1000:g}", sec, ms, n0, steps, D_um2_per_s=D, dt_s=DT,
+                  box_um=1.0, reference_best_other_simulator=19e6, reference_numpy_loop=36e6,
+                  ns_per_molecule_step=1e9 * sec / ms)
+
+
+def bench_rng(scale: float) -> dict:
+    """Normal deviates alone (ziggurat on xoshiro256++), through the kernels' test entry point."""
+    n = int(3_000_000 * scale)
+    state = _random.seed_state(np.random.SeedSequence(4))
+    _random.normals(state, 1000)
+    best = min(_timed(lambda: _random.normals(state, n)) for _ in range(REPEATS))
+    return {"name": "rng_normals", "normals_per_s": n / best, "ns_per_normal": 1e9 * best / n,
+            "n": n, "seconds": best,
+            "note": "includes allocating the output array; a diffusion step needs 3 normals"}
+
+
+def bench_trace_no_hit(scale: float) -> dict:
+    """Tracing cost without hits: molecules at the centre of a 100 µm reflecting box never reach
+    a wall, but every step is traced through the grid."""
+    n, steps = int(300_000 * scale), 20
+
+    def make():
+        m = cs.Model(dt=DT, seed=5)
+        sp = m.add_species("a", D=D_GLU)
+        m.add_geometry(cs.geometry.box(100.0), "box")
+        m.release(sp, n=n, at=(0, 0, 0))
+        return _materialise(m.simulation(), sp)
+
+    sec, ms, n0 = time_advance(make, steps)
+    return record("trace_no_hit", sec, ms, n0, steps, D_um2_per_s=D_GLU, dt_s=DT,
+                  ns_per_molecule_step=1e9 * sec / ms)
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def bench_compile(scale: float) -> list[dict]:
+    """Model compile time (build_scene, through Model.simulation) for a few meshes."""
+    out = []
+    cases = [("cylinder_128", lambda: cs.geometry.cylinder(R_CLEFT, H_CLEFT, segments=128)),
+             ("cylinder_512", lambda: cs.geometry.cylinder(R_CLEFT, H_CLEFT, segments=512)),
+             ("icosphere_s5", lambda: cs.geometry.icosphere(0.5, subdivisions=5))]
+    for label, make_mesh in cases:
+        mesh = make_mesh()
+        for absorbing in (False, True):
+            m = cs.Model(dt=DT, seed=6)
+            sp = m.add_species("a", D=D_GLU)
+            obj = m.add_geometry(mesh, "obj")
+            if absorbing:
+                m.set_surface(sp, obj, "absorb")
+            m.simulation()                            # warm-up
+            best = min(_timed(m.simulation) for _ in range(REPEATS))
+            out.append({"name": f"compile_{label}{'_absorbing' if absorbing else ''}",
+                        "n_triangles": mesh.n_triangles, "seconds": best})
+    return out
+
+
+def bench_point_in_object(scale: float) -> list[dict]:
+    """Counting molecules inside a closed object (ray-parity point-in-object test), per molecule."""
+    n = int(200_000 * scale)
+    out = []
+    for label, mesh in (("cylinder_128", cs.geometry.cylinder(R_CLEFT, H_CLEFT, segments=128)),
+                        ("icosphere_s4", cs.geometry.icosphere(0.2, subdivisions=4))):
+        m = cs.Model(dt=DT, seed=7)
+        sp = m.add_species("a", D=D_GLU)
+        obj = m.add_geometry(mesh, "obj")
+        sim = m.simulation()
+        lo, hi = mesh.bounds
+        pts = np.random.default_rng(8).uniform(lo, hi, size=(n, 3))
+        world.contains(sim.scene, obj.index, obj.mesh, pts[:1000])
+        best = min(_timed(lambda: world.contains(sim.scene, obj.index, obj.mesh, pts))
+                   for _ in range(REPEATS))
+        out.append({"name": f"point_in_object_{label}", "n_points": n, "seconds": best,
+                    "ns_per_point": 1e9 * best / n, "points_per_s": n / best,
+                    "note": "points uniform in the bounding box"})
+    return out
+
+
+BENCHMARKS = {
+    "free_diffusion": bench_free,
+    "cleft_reflecting": bench_cleft_reflecting,
+    "cleft_absorbing_rim": bench_cleft_absorbing,
+    "box_1um_D1": lambda s: bench_box(s, 1000.0),
+    "box_1um_D0.33": lambda s: bench_box(s, D_GLU),
+    "rng_normals": bench_rng,
+    "trace_no_hit": bench_trace_no_hit,
+    "compile": bench_compile,
+    "point_in_object": bench_point_in_object,
+}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="about 10x smaller (smoke test)")
+    ap.add_argument("--only", nargs="*", choices=list(BENCHMARKS), help="run only these")
+    args = ap.parse_args(argv)
+    scale = 0.1 if args.quick else 1.0
+    emit(machine(pin_one_cpu()))
+    results = {}
+    for name, fn in BENCHMARKS.items():
+        if args.only and name not in args.only:
+            continue
+        recs = fn(scale)
+        for rec in recs if isinstance(recs, list) else [recs]:
+            results[rec["name"]] = rec
+            emit(rec)
+    # Derived: cost of the parts of a step (ns per molecule-step), when the inputs were run.
+    parts = {}
+    if "free_diffusion" in results:
+        parts["rng_and_update_ns"] = results["free_diffusion"]["ns_per_molecule_step"]
+    if "free_diffusion" in results and "trace_no_hit" in results:
+        parts["trace_without_hit_ns"] = (results["trace_no_hit"]["ns_per_molecule_step"]
+                                         - results["free_diffusion"]["ns_per_molecule_step"])
+    if "free_diffusion" in results and "cleft_reflecting" in results:
+        parts["trace_with_plate_hits_ns"] = (results["cleft_reflecting"]["ns_per_molecule_step"]
+                                             - results["free_diffusion"]["ns_per_molecule_step"])
+    if "cleft_reflecting" in results and "cleft_absorbing_rim" in results:
+        parts["absorbing_rim_extra_ns"] = (results["cleft_absorbing_rim"]["ns_per_molecule_step"]
+                                           - results["cleft_reflecting"]["ns_per_molecule_step"])
+    if parts:
+        emit({"name": "step_cost_breakdown", **parts,
+              "note": "differences of ns per molecule-step between the benchmarks above"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

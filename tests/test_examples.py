@@ -1,0 +1,60 @@
+"""The example scripts run as shipped and print physically right numbers."""
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+T_EXACT_US = 30.303          # R²/(4D) for R = 200 nm, D = 0.33 µm²/ms
+
+
+def run_script(path: Path, *args: str, timeout: float = 120) -> str:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+    assert proc.returncode == 0, f"{path.name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def number_after(label: str, text: str) -> float:
+    m = re.search(re.escape(label) + r"\s*([-+0-9.eE]+)", text)
+    assert m, f"{label!r} not found in output:\n{text}"
+    return float(m.group(1))
+
+
+def test_api_issue2_contract():
+    out = run_script(EXAMPLES / "api_issue2.py")
+    # Mean escape time from the centre, 20000 molecules: the escape time has standard deviation
+    # R²/(√32 D) = 0.707 T, so the SE of the mean is 0.707·30.3/√20000 = 0.15 µs (0.5 %); the
+    # issue asks for 2 % (4 SE), which also bounds the remaining time-step bias at Δt = 1 µs.
+    T = number_after("mean escape time (us):", out)
+    assert abs(T - T_EXACT_US) < 0.02 * T_EXACT_US
+    # MSD/6Dt of 100000 free molecules: Var(r²)/⟨r²⟩² = 2/3 for a 3D Gaussian, so
+    # SE = sqrt(2/(3n)) = 0.0026; allow 5 SE.
+    ratio = number_after("MSD / 6Dt:", out)
+    assert abs(ratio - 1) < 5 * math.sqrt(2 / (3 * 100_000))
+
+
+def test_disc_cleft_escape_small(tmp_path):
+    n = 500
+    out = run_script(EXAMPLES / "disc_cleft_escape.py", "--molecules", str(n), "--out", str(tmp_path))
+    for ext, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
+        f = tmp_path / f"disc_cleft_escape.{ext}"
+        assert f.is_file() and f.stat().st_size > 1000
+        assert f.read_bytes()[:4] == magic
+    # table row at t = 20 µs: S sim, ±, S exact; the exact S(20 µs) is 0.610 (physics.md §1.3)
+    row = re.search(r"^\s*20\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*\|", out, re.M)
+    assert row, out
+    s_sim, se, s_exact = map(float, row.groups())
+    assert s_exact == pytest.approx(0.610, abs=5e-4)
+    # binomial SE sqrt(S(1-S)/n) = 0.022 for n = 500; allow 5 SE
+    assert se == pytest.approx(math.sqrt(0.61 * 0.39 / n), abs=1e-3)
+    assert abs(s_sim - s_exact) < 5 * se
+    # mean escape time: SE = 0.707·30.3/√500 = 0.96 µs; allow 5 SE
+    T = number_after("mean escape time:", out)
+    assert abs(T - T_EXACT_US) < 5 * 0.707 * T_EXACT_US / math.sqrt(n)
