@@ -169,6 +169,7 @@ class Simulation:
     def count(self, species: Species | str) -> int:
         """Number of molecules of ``species`` in the world now."""
         s = self.model._species(species).index
+        self._apply_due_releases()
         return int(np.count_nonzero(self._species[: self.n] == s))
 
     def observe(self) -> dict[str, float]:

@@ -69,6 +69,61 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
     return lo, ext / n, n
 
 
+def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarray, cell: np.ndarray):
+    """Slab cells for Scene.slab_move: cells that hold exactly two full, parallel, axis-aligned
+    planes. For each, the safe box: the largest block of cells centred on it (in the two other
+    axes) whose cells are all slab cells of the same two planes; a step that ends inside it
+    can only meet those planes."""
+    from scipy import ndimage
+
+    n_cells = int(np.prod(ncell.astype(np.int64)))
+    axis = np.full(n_cells, -1, dtype=np.int8)
+    bounds = np.zeros((n_cells, 3))
+    region = np.zeros((n_cells, 2), dtype=np.int32)
+    safe = np.zeros((n_cells, 6))
+    cell_start, full, coef = arrays["cell_start"], arrays["group_full"], arrays["group_coef"]
+    cells = np.flatnonzero(np.diff(cell_start) == 2)
+    g0 = cell_start[cells]
+    g1 = g0 + 1
+    ok = (full[g0] == 1) & (full[g1] == 1)
+    ax0 = np.argmax(np.abs(coef[g0, :3]), axis=1)
+    ax1 = np.argmax(np.abs(coef[g1, :3]), axis=1)
+    aligned = lambda g, ax: np.abs(np.abs(coef[g, ax]) - 1.0) < 1e-12
+    ok &= (ax0 == ax1) & aligned(g0, ax0) & aligned(g1, ax1)
+    x0 = coef[g0, 3] / coef[g0, ax0]
+    x1 = coef[g1, 3] / coef[g1, ax1]
+    ok &= np.abs(x0 - x1) > 1e3 * arrays["space_eps"]
+    cells, g0, g1, ax0, x0, x1 = (v[ok] for v in (cells, g0, g1, ax0, x0, x1))
+    if len(cells) == 0:
+        return axis, bounds, region, safe
+    axis[cells] = ax0
+    bounds[cells] = np.column_stack([np.minimum(x0, x1), np.maximum(x0, x1), 1.0 / np.abs(x1 - x0)])
+    first = arrays["group_tris"][arrays["group_start"][np.column_stack([g0, g1])]]
+    region[cells] = np.sort(tri_region[first], axis=1)
+    # label slab cells by their plane pair; chessboard distance to the nearest other cell
+    key = np.column_stack([axis[cells], bounds[cells, :2], region[cells]])
+    _, label = np.unique(key, axis=0, return_inverse=True)
+    labels = np.full(n_cells, -1)
+    labels[cells] = label.reshape(-1)
+    grid = labels.reshape(tuple(ncell))
+    idx = np.array(np.unravel_index(cells, tuple(ncell))).T
+    radius = np.zeros(len(cells), dtype=np.int64)
+    for lab in np.unique(label):
+        mine = labels[cells] == lab
+        ax = int(axis[cells[mine][0]])
+        mask = np.pad(grid == lab, 1)
+        footprint = np.ones((3, 3, 3), dtype=bool)
+        sl = [slice(None)] * 3
+        sl[ax] = [0, 2]
+        footprint[tuple(sl)] = False          # grow only across the tangential axes
+        dist = ndimage.distance_transform_cdt(mask, metric=footprint)[1:-1, 1:-1, 1:-1]
+        radius[mine] = dist[tuple(idx[mine].T)] - 1
+    safe_lo = lo + (idx - radius[:, None]) * cell
+    safe_hi = lo + (idx + radius[:, None] + 1) * cell
+    safe[cells] = np.column_stack([safe_lo, safe_hi])
+    return axis, bounds, region, safe
+
+
 def build_scene(
     meshes: list,
     region_offsets: list[int],
@@ -116,6 +171,8 @@ def build_scene(
             group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_start=np.zeros(2, np.int64),
             near_tris=np.zeros(1, np.int32), near_lb=np.zeros(1),
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
+            slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
+            slab_region=np.zeros((1, 2), np.int32), slab_safe=np.zeros((1, 6)),
         )
         return _scene.Scene(arrays)
 
@@ -137,8 +194,14 @@ def build_scene(
         np.ascontiguousarray(tv), lo, np.ascontiguousarray(cell_size), ncell, planes, tri_plane,
         10 * space_eps,
     )
-    order = np.lexsort((tris, tri_plane[tris], cells))
-    cells, tris = cells[order], tris[order]
+    # Drop pairs where only the bounding boxes overlap; inside each group put the triangles
+    # with the most area in the cell first, so the barycentric search usually ends early.
+    area, padded_area = _scene.pair_areas(np.ascontiguousarray(tv), cells, tris, lo,
+                                          np.ascontiguousarray(cell_size), ncell, 10 * space_eps)
+    keep = padded_area > 0.0
+    cells, tris, area = cells[keep], tris[keep], area[keep]
+    order = np.lexsort((-area, tri_plane[tris], cells))
+    cells, tris, area = cells[order], tris[order], area[order]
     pl = tri_plane[tris]
     new_group = np.ones(len(cells), dtype=bool)
     new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
@@ -147,9 +210,9 @@ def build_scene(
     group_start = np.append(starts, len(cells)).astype(np.int64)
     group_tris = np.ascontiguousarray(tris, dtype=np.int32)
     group_full = _scene.full_groups(
-        np.ascontiguousarray(tv), np.ascontiguousarray(tri_region, dtype=np.int32), planes, group_plane,
-        np.ascontiguousarray(cells[starts]), group_start, group_tris, lo, np.ascontiguousarray(cell_size),
-        ncell, 1e-9,
+        np.ascontiguousarray(tri_region, dtype=np.int32), planes, group_plane,
+        np.ascontiguousarray(cells[starts]), group_start, group_tris, area, lo,
+        np.ascontiguousarray(cell_size), ncell, 1e-9,
     )
     arrays.update(
         n_tri=n_tri,
@@ -170,6 +233,8 @@ def build_scene(
         grid_cell=tuple(cell_size),
         grid_n=tuple(int(v) for v in ncell),
     )
+    arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_safe"),
+                      _slabs(arrays, tri_region, ncell, lo, cell_size)))
     sc = _scene.Scene(arrays)
     absorbing = (rules == 1) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)

@@ -32,18 +32,13 @@ cdef enum:
     STAT_WRAPS = 3
 
 
-cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
-                     long long* crossed, long long* stats) noexcept nogil:
-    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
-    cdef double p0[3]
+cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed, long long* stats,
+                      bint* wrapped) noexcept nogil:
+    """Move p by d through the geometry. Returns the absorbing region, or -1 if the molecule survives."""
     cdef Hit h
-    cdef int bounces = 0, rule, reg, k, ax, j
-    cdef double nd, tb, f, rn, tbox, t, s0, s1
+    cdef int bounces = 0, rule, reg, k, ax
+    cdef double nd, tb, f, rn, tbox, t
     cdef const double* plane
-    cdef bint wrapped = False
-    p0[0] = p[0]
-    p0[1] = p[1]
-    p0[2] = p[2]
     while True:
         h = sc.first_hit(p, d)
         if sc.periodic_any:
@@ -60,14 +55,14 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
                     p[k] += tbox * d[k]
                     d[k] *= 1.0 - tbox
                 p[ax] = sc.box_lo[ax] if d[ax] > 0.0 else sc.box_hi[ax]
-                wrapped = True
+                wrapped[0] = True
                 stats[STAT_WRAPS] += 1
                 continue
         if h.tri < 0:
             p[0] += d[0]
             p[1] += d[1]
             p[2] += d[2]
-            break
+            return -1
         reg = sc.tri_region[h.tri]
         rule = sc.rules[reg * sc.n_species + s]
         plane = sc.planes + 4 * sc.tri_plane[h.tri]
@@ -81,7 +76,7 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
                 p[0] += d[0]
                 p[1] += d[1]
                 p[2] += d[2]
-                break
+                return -1
             for k in range(3):
                 p[k] += t * d[k]
                 d[k] *= 1.0 - t
@@ -99,7 +94,27 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
         bounces += 1
         if bounces >= MAX_BOUNCES:
             stats[STAT_TRUNCATED] += 1
-            break
+            return -1
+
+
+cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
+                     long long* crossed, long long* stats) noexcept nogil:
+    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
+    cdef double p0[3]
+    cdef int reg = -1, j
+    cdef double s0, s1
+    cdef const double* plane
+    cdef bint wrapped = False
+    p0[0] = p[0]
+    p0[1] = p[1]
+    p0[2] = p[2]
+    j = sc.slab_move(p, d, s) if sc.has_slabs else -1
+    if j >= 0:
+        stats[STAT_REFLECTIONS] += j
+    else:
+        reg = trace(sc, p, d, s, crossed, stats, &wrapped)
+        if reg >= 0:
+            return reg
     if rcut > 0.0 and not wrapped:
         j = sc.nearest_absorber(p, s, rcut)
         if j >= 0:

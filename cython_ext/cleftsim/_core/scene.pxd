@@ -55,6 +55,11 @@ cdef class Scene:
     cdef const long long* near_start
     cdef const int* near_tris
     cdef const double* near_lb
+    cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
+    cdef const double* slab_bounds       # (C, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
+    cdef const int* slab_region          # (C, 2) regions of the two planes
+    cdef const double* slab_safe         # (C, 6) lo, hi corners of the cell's safe box
+    cdef bint has_slabs
     cdef long long* stamp
     cdef long long ray_id
     cdef bint periodic_any
@@ -64,6 +69,7 @@ cdef class Scene:
 
     cdef void test_cell(self, int a, int b, int c, const double* p, const double* d, double lo_t, double hi_t,
                         Hit* hit) noexcept nogil
+    cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
     cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil
     cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil

@@ -178,6 +178,10 @@ cdef class Scene:
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
         cdef double[::1] near_lb = arrays["near_lb"]
+        cdef signed char[::1] slab_axis = arrays["slab_axis"]
+        cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
+        cdef int[:, ::1] slab_region = arrays["slab_region"]
+        cdef double[:, ::1] slab_safe = arrays["slab_safe"]
         cdef long long[::1] stamp
         cdef int k
         self.n_tri = arrays["n_tri"]
@@ -200,6 +204,11 @@ cdef class Scene:
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
         self.near_lb = &near_lb[0]
+        self.slab_axis = &slab_axis[0]
+        self.slab_bounds = &slab_bounds[0, 0]
+        self.slab_region = &slab_region[0, 0]
+        self.slab_safe = &slab_safe[0, 0]
+        self.has_slabs = bool((np.asarray(slab_axis) >= 0).any())
         self.stamp = &stamp[0]
         self.ray_id = 0
         self.delta = arrays["delta"]
@@ -226,6 +235,53 @@ cdef class Scene:
                 return -1
             flat = flat * self.ncell[k] + i
         return flat
+
+    cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil:
+        """Move p by d in one step if it stays in a slab cell; return the reflections, or -1.
+
+        A slab cell holds exactly two parallel, axis-aligned planes that cover it (full groups).
+        Between two parallel reflecting planes the specular path of any number of bounces is the
+        straight path with the normal coordinate folded back into the gap (the method of images),
+        so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
+        block of cells around it that hold the same two planes and nothing else).
+        """
+        cdef int k, ax, c = self.cell_of(p)
+        cdef double a, b, L, z, u, e
+        cdef const double* box
+        cdef long long nfold
+        if c < 0:
+            return -1
+        ax = self.slab_axis[c]
+        if ax < 0:
+            return -1
+        if (self.rules[self.slab_region[2 * c] * self.n_species + species] != RULE_REFLECT
+                or self.rules[self.slab_region[2 * c + 1] * self.n_species + species] != RULE_REFLECT):
+            return -1
+        a = self.slab_bounds[3 * c]
+        b = self.slab_bounds[3 * c + 1]
+        if not (a < p[ax] < b):
+            return -1
+        box = self.slab_safe + 6 * c
+        for k in range(3):
+            if k == ax:
+                continue
+            e = p[k] + d[k]
+            if e < box[k] or e > box[3 + k]:
+                return -1
+        L = b - a
+        z = p[ax] + d[ax] - a
+        nfold = ifloor(z * self.slab_bounds[3 * c + 2])
+        u = z - nfold * L
+        if nfold & 1:
+            u = L - u
+        if u < self.delta:
+            u = self.delta
+        elif u > L - self.delta:
+            u = L - self.delta
+        for k in range(3):
+            p[k] += d[k]
+        p[ax] = a + u
+        return <int>(nfold if nfold >= 0 else -nfold)
 
     cdef void test_cell(self, int a, int b, int c, const double* p, const double* d, double lo_t, double hi_t,
                         Hit* hit) noexcept nogil:
@@ -613,43 +669,73 @@ cdef double clipped_area(double* poly, int n, const double* lo, const double* hi
     return 0.5 * sqrt(cx * cx + cy * cy + cz * cz)
 
 
-def full_groups(double[:, :, ::1] tv, int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane,
-                long long[::1] group_cell, long long[::1] group_start, int[::1] group_tris,
+cdef void cell_box(long long c, const double* lo, const double* cell, const int* ncell, double pad,
+                   double* clo, double* chi) noexcept nogil:
+    """Corners of grid cell c (flat index), grown by pad on every side."""
+    cdef int idx[3]
+    cdef int k
+    idx[0] = <int>(c // (ncell[1] * ncell[2]))
+    idx[1] = <int>((c // ncell[2]) % ncell[1])
+    idx[2] = <int>(c % ncell[2])
+    for k in range(3):
+        clo[k] = lo[k] + idx[k] * cell[k] - pad
+        chi[k] = lo[k] + (idx[k] + 1) * cell[k] + pad
+
+
+def pair_areas(double[:, :, ::1] tv, long long[::1] cells, int[::1] tris, double[::1] lo, double[::1] cell,
+               int[::1] ncell, double pad):
+    """Area of each (cell, triangle) pair's triangle inside the cell, and inside the cell grown by pad."""
+    cdef Py_ssize_t e, n = cells.shape[0]
+    cdef int a, k, j
+    cdef double clo[3]
+    cdef double chi[3]
+    cdef double tri[9]
+    inner = np.empty(n, dtype=np.float64)
+    outer = np.empty(n, dtype=np.float64)
+    cdef double[::1] oi = inner
+    cdef double[::1] oo = outer
+    for e in range(n):
+        j = tris[e]
+        for a in range(3):
+            for k in range(3):
+                tri[3 * a + k] = tv[j, a, k]
+        cell_box(cells[e], &lo[0], &cell[0], &ncell[0], 0.0, clo, chi)
+        oi[e] = clipped_area(tri, 3, clo, chi)
+        cell_box(cells[e], &lo[0], &cell[0], &ncell[0], pad, clo, chi)
+        oo[e] = clipped_area(tri, 3, clo, chi)
+    return inner, outer
+
+
+def full_groups(int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane, long long[::1] group_cell,
+                long long[::1] group_start, int[::1] group_tris, double[::1] entry_area,
                 double[::1] lo, double[::1] cell, int[::1] ncell, double rel_tol):
     """Flag the groups whose triangles (all of one region) cover their plane's whole section
-    of the cell: the summed areas of the triangles clipped to the cell equal the area of the
-    plane clipped to the cell, to rel_tol."""
+    of the cell: the summed areas of the triangles inside the cell (entry_area) equal the area
+    of the plane inside the cell, to rel_tol."""
     cdef Py_ssize_t g, n = group_plane.shape[0]
-    cdef long long k, c
-    cdef int a, b, i, j, axis
+    cdef long long k
+    cdef int j, axis
     cdef double clo[3]
     cdef double chi[3]
     cdef double poly[3 * 4]
-    cdef double tri[9]
     cdef double u[3]
     cdef double w[3]
     cdef double cc[3]
     cdef double size, s, cover, total, nrm
     cdef const double* pl
+    cdef bint same_region
     out = np.zeros(max(n, 1), dtype=np.int8)
     cdef signed char[::1] o = out
     for g in range(n):
-        c = group_cell[g]
-        a = <int>(c // (ncell[1] * ncell[2]))
-        b = <int>((c // ncell[2]) % ncell[1])
-        i = <int>(c % ncell[2])
-        clo[0] = lo[0] + a * cell[0]
-        clo[1] = lo[1] + b * cell[1]
-        clo[2] = lo[2] + i * cell[2]
-        for axis in range(3):
-            chi[axis] = clo[axis] + cell[axis]
-            cc[axis] = clo[axis] + 0.5 * cell[axis]
+        cell_box(group_cell[g], &lo[0], &cell[0], &ncell[0], 0.0, clo, chi)
         pl = &planes[group_plane[g], 0]
         j = group_tris[group_start[g]]
         same_region = True
+        cover = 0.0
         for k in range(group_start[g], group_start[g + 1]):
             if tri_region[group_tris[k]] != tri_region[j]:
                 same_region = False
+            cover += entry_area[k]
         if not same_region:
             continue
         # in-plane orthonormal basis (u, w) and a square around the cell centre's projection
@@ -660,6 +746,7 @@ def full_groups(double[:, :, ::1] tv, int[::1] tri_region, double[:, ::1] planes
         nrm = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
         for axis in range(3):
             u[axis] /= nrm
+            cc[axis] = 0.5 * (clo[axis] + chi[axis])
         w[0] = pl[1] * u[2] - pl[2] * u[1]
         w[1] = pl[2] * u[0] - pl[0] * u[2]
         w[2] = pl[0] * u[1] - pl[1] * u[0]
@@ -672,15 +759,6 @@ def full_groups(double[:, :, ::1] tv, int[::1] tri_region, double[:, ::1] planes
             poly[6 + axis] = cc[axis] + size * (-u[axis] - w[axis])
             poly[9 + axis] = cc[axis] + size * (u[axis] - w[axis])
         total = clipped_area(poly, 4, clo, chi)
-        if total <= 0.0:
-            continue
-        cover = 0.0
-        for k in range(group_start[g], group_start[g + 1]):
-            j = group_tris[k]
-            for a in range(3):
-                for axis in range(3):
-                    tri[3 * a + axis] = tv[j, a, axis]
-            cover += clipped_area(tri, 3, clo, chi)
-        if fabs(cover - total) <= rel_tol * total:
+        if total > 0.0 and fabs(cover - total) <= rel_tol * total:
             o[g] = 1
     return out
