@@ -64,7 +64,7 @@ class Simulation:
         self._next_uid = 0
         self.absorbed = np.zeros(rules.shape, dtype=np.int64)
         self.crossed = np.zeros(rules.shape + (2,), dtype=np.int64)
-        self._stats = np.zeros(4, dtype=np.int64)
+        self._stats = np.zeros(5, dtype=np.int64)
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
         self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
@@ -195,7 +195,7 @@ class Simulation:
     @property
     def diagnostics(self) -> dict[str, int]:
         """Engine counters since t = 0."""
-        keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps")
+        keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps")
         return dict(zip(keys, (int(v) for v in self._stats)))
 
     def sample(self, t_end: Any, every: Any = None) -> Result:

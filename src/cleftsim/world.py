@@ -24,7 +24,9 @@ from cleftsim._core import scene as _scene
 #: Largest number of grid cells the automatic grid will use.
 MAX_CELLS = 4_000_000
 #: Grid cell edge as a multiple of the median triangle edge (measured best on the disc cleft).
-CELL_PER_EDGE = 2.5
+CELL_PER_EDGE = 0.75
+#: The slab map (see Scene.slab_move) uses cells this many times finer than the tracing grid.
+SLAB_REFINE = 4
 #: Directions for point-in-object rays (fixed, generic: no axis alignment).
 _DIRECTIONS = np.random.default_rng(20261121).normal(size=(8, 3))
 _DIRECTIONS /= np.linalg.norm(_DIRECTIONS, axis=1)[:, None]
@@ -69,7 +71,40 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
     return lo, ext / n, n
 
 
-def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarray, cell: np.ndarray):
+def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps) -> dict:
+    """Grid arrays: for every cell, its triangles grouped by plane (see the module docstring)."""
+    n_cells = int(np.prod(ncell.astype(np.int64)))
+    tv = np.ascontiguousarray(tv)
+    cell_size = np.ascontiguousarray(cell_size, dtype=np.float64)
+    ncell = np.ascontiguousarray(ncell, dtype=np.int32)
+    cells, tris = _scene.cell_pairs(tv, lo, cell_size, ncell, planes, tri_plane, 10 * space_eps)
+    # Drop pairs where only the bounding boxes overlap; inside each group put the triangles
+    # with the most area in the cell first, so the barycentric search usually ends early.
+    area, padded_area = _scene.pair_areas(tv, cells, tris, lo, cell_size, ncell, 10 * space_eps)
+    keep = padded_area > 0.0
+    cells, tris, area = cells[keep], tris[keep], area[keep]
+    order = np.lexsort((-area, tri_plane[tris], cells))
+    cells, tris, area = cells[order], tris[order], area[order]
+    pl = tri_plane[tris]
+    new_group = np.ones(len(cells), dtype=bool)
+    new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
+    starts = np.flatnonzero(new_group)
+    group_plane = np.ascontiguousarray(pl[starts], dtype=np.int32)
+    group_start = np.append(starts, len(cells)).astype(np.int64)
+    group_tris = np.ascontiguousarray(tris, dtype=np.int32)
+    group_full = _scene.full_groups(tri_region, planes, group_plane, np.ascontiguousarray(cells[starts]),
+                                    group_start, group_tris, area, lo, cell_size, ncell, 1e-9)
+    return {
+        "cell_start": np.searchsorted(cells[starts], np.arange(n_cells + 1)).astype(np.int64),
+        "group_coef": np.ascontiguousarray(planes[group_plane]),
+        "group_start": group_start,
+        "group_tris": group_tris,
+        "group_full": group_full,
+    }
+
+
+def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarray, cell: np.ndarray,
+           space_eps: float):
     """Slab cells for Scene.slab_move: cells that hold exactly two full, parallel, axis-aligned
     planes. For each, the safe box: the largest block of cells centred on it (in the two other
     axes) whose cells are all slab cells of the same two planes; a step that ends inside it
@@ -92,7 +127,7 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     ok &= (ax0 == ax1) & aligned(g0, ax0) & aligned(g1, ax1)
     x0 = coef[g0, 3] / coef[g0, ax0]
     x1 = coef[g1, 3] / coef[g1, ax1]
-    ok &= np.abs(x0 - x1) > 1e3 * arrays["space_eps"]
+    ok &= np.abs(x0 - x1) > 1e3 * space_eps
     cells, g0, g1, ax0, x0, x1 = (v[ok] for v in (cells, g0, g1, ax0, x0, x1))
     if len(cells) == 0:
         return axis, bounds, region, safe
@@ -173,6 +208,7 @@ def build_scene(
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
             slab_region=np.zeros((1, 2), np.int32), slab_safe=np.zeros((1, 6)),
+            slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1),
         )
         return _scene.Scene(arrays)
 
@@ -190,30 +226,6 @@ def build_scene(
 
     lo, cell_size, ncell = _grid(vertices, tv, cell, pad=1e3 * space_eps)
     n_cells = int(np.prod(ncell.astype(np.int64)))
-    cells, tris = _scene.cell_pairs(
-        np.ascontiguousarray(tv), lo, np.ascontiguousarray(cell_size), ncell, planes, tri_plane,
-        10 * space_eps,
-    )
-    # Drop pairs where only the bounding boxes overlap; inside each group put the triangles
-    # with the most area in the cell first, so the barycentric search usually ends early.
-    area, padded_area = _scene.pair_areas(np.ascontiguousarray(tv), cells, tris, lo,
-                                          np.ascontiguousarray(cell_size), ncell, 10 * space_eps)
-    keep = padded_area > 0.0
-    cells, tris, area = cells[keep], tris[keep], area[keep]
-    order = np.lexsort((-area, tri_plane[tris], cells))
-    cells, tris, area = cells[order], tris[order], area[order]
-    pl = tri_plane[tris]
-    new_group = np.ones(len(cells), dtype=bool)
-    new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
-    starts = np.flatnonzero(new_group)
-    group_plane = np.ascontiguousarray(pl[starts], dtype=np.int32)
-    group_start = np.append(starts, len(cells)).astype(np.int64)
-    group_tris = np.ascontiguousarray(tris, dtype=np.int32)
-    group_full = _scene.full_groups(
-        np.ascontiguousarray(tri_region, dtype=np.int32), planes, group_plane,
-        np.ascontiguousarray(cells[starts]), group_start, group_tris, area, lo,
-        np.ascontiguousarray(cell_size), ncell, 1e-9,
-    )
     arrays.update(
         n_tri=n_tri,
         planes=planes,
@@ -221,11 +233,6 @@ def build_scene(
         tri_plane=tri_plane,
         tri_region=np.ascontiguousarray(tri_region, dtype=np.int32),
         tri_object=np.ascontiguousarray(tri_object, dtype=np.int32),
-        cell_start=np.searchsorted(cells[starts], np.arange(n_cells + 1)).astype(np.int64),
-        group_coef=np.ascontiguousarray(planes[group_plane]),
-        group_start=group_start,
-        group_tris=group_tris,
-        group_full=group_full,
         near_start=np.zeros(n_cells + 1, np.int64),
         near_tris=np.zeros(1, np.int32),
         near_lb=np.zeros(1),
@@ -233,8 +240,16 @@ def build_scene(
         grid_cell=tuple(cell_size),
         grid_n=tuple(int(v) for v in ncell),
     )
+    arrays.update(_cell_groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps))
+    # The slab map is finer than the tracing grid across the slabs, never along their normal
+    # (that would split the two planes of a slab into different cells).
+    coarse_axes = _slabs(arrays, arrays["tri_region"], ncell, lo, cell_size, space_eps)[0]
+    refine = np.where(np.isin(np.arange(3), coarse_axes), 1, SLAB_REFINE)
+    slab_cell, slab_n = cell_size / refine, (ncell * refine).astype(np.int32)
+    fine = _cell_groups(tv, planes, tri_plane, arrays["tri_region"], lo, slab_cell, slab_n, space_eps)
+    arrays.update(slab_grid_cell=tuple(slab_cell), slab_grid_n=tuple(int(v) for v in slab_n))
     arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_safe"),
-                      _slabs(arrays, tri_region, ncell, lo, cell_size)))
+                      _slabs(fine, arrays["tri_region"], slab_n, lo, slab_cell, space_eps)))
     sc = _scene.Scene(arrays)
     absorbing = (rules == 1) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)

@@ -30,6 +30,7 @@ cdef enum:
     STAT_BRIDGE = 1
     STAT_REFLECTIONS = 2
     STAT_WRAPS = 3
+    STAT_SLAB = 4
 
 
 cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed, long long* stats,
@@ -111,6 +112,7 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
     j = sc.slab_move(p, d, s) if sc.has_slabs else -1
     if j >= 0:
         stats[STAT_REFLECTIONS] += j
+        stats[STAT_SLAB] += 1
     else:
         reg = trace(sc, p, d, s, crossed, stats, &wrapped)
         if reg >= 0:
@@ -138,7 +140,7 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
     absorbed[region, species]; transparent crossings go to crossed[region, species, direction]
     (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
     stats accumulates [truncated steps, bridge
-    absorptions, reflections, periodic wraps].
+    absorptions, reflections, periodic wraps, steps taken by the slab fast path].
     """
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step

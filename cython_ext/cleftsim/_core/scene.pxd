@@ -55,6 +55,8 @@ cdef class Scene:
     cdef const long long* near_start
     cdef const int* near_tris
     cdef const double* near_lb
+    cdef double slab_inv_cell[3]         # the slab map's own, finer grid (same origin)
+    cdef int slab_n[3]
     cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
     cdef const double* slab_bounds       # (C, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
     cdef const int* slab_region          # (C, 2) regions of the two planes

@@ -221,6 +221,8 @@ cdef class Scene:
             self.ncell[k] = arrays["grid_n"][k]
             self.hi[k] = self.lo[k] + self.cell[k] * self.ncell[k]
             self.inv_cell[k] = 1.0 / self.cell[k]
+            self.slab_inv_cell[k] = 1.0 / arrays["slab_grid_cell"][k]
+            self.slab_n[k] = arrays["slab_grid_n"][k]
             self.periodic[k] = arrays["periodic"][k]
             self.periodic_any = self.periodic_any or self.periodic[k]
             self.box_lo[k] = arrays["box_lo"][k]
@@ -245,12 +247,15 @@ cdef class Scene:
         so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
         block of cells around it that hold the same two planes and nothing else).
         """
-        cdef int k, ax, c = self.cell_of(p)
+        cdef int k, ax, i, c = 0
         cdef double a, b, L, z, u, e
         cdef const double* box
         cdef long long nfold
-        if c < 0:
-            return -1
+        for k in range(3):
+            i = ifloor((p[k] - self.lo[k]) * self.slab_inv_cell[k])
+            if i < 0 or i >= self.slab_n[k]:
+                return -1
+            c = c * self.slab_n[k] + i
         ax = self.slab_axis[c]
         if ax < 0:
             return -1
