@@ -29,7 +29,7 @@ validate: $(STAMP)
 	$(PY) -m cleftsim.validation docs/validation
 
 annotate: $(STAMP)
-	$(VENV)/bin/cython -a -3 -I cython_ext cython_ext/cleftsim/_core/*.pyx
+	$(VENV)/bin/cython -a -3 -I cython_ext -X boundscheck=False -X wraparound=False -X cdivision=True -X initializedcheck=False cython_ext/cleftsim/_core/*.pyx
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info src/cleftsim/_core/*.so cython_ext/cleftsim/_core/*.c cython_ext/cleftsim/_core/*.html

@@ -13,10 +13,10 @@ except PackageNotFoundError:  # running from a source tree without installation
 from cleftsim import geometry, units
 from cleftsim.model import Model, ModelError, Region, GeometryObject, Species
 from cleftsim.result import Result
-from cleftsim.simulation import Simulation
+from cleftsim.simulation import Simulation, SimulationInterrupted
 from cleftsim.units import UnitError
 
 __all__ = [
-    "Model", "ModelError", "Region", "GeometryObject", "Species", "Result", "Simulation",
+    "Model", "ModelError", "Region", "GeometryObject", "Species", "Result", "Simulation", "SimulationInterrupted",
     "UnitError", "geometry", "units", "__version__",
 ]

@@ -37,7 +37,8 @@ class Result:
         return name in self._data
 
     def __repr__(self) -> str:
-        return f"Result({len(self.times)} samples, t = 0..{self.times[-1]:.6g} s, {self.names})"
+        span = f"t = {self.times[0]:.6g}..{self.times[-1]:.6g} s" if len(self.times) else "empty"
+        return f"Result({len(self.times)} samples, {span}, {self.names})"
 
     def to_pandas(self):
         """A pandas DataFrame indexed by time (s), one column per observable (needs pandas)."""

@@ -32,6 +32,15 @@ def steps_in(model: Model, duration: Any, name: str) -> int:
     return n
 
 
+class SimulationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :meth:`Simulation.sample`; ``.result`` holds every sample taken before it."""
+
+    def __init__(self, result: Result):
+        super().__init__(f"interrupted at t = {result.times[-1] if len(result.times) else 0.0:g} s; "
+                         f"the samples taken so far are in .result")
+        self.result = result
+
+
 class Simulation:
     """A running simulation of a :class:`~cleftsim.model.Model`, starting at t = 0.
 
@@ -207,13 +216,22 @@ class Simulation:
         marks = list(range(0, n_total + 1, k))
         start = self.step_index
         data: dict[str, list] = {o.name: [] for o in self.model.observables}
-        for m in marks:
-            self.advance(start + m - self.step_index)
-            for name, v in self.observe().items():
-                data[name].append(v)
+        done = 0
+        try:
+            for m in marks:
+                self.advance(start + m - self.step_index)
+                for name, v in self.observe().items():
+                    data[name].append(v)
+                done += 1
+        except KeyboardInterrupt:
+            raise SimulationInterrupted(self._result(start, marks[:done], data)) from None
+        return self._result(start, marks, data)
+
+    def _result(self, start: int, marks: list[int], data: dict[str, list]) -> Result:
         from cleftsim import __version__
 
         meta = {"seed": self.model.seed, "dt": self.model.dt, "version": __version__,
                 "model": self.model.describe()}
-        times = (start + np.array(marks)) * self.model.dt
-        return Result(times, {k_: np.array(v) for k_, v in data.items()}, meta, self.diagnostics)
+        times = (start + np.array(marks, dtype=np.int64)) * self.model.dt
+        n = len(marks)
+        return Result(times, {k: np.array(v[:n]) for k, v in data.items()}, meta, self.diagnostics)
