@@ -89,8 +89,9 @@ def main(argv=None) -> int:
               f"{c_sim[k]:15.3f} {c_se[k]:6.3f} {c_ex[k]:11.3f} {c0_ex[k]:10.3f}")
     print(f"mean escape time: {T_sim:.2f} us (exact (R^2)/(4D) = {T_ex:.2f} us; "
           f"integral of S over 0..{T_END_US} us)")
-    print(f"<c>_a: mean concentration within r < {A * 1e3:g} nm; c(0): on the axis. "
-          f"Bridge absorptions: {sim.diagnostics['bridge_absorptions']}. Run time {wall:.2f} s")
+    print(f"<c>_a: mean concentration within r < {A * 1e3:g} nm; c(0): on the axis; "
+          f"±: one binomial standard error (for S from the exact S, for <c>_a from the count).")
+    print(f"Bridge absorptions: {sim.diagnostics['bridge_absorptions']}. Run time {wall:.2f} s")
 
     import matplotlib
 

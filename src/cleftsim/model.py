@@ -121,7 +121,7 @@ class Model:
         self.dt = units.time(dt, "dt")
         if not self.dt > 0:
             raise ModelError(f"dt must be positive, got {dt!r}")
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
             raise ModelError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.grid_cell = None if grid_cell is None else units.length(grid_cell, "grid_cell")
@@ -240,6 +240,10 @@ class Model:
         when = units.time(t, "release time t")
         if when < 0:
             raise ModelError(f"release of {sp.name!r}: t must be >= 0, got {t!r}")
+        steps = when / self.dt
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ModelError(f"release of {sp.name!r} at t = {when:.6g} s is not a whole number of time steps "
+                             f"(dt = {self.dt:.6g} s); use t = {round(steps) * self.dt:.6g} s")
         given = [k for k, v in (("at", at), ("inside", inside), ("box", box), ("sphere", sphere)) if v is not None]
         if len(given) != 1:
             raise ModelError(f"release of {sp.name!r}: give exactly one of at=, inside=, box=, sphere= (got {given or 'none'})")

@@ -213,6 +213,9 @@ class Simulation:
         k = 1 if every is None else steps_in(self.model, every, "every")
         if k < 1:
             raise ModelError(f"every = {every!r} must be at least one time step")
+        if n_total % k:
+            raise ModelError(f"t_end = {t_end!r} is not a whole number of sampling intervals every = {every!r}; "
+                             f"use t_end = {(n_total // k + 1) * k * self.model.dt:g} s")
         marks = list(range(0, n_total + 1, k))
         start = self.step_index
         data: dict[str, list] = {o.name: [] for o in self.model.observables}

@@ -136,6 +136,9 @@ def job_free(n: int, seed: int = 101) -> dict:
         if k == 1:
             z = (x / np.sqrt(sig2)).ravel()
             hist = np.histogram(z, bins=np.linspace(-6, 6, 121))
+            # tails of the normal generator: P(|x| > a) = erfc(a/√2), binomial SE
+            rows[-1]["tails"] = [(a, float(np.mean(np.abs(z) > a)), float(special.erfc(a / np.sqrt(2))),
+                                  len(z)) for a in (2.0, 3.0, 4.0, 4.5)]
     return {"job": "free", "n": n, "rows": rows, "hist": hist, "seconds": time.perf_counter() - t0}
 
 
@@ -371,6 +374,8 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
           "Columns: simulated value, exact value, relative error, standard error (SE) of the "
           "simulated value, and z = (simulated − exact)/SE. |z| up to about 3 is statistical "
           "noise; larger |z| is a systematic error (or an exact value that does not apply).", ""]
+    head = len(L)
+    summary = []
 
     # -- free diffusion --------------------------------------------------------------------
     fr = by["free"][0]
@@ -387,7 +392,13 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
                      *_cmp(float(np.mean(r["axis_kurt"])), 3.0, r["axis_kurt_se"] / np.sqrt(3))])
         if r["step_len"] is not None:
             rows.append([f"{r['t'] * 1e6:g}", "⟨|r|⟩/√(16DΔt/π)", *_cmp(r["step_len"], 1.0, r["step_len_se"])])
+        for a, frac, ex, m in r.get("tails", []):
+            rows.append([f"{r['t'] * 1e6:g}", f"P(|x| > {a:g}σ), all axes", *_cmp(frac, ex, np.sqrt(ex * (1 - ex) / m))])
     L += _table(["t (µs)", "quantity", "simulated", "exact", "rel. error", "SE", "z"], rows)
+    zmax = max(abs(float(r[-1])) for r in rows)
+    pmin = min(p for r in fr["rows"] for p in r["ks_p"])
+    summary.append(f"- Free diffusion ({n} molecules, up to 1000 steps): largest |z| over "
+                   f"{len(rows)} moments {zmax:.2f}; smallest per-axis KS p-value {pmin:.3g}.")
     L += ["Per-axis Kolmogorov–Smirnov p-values of x/√(2Dt) against N(0, 1): " +
           "; ".join(f"{r['steps']} step(s): " + ", ".join(f"{p:.3g}" for p in r["ks_p"])
                     for r in fr["rows"]) + ".", ""]
@@ -442,6 +453,13 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
                      r["diagnostics"]["bridge_absorptions"], f"{r['seconds']:.0f}"])
     L += _table(["Δt (µs)", "method", "T sim (µs)", "T exact (µs)", "rel. error", "SE (µs)", "z",
                  "left at end", "bridge absorptions", "run (s)"], rows)
+    parts = []
+    for dt_us in DISC_DTS_US:
+        (tb, sb), (tn, sn) = esc[(dt_us, True)], esc[(dt_us, False)]
+        parts.append(f"Δt = {dt_us:g} µs: {tb / T_ex - 1:+.2%} (z = {(tb - T_ex) / sb:+.1f}) "
+                     f"vs naive {tn / T_ex - 1:+.1%}")
+    summary.append("- Disc cleft, mean escape time error with the Brownian-bridge test (naive "
+                   "end-point check for comparison): " + "; ".join(parts) + ".")
     L += ["### Survival S(t)", ""]
     rows = []
     for r in discs:
@@ -554,6 +572,9 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
             rows.append(["", t_us, "⟨|Δr|²⟩ (nm²) vs sphere 6R²/5",
                          *_cmp(v * 1e6, 1.2 * sph["R"] ** 2 * 1e6, se * 1e6)])
     L += _table(["system", "t (µs)", "quantity", "simulated", "exact", "rel. error", "SE", "z"], rows)
+    zc = [abs(float(r[-1])) for r in rows if "sphere 6R" not in r[2]]
+    summary.append(f"- Confinement (slab h²/6 series at Δt = 1 and 4 µs, cube L²/6 series, "
+                   f"icosphere limit): largest |z| {max(zc):.2f} over {len(zc)} comparisons.")
     slab_ks = ", ".join(f"{r['ks_p']:.3g}" for r in by["slab"])
     L += [f"The icosphere is inscribed in the sphere, so its exact limit (2⟨|r|²⟩ over the "
           f"polyhedron) is {sph['poly_limit'] / (1.2 * sph['R'] ** 2) - 1:+.3%} from 6R²/5. "
@@ -595,9 +616,12 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
         rows.append([r["object"], f"{r['ratio']:g}", r["molecule_steps"], w["a_out"], w["b_in"],
                      w["b_out_of_box"], f"{r['reflections_per_step']:.2f}", r["truncated"]])
     L += _table(["object", "step ratio", "molecule-steps", "inner found outside",
-                 "outer found inside", "outer outside container", "reflections/step",
+                 "outer found inside", "outer outside container", "reflections per molecule-step",
                  "steps cut at bounce limit"], rows)
     L += [f"Total: {total_ms} molecule-steps, {total_leaks} leaks.", ""]
+    summary.append(f"- No leaks: {total_ms} molecule-steps in 4 closed objects with steps 0.1–10× "
+                   f"their size, {total_leaks} molecules found on the wrong side.")
+    L[head:head] = ["## Summary", "", *summary, ""]
 
     L += ["## Run times", "", *_table(["job", "seconds"], [
         [f"{r['job']} " + ", ".join(f"{k}={r[k]}" for k in ("dt_us", "bridge", "object", "ratio") if k in r),

@@ -9,8 +9,9 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - Uniform grid over the geometry's bounding box: ``cell_start`` (C+1) indexes groups; a group is
   one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
   ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
-- ``near_*``: for each cell, the absorbing triangles within the Brownian-bridge search radius,
-  sorted by a lower bound of their distance from the cell.
+- ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide)
+  listing for each cell the absorbing triangles within that radius of it, sorted by their
+  distance from the cell centre.
 - ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent.
 """
 from __future__ import annotations
@@ -25,6 +26,8 @@ from cleftsim._core import scene as _scene
 MAX_CELLS = 4_000_000
 #: Grid cell edge as a multiple of the median triangle edge (measured best on the disc cleft).
 CELL_PER_EDGE = 0.75
+#: Absorber-grid cells per Brownian-bridge search radius (finer: tighter bounds, longer lists).
+NEAR_CELLS_PER_RADIUS = 4
 #: The slab map (see Scene.slab_move) uses cells this many times finer than the tracing grid.
 SLAB_REFINE = 4
 #: Directions for point-in-object rays (fixed, generic: no axis alignment).
@@ -69,6 +72,14 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
     while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
         n = np.maximum(1, n // 2).astype(np.int32)
     return lo, ext / n, n
+
+
+def _coarse_grid(extent: np.ndarray, cell: float):
+    """Cells of about ``cell`` over ``extent`` (µm), at most MAX_CELLS of them: (cell sizes, counts)."""
+    n = np.maximum(1, np.floor(extent / cell)).astype(np.int32)
+    while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
+        n = np.maximum(1, n // 2).astype(np.int32)
+    return np.ascontiguousarray(extent / n), n
 
 
 def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps) -> dict:
@@ -204,7 +215,8 @@ def build_scene(
             tri_object=np.zeros(1, np.int32), cell_start=np.zeros(2, np.int64),
             group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
             group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_start=np.zeros(2, np.int64),
-            near_tris=np.zeros(1, np.int32), near_lb=np.zeros(1),
+            near_tris=np.zeros(1, np.int32), near_dc=np.zeros(1),
+            near_grid_cell=(1.0, 1.0, 1.0), near_grid_n=(1, 1, 1),
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
             slab_region=np.zeros((1, 2), np.int32), slab_safe=np.zeros((1, 6)),
@@ -233,9 +245,11 @@ def build_scene(
         tri_plane=tri_plane,
         tri_region=np.ascontiguousarray(tri_region, dtype=np.int32),
         tri_object=np.ascontiguousarray(tri_object, dtype=np.int32),
-        near_start=np.zeros(n_cells + 1, np.int64),
+        near_start=np.zeros(2, np.int64),
         near_tris=np.zeros(1, np.int32),
-        near_lb=np.zeros(1),
+        near_dc=np.zeros(1),
+        near_grid_cell=(1.0, 1.0, 1.0),
+        near_grid_n=(1, 1, 1),
         grid_lo=tuple(lo),
         grid_cell=tuple(cell_size),
         grid_n=tuple(int(v) for v in ncell),
@@ -255,12 +269,19 @@ def build_scene(
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
     if len(candidates) == 0:
         return sc
-    ncells, ntris, nlb = _scene.near_pairs(sc, candidates, float(rcut.max()))
-    order = np.lexsort((nlb, ncells))
+    # the absorber grid: cells a fraction of the search radius wide
+    margin = float(rcut.max())
+    near_cell, near_n = _coarse_grid(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
+                                     margin / NEAR_CELLS_PER_RADIUS)
+    ncells, ntris, ndc = _scene.near_pairs(sc, candidates, margin, lo, near_cell, near_n)
+    order = np.lexsort((ndc, ncells))
+    n_near = int(np.prod(near_n.astype(np.int64)))
     arrays.update(
-        near_start=np.searchsorted(ncells[order], np.arange(n_cells + 1)).astype(np.int64),
+        near_start=np.searchsorted(ncells[order], np.arange(n_near + 1)).astype(np.int64),
         near_tris=np.ascontiguousarray(ntris[order]) if len(order) else np.zeros(1, np.int32),
-        near_lb=np.ascontiguousarray(nlb[order]) if len(order) else np.zeros(1),
+        near_dc=np.ascontiguousarray(ndc[order]) if len(order) else np.zeros(1),
+        near_grid_cell=tuple(near_cell),
+        near_grid_n=tuple(int(v) for v in near_n),
     )
     return _scene.Scene(arrays)
 

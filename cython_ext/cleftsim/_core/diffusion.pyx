@@ -5,7 +5,8 @@ At every surface a step meets, the (region, species) rule decides: specular refl
 rest of the displacement (any number of bounces), absorption, or a counted transparent crossing.
 A molecule that survives its step near an absorbing surface is then absorbed with the
 Brownian-bridge probability exp(-d1*d2/(D*dt)) of having touched it during the step (d1, d2: the
-distances of the start and end points from the nearest absorbing triangle's plane; the standard
+distances of the start and end points from the absorbing surface, each to its own nearest
+absorbing triangle, both on the side of the end point's nearest triangle; the standard
 crossing probability of a Brownian bridge, e.g. Borodin & Salminen, Handbook of Brownian Motion;
 used for boundaries of particle simulations by Andrews & Bray 2004, Phys Biol 1:137).
 
@@ -23,6 +24,9 @@ from cleftsim._core.random cimport next_normal, next_uniform
 
 cdef enum:
     MAX_BOUNCES = 1000
+
+# The bridge test is skipped when lower bounds of d1 and d2 give exp(-d1*d2/(D dt)) < exp(-16) ≈ 1e-7.
+cdef double BRIDGE_NEGLIGIBLE = 16.0
 
 # Indices into the stats counter array.
 cdef enum:
@@ -103,7 +107,7 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
     """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
     cdef double p0[3]
     cdef int reg = -1, j
-    cdef double s0, s1
+    cdef double s0, s1, d1, d2
     cdef const double* plane
     cdef bint wrapped = False
     p0[0] = p[0]
@@ -117,15 +121,18 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
         reg = trace(sc, p, d, s, crossed, stats, &wrapped)
         if reg >= 0:
             return reg
-    if rcut > 0.0 and not wrapped:
-        j = sc.nearest_absorber(p, s, rcut)
+    if rcut > 0.0 and not wrapped and (sc.absorber_lower_bound(p0, rcut) * sc.absorber_lower_bound(p, rcut)
+                                       < BRIDGE_NEGLIGIBLE * ddt):
+        j = sc.nearest_absorber(p, s, rcut, &d2)
         if j >= 0:
             plane = sc.planes + 4 * sc.tri_plane[j]
             s0 = dot3(plane, p0) - plane[3]
             s1 = dot3(plane, p) - plane[3]
-            if s0 * s1 > 0.0 and next_uniform(rng) < exp(-s0 * s1 / ddt):
-                stats[STAT_BRIDGE] += 1
-                return sc.tri_region[j]
+            if s0 * s1 > 0.0:
+                sc.nearest_absorber(p0, s, rcut, &d1)
+                if next_uniform(rng) < exp(-d1 * d2 / ddt):
+                    stats[STAT_BRIDGE] += 1
+                    return sc.tri_region[j]
     return -1
 
 

@@ -54,7 +54,10 @@ cdef class Scene:
     cdef const signed char* group_full
     cdef const long long* near_start
     cdef const int* near_tris
-    cdef const double* near_lb
+    cdef const double* near_dc
+    cdef double near_cell[3]             # the absorber grid (same origin as the tracing grid)
+    cdef double near_inv_cell[3]
+    cdef int near_n[3]
     cdef double slab_inv_cell[3]         # the slab map's own, finer grid (same origin)
     cdef int slab_n[3]
     cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
@@ -73,6 +76,8 @@ cdef class Scene:
                         Hit* hit) noexcept nogil
     cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
-    cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil
+    cdef int near_cell_of(self, const double* p, double* r_center) noexcept nogil
+    cdef double absorber_lower_bound(self, const double* p, double rcut) noexcept nogil
+    cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil
     cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil
     cdef int cell_of(self, const double* p) noexcept nogil

@@ -177,7 +177,7 @@ cdef class Scene:
         cdef signed char[::1] group_full = arrays["group_full"]
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
-        cdef double[::1] near_lb = arrays["near_lb"]
+        cdef double[::1] near_dc = arrays["near_dc"]
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
         cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
         cdef int[:, ::1] slab_region = arrays["slab_region"]
@@ -203,7 +203,7 @@ cdef class Scene:
         self.group_full = &group_full[0]
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
-        self.near_lb = &near_lb[0]
+        self.near_dc = &near_dc[0]
         self.slab_axis = &slab_axis[0]
         self.slab_bounds = &slab_bounds[0, 0]
         self.slab_region = &slab_region[0, 0]
@@ -222,6 +222,9 @@ cdef class Scene:
             self.hi[k] = self.lo[k] + self.cell[k] * self.ncell[k]
             self.inv_cell[k] = 1.0 / self.cell[k]
             self.slab_inv_cell[k] = 1.0 / arrays["slab_grid_cell"][k]
+            self.near_cell[k] = arrays["near_grid_cell"][k]
+            self.near_inv_cell[k] = 1.0 / self.near_cell[k]
+            self.near_n[k] = arrays["near_grid_n"][k]
             self.slab_n[k] = arrays["slab_grid_n"][k]
             self.periodic[k] = arrays["periodic"][k]
             self.periodic_any = self.periodic_any or self.periodic[k]
@@ -388,29 +391,61 @@ cdef class Scene:
             dda_next(self, &s)
         return hit
 
-    cdef int nearest_absorber(self, const double* p, int species, double rcut) noexcept nogil:
-        """Nearest triangle within rcut of p that absorbs `species`, or -1.
+    cdef inline int near_cell_of(self, const double* p, double* r_center) noexcept nogil:
+        """Cell of p in the absorber grid (-1 outside) and p's distance from that cell's centre."""
+        cdef int k, i, c = 0
+        cdef double x, r2 = 0.0
+        for k in range(3):
+            i = ifloor((p[k] - self.lo[k]) * self.near_inv_cell[k])
+            if i < 0 or i >= self.near_n[k]:
+                return -1
+            c = c * self.near_n[k] + i
+            x = p[k] - (self.lo[k] + (i + 0.5) * self.near_cell[k])
+            r2 += x * x
+        r_center[0] = sqrt(r2)
+        return c
 
-        Each cell's list is sorted by a lower bound of the distance from any point of the cell,
-        so the search stops as soon as that bound exceeds the best distance found.
+    cdef double absorber_lower_bound(self, const double* p, double rcut) noexcept nogil:
+        """A lower bound of the distance from p to any absorbing triangle (rcut if none is near)."""
+        cdef double r
+        cdef int c = self.near_cell_of(p, &r)
+        if c < 0 or self.near_start[c] == self.near_start[c + 1]:
+            return rcut
+        r = self.near_dc[self.near_start[c]] - r
+        return r if r > 0.0 else 0.0
+
+    cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil:
+        """Nearest triangle within rcut of p that absorbs `species` (-1 if none); its distance in dist.
+
+        Each absorber-grid cell lists its candidates sorted by their distance from the cell
+        centre, dc; dc - |p - centre| bounds the distance from p, so the search stops as soon as
+        that bound exceeds the best distance found.
         """
-        cdef int c = self.cell_of(p)
+        cdef double r_pc, best2 = rcut * rcut, d2, lb, sp
+        cdef int c = self.near_cell_of(p, &r_pc)
         cdef long long k
         cdef int j, best = -1
-        cdef double best2 = rcut * rcut, d2, lb
+        cdef const double* plane
+        dist[0] = rcut
         if c < 0:
             return -1
         for k in range(self.near_start[c], self.near_start[c + 1]):
-            lb = self.near_lb[k]
+            lb = self.near_dc[k] - r_pc
             if lb > 0.0 and lb * lb >= best2:
                 break
             j = self.near_tris[k]
             if self.rules[self.tri_region[j] * self.n_species + species] != RULE_ABSORB:
                 continue
-            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j], p)
+            plane = self.planes + 4 * self.tri_plane[j]
+            sp = dot3(plane, p) - plane[3]
+            if sp * sp >= best2:
+                continue
+            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, plane, p)
             if d2 < best2:
                 best2 = d2
                 best = j
+        if best >= 0:
+            dist[0] = sqrt(best2)
         return best
 
     cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil:
@@ -482,8 +517,10 @@ cdef class Scene:
         return sqrt(best2), best
 
     def nearest(self, double[::1] p, int species, double rcut):
-        """Nearest triangle absorbing `species` within rcut of p, or -1. For tests."""
-        return self.nearest_absorber(&p[0], species, rcut)
+        """(triangle, distance): nearest triangle absorbing `species` within rcut of p (-1, rcut if none)."""
+        cdef double dist
+        cdef int j = self.nearest_absorber(&p[0], species, rcut, &dist)
+        return j, dist
 
 
 def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions, double length):
@@ -568,60 +605,58 @@ def cell_pairs(double[:, :, ::1] tv, double[::1] lo, double[::1] cell, int[::1] 
     return cells, tris
 
 
-def near_pairs(Scene sc, int[::1] candidates, double margin):
-    """(cell, triangle, lower bound) for every cell within `margin` of a candidate triangle.
-
-    The lower bound is the distance from the cell centre to the triangle less the cell's
-    half-diagonal: no point of the cell is nearer to the triangle than that.
-    """
+def near_pairs(Scene sc, int[::1] candidates, double margin, double[::1] lo, double[::1] cell, int[::1] ncell):
+    """(cell, triangle, dc) for every cell of the absorber grid (lo, cell, ncell) that has a point
+    within `margin` of a candidate triangle; dc is the distance from the cell centre to the
+    triangle (a cell qualifies when dc minus its half-diagonal is at most margin)."""
     cdef Py_ssize_t t, n = candidates.shape[0]
     cdef int a, b, c, k, j
     cdef int i0[3]
     cdef int i1[3]
-    cdef double mn, mx, cc[3], half, lb, x
+    cdef double mn, mx, cc[3], half, dc
     cdef const double* tr
     cdef long long count = 0, pos = 0
     cdef int passno
-    half = 0.5 * sqrt(sc.cell[0] ** 2 + sc.cell[1] ** 2 + sc.cell[2] ** 2)
+    half = 0.5 * sqrt(cell[0] ** 2 + cell[1] ** 2 + cell[2] ** 2)
     cells = np.empty(0, dtype=np.int64)
     tris = np.empty(0, dtype=np.int32)
-    lbs = np.empty(0, dtype=np.float64)
+    dcs = np.empty(0, dtype=np.float64)
     cdef long long[::1] oc
     cdef int[::1] ot
-    cdef double[::1] ol
+    cdef double[::1] od
     for passno in range(2):
         if passno == 1:
             cells = np.empty(count, dtype=np.int64)
             tris = np.empty(count, dtype=np.int32)
-            lbs = np.empty(count, dtype=np.float64)
+            dcs = np.empty(count, dtype=np.float64)
             oc = cells
             ot = tris
-            ol = lbs
+            od = dcs
         for t in range(n):
             j = candidates[t]
             tr = sc.tri + TRI_STRIDE * j
             for k in range(3):
                 mn = min(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) - margin
                 mx = max(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) + margin
-                i0[k] = max(0, ifloor((mn - sc.lo[k]) * sc.inv_cell[k]))
-                i1[k] = min(sc.ncell[k] - 1, ifloor((mx - sc.lo[k]) * sc.inv_cell[k]))
+                i0[k] = max(0, ifloor((mn - lo[k]) / cell[k]))
+                i1[k] = min(ncell[k] - 1, ifloor((mx - lo[k]) / cell[k]))
             for a in range(i0[0], i1[0] + 1):
                 for b in range(i0[1], i1[1] + 1):
                     for c in range(i0[2], i1[2] + 1):
-                        cc[0] = sc.lo[0] + (a + 0.5) * sc.cell[0]
-                        cc[1] = sc.lo[1] + (b + 0.5) * sc.cell[1]
-                        cc[2] = sc.lo[2] + (c + 0.5) * sc.cell[2]
-                        lb = sqrt(dist2_point_triangle(tr, sc.planes + 4 * sc.tri_plane[j], cc)) - half
-                        if lb > margin:
+                        cc[0] = lo[0] + (a + 0.5) * cell[0]
+                        cc[1] = lo[1] + (b + 0.5) * cell[1]
+                        cc[2] = lo[2] + (c + 0.5) * cell[2]
+                        dc = sqrt(dist2_point_triangle(tr, sc.planes + 4 * sc.tri_plane[j], cc))
+                        if dc - half > margin:
                             continue
                         if passno == 0:
                             count += 1
                         else:
-                            oc[pos] = (<long long>a * sc.ncell[1] + b) * sc.ncell[2] + c
+                            oc[pos] = (<long long>a * ncell[1] + b) * ncell[2] + c
                             ot[pos] = j
-                            ol[pos] = lb
+                            od[pos] = dc
                             pos += 1
-    return cells, tris, lbs
+    return cells, tris, dcs
 
 
 cdef int clip_polygon(double* poly, int n, int axis, double bound, bint keep_above, double* out) noexcept nogil:
