@@ -69,6 +69,7 @@ class Simulation:
         self._pos = np.zeros((cap, 3))
         self._species = np.zeros(cap, dtype=np.int32)
         self._uid = np.zeros(cap, dtype=np.int64)
+        self._wall = np.full(cap, -1.0)     # the kernels' cache of distances to absorbing surfaces
         self.n = 0
         self._next_uid = 0
         self.absorbed = np.zeros(rules.shape, dtype=np.int64)
@@ -134,7 +135,7 @@ class Simulation:
         k = len(positions)
         if self.n + k > len(self._pos):
             cap = max(2 * len(self._pos), self.n + k)
-            for attr in ("_pos", "_species", "_uid"):
+            for attr in ("_pos", "_species", "_uid", "_wall"):
                 old = getattr(self, attr)
                 new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
                 new[: self.n] = old[: self.n]
@@ -142,6 +143,7 @@ class Simulation:
         self._pos[self.n:self.n + k] = positions
         self._species[self.n:self.n + k] = species.index
         self._uid[self.n:self.n + k] = np.arange(self._next_uid, self._next_uid + k)
+        self._wall[self.n:self.n + k] = -1.0
         self._next_uid += k
         self.n += k
 
@@ -158,7 +160,7 @@ class Simulation:
             self._apply_due_releases()
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = stop - self.step_index
-            self.n = diffuse(self.scene, self._pos, self._species, self._uid, self.n, m,
+            self.n = diffuse(self.scene, self._pos, self._species, self._uid, self._wall, self.n, m,
                              self._sigma, self._ddt, self._rcut, self._stream,
                              self.absorbed, self.crossed, self._stats)
             self.step_index = stop

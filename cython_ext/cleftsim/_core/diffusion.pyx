@@ -103,13 +103,18 @@ cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed,
 
 
 cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
-                     long long* crossed, long long* stats) noexcept nogil:
-    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1."""
+                     long long* crossed, long long* stats, double* wall) noexcept nogil:
+    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1.
+
+    wall caches the molecule's distance to the nearest absorbing triangle at its current position
+    (-1 when unknown): read as d1 for this step, replaced by d2 (or -1) for the next.
+    """
     cdef double p0[3]
     cdef int reg = -1, j
-    cdef double s0, s1, d1, d2
+    cdef double s0, s1, d1 = wall[0], d2, lb1
     cdef const double* plane
     cdef bint wrapped = False
+    wall[0] = -1.0
     p0[0] = p[0]
     p0[1] = p[1]
     p0[2] = p[2]
@@ -121,29 +126,35 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
         reg = trace(sc, p, d, s, crossed, stats, &wrapped)
         if reg >= 0:
             return reg
-    if rcut > 0.0 and not wrapped and (sc.absorber_lower_bound(p0, rcut) * sc.absorber_lower_bound(p, rcut)
-                                       < BRIDGE_NEGLIGIBLE * ddt):
-        j = sc.nearest_absorber(p, s, rcut, &d2)
-        if j >= 0:
-            plane = sc.planes + 4 * sc.tri_plane[j]
-            s0 = dot3(plane, p0) - plane[3]
-            s1 = dot3(plane, p) - plane[3]
-            if s0 * s1 > 0.0:
+    if rcut <= 0.0 or wrapped:
+        return -1
+    lb1 = d1 if d1 >= 0.0 else sc.absorber_lower_bound(p0, rcut)
+    if lb1 * sc.absorber_lower_bound(p, rcut) >= BRIDGE_NEGLIGIBLE * ddt:
+        return -1
+    j = sc.nearest_absorber(p, s, rcut, &d2)
+    wall[0] = d2
+    if j >= 0:
+        plane = sc.planes + 4 * sc.tri_plane[j]
+        s0 = dot3(plane, p0) - plane[3]
+        s1 = dot3(plane, p) - plane[3]
+        if s0 * s1 > 0.0:
+            if d1 < 0.0:
                 sc.nearest_absorber(p0, s, rcut, &d1)
-                if next_uniform(rng) < exp(-d1 * d2 / ddt):
-                    stats[STAT_BRIDGE] += 1
-                    return sc.tri_region[j]
+            if next_uniform(rng) < exp(-d1 * d2 / ddt):
+                stats[STAT_BRIDGE] += 1
+                return sc.tri_region[j]
     return -1
 
 
-def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, Py_ssize_t n,
+def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, double[::1] wall, Py_ssize_t n,
             long long n_steps, double[::1] sigma, double[::1] ddt, double[::1] rcut, uint64_t[::1] rng_state,
             long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats):
     """Advance the first n molecules by n_steps time steps; returns the new number of molecules.
 
     sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
     test (0 when species s meets no absorbing surface). Absorbed molecules are removed by moving
-    the last molecule into their slot (positions, species and uid together) and counted in
+    the last molecule into their slot (positions, species, uid and the wall-distance cache `wall`,
+    -1 for a new molecule, together) and counted in
     absorbed[region, species]; transparent crossings go to crossed[region, species, direction]
     (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
     stats accumulates [truncated steps, bridge
@@ -173,7 +184,7 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
                     pos[i, 2] += d[2]
                     i += 1
                     continue
-                reg = move(sc, &pos[i, 0], d, s, ddt[s], rcut[s], rng, cr, st)
+                reg = move(sc, &pos[i, 0], d, s, ddt[s], rcut[s], rng, cr, st, &wall[i])
                 if reg < 0:
                     i += 1
                     continue
@@ -184,6 +195,7 @@ def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, 
                 pos[i, 2] = pos[last, 2]
                 species[i] = species[last]
                 uid[i] = uid[last]
+                wall[i] = wall[last]
                 n = last
     return n
 
@@ -198,6 +210,7 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
     """
     cdef Py_ssize_t i, n = pos.shape[0]
     cdef double d[3]
+    cdef double wall
     fate = np.full(n, -1, dtype=np.int32)
     cdef int[::1] f = fate
     if disp.shape[0] != n:
@@ -206,5 +219,6 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
         d[0] = disp[i, 0]
         d[1] = disp[i, 1]
         d[2] = disp[i, 2]
-        f[i] = move(sc, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &crossed[0, 0, 0], &stats[0])
+        wall = -1.0
+        f[i] = move(sc, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &crossed[0, 0, 0], &stats[0], &wall)
     return fate
