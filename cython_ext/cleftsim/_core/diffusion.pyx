@@ -132,7 +132,7 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
     if lb1 * sc.absorber_lower_bound(p, rcut) >= BRIDGE_NEGLIGIBLE * ddt:
         return -1
     j = sc.nearest_absorber(p, s, rcut, &d2)
-    wall[0] = d2
+    wall[0] = d2 if j >= 0 else -1.0
     if j >= 0:
         plane = sc.planes + 4 * sc.tri_plane[j]
         s0 = dot3(plane, p0) - plane[3]
