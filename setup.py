@@ -22,7 +22,7 @@ extensions = [
         library_dirs=[NUMPY_RANDOM_LIB, NUMPY_MATH_LIB],
         libraries=["npyrandom", "npymath"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3", "-g", "-fno-math-errno"] + ([] if DEBUG else ["-DNDEBUG"]),
+        extra_compile_args=["-O3", "-fno-math-errno"] + ([] if DEBUG else ["-DNDEBUG"]),
     )
     for pyx in sorted((ext_dir / "cleftsim" / "_core").glob("*.pyx"))
 ]
