@@ -68,15 +68,13 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
         edges = np.linalg.norm(tv - np.roll(tv, 1, axis=1), axis=2)
         cell = CELL_PER_EDGE * float(np.median(edges))
         cell = max(cell, float(np.prod(ext) / MAX_CELLS) ** (1 / 3))
-    n = np.maximum(1, np.round(ext / cell)).astype(np.int32)
-    while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
-        n = np.maximum(1, n // 2).astype(np.int32)
-    return lo, ext / n, n
+    cell_size, n = _cells(ext, cell)
+    return lo, cell_size, n
 
 
-def _coarse_grid(extent: np.ndarray, cell: float):
+def _cells(extent: np.ndarray, cell: float):
     """Cells of about ``cell`` over ``extent`` (µm), at most MAX_CELLS of them: (cell sizes, counts)."""
-    n = np.maximum(1, np.floor(extent / cell)).astype(np.int32)
+    n = np.maximum(1, np.round(extent / cell)).astype(np.int32)
     while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
         n = np.maximum(1, n // 2).astype(np.int32)
     return np.ascontiguousarray(extent / n), n
@@ -271,7 +269,7 @@ def build_scene(
         return sc
     # the absorber grid: cells a fraction of the search radius wide
     margin = float(rcut.max())
-    near_cell, near_n = _coarse_grid(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
+    near_cell, near_n = _cells(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
                                      margin / NEAR_CELLS_PER_RADIUS)
     ncells, ntris, ndc = _scene.near_pairs(sc, candidates, margin, lo, near_cell, near_n)
     order = np.lexsort((ndc, ncells))

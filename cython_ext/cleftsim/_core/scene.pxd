@@ -80,4 +80,3 @@ cdef class Scene:
     cdef double absorber_lower_bound(self, const double* p, double rcut) noexcept nogil
     cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil
     cdef int crossing_parity(self, const double* p, const double* d, int obj, bint* ambiguous) noexcept nogil
-    cdef int cell_of(self, const double* p) noexcept nogil

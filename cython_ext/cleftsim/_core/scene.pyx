@@ -9,7 +9,7 @@ through a shared edge or vertex always hits at least one of the triangles meetin
 """
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport floor, fabs, sqrt, INFINITY
+from libc.math cimport fabs, sqrt, INFINITY
 
 from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
 
@@ -230,16 +230,6 @@ cdef class Scene:
             self.periodic_any = self.periodic_any or self.periodic[k]
             self.box_lo[k] = arrays["box_lo"][k]
             self.box_hi[k] = arrays["box_hi"][k]
-
-    cdef int cell_of(self, const double* p) noexcept nogil:
-        """Flat index of the grid cell holding p, or -1 outside the grid."""
-        cdef int k, i, flat = 0
-        for k in range(3):
-            i = ifloor((p[k] - self.lo[k]) * self.inv_cell[k])
-            if i < 0 or i >= self.ncell[k]:
-                return -1
-            flat = flat * self.ncell[k] + i
-        return flat
 
     cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil:
         """Move p by d in one step if it stays in a slab cell; return the reflections, or -1.
