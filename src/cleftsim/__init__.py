@@ -1,7 +1,8 @@
 """cleftsim: particle-based Monte Carlo simulation of synaptic transmission.
 
 Volume molecules random-walk through geometry made of triangle meshes; surfaces reflect, absorb
-or pass them. Units: µm, s, µm²/s (plain floats), or strings with units ("20 nm", "1 us").
+or pass them; surface molecules (receptors, transporters, enzymes) bind them on hits and step
+through kinetic schemes. Units: µm, s, µm²/s (plain floats), or strings with units ("20 nm", "1 us").
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -10,13 +11,15 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from cleftsim import geometry, units
-from cleftsim.model import Model, ModelError, Region, GeometryObject, Species
+from cleftsim import geometry, schemes, units, waveforms
+from cleftsim.model import Model, ModelError, Reaction, Region, GeometryObject, Species
+from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
 from cleftsim.result import Result
 from cleftsim.simulation import Simulation, SimulationInterrupted
 from cleftsim.units import UnitError
 
 __all__ = [
-    "Model", "ModelError", "Region", "GeometryObject", "Species", "Result", "Simulation", "SimulationInterrupted",
-    "UnitError", "geometry", "units", "__version__",
+    "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
+    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "geometry", "schemes", "units",
+    "waveforms", "__version__",
 ]

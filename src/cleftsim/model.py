@@ -6,8 +6,11 @@ by :meth:`Model.simulation`), so a kernel never sees something it cannot handle.
 
 Per-step order (the same in every run): (1) releases due at the current time add molecules;
 (2) observables due at the current time are recorded; (3) every volume molecule takes a Gaussian
-step, traced through the geometry (reflect / absorb / transparent at each surface, then the
-Brownian-bridge test near absorbing surfaces).
+step, traced through the geometry (at each surface: binding to a surface molecule facing it with
+the per-hit probability of :mod:`cleftsim.binding`, else reflect / absorb / transparent; then the
+Brownian-bridge test near absorbing surfaces); (4) surface molecules' first-order events of the
+step fire at their exact times (including bindings driven by a concentration clamp); (5) volume
+products of the step's reactions join the volume.
 """
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from cleftsim import units
+from cleftsim import binding, reactions, units, waveforms
 from cleftsim.geometry import Mesh, MeshError
+from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
 
 RULES = {"reflect": 0, "absorb": 1, "transparent": 2}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -51,6 +55,17 @@ class Region:
     @property
     def label(self) -> str:
         return f"{self.object.name}.{self.name}"
+
+    @property
+    def triangles(self) -> np.ndarray:
+        """Indices of the region's triangles within its object's mesh."""
+        mesh = self.object.mesh
+        return np.flatnonzero(np.asarray(mesh.region_ids) == mesh.region_names.index(self.name))
+
+    @property
+    def area(self) -> float:
+        """Area of the region (µm²)."""
+        return float(self.object.mesh.areas[self.triangles].sum())
 
     def __repr__(self) -> str:
         return f"Region({self.label!r})"
@@ -92,13 +107,44 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Reaction:
+    """One reaction with rate constant k (s⁻¹ first order, M⁻¹s⁻¹ second order).
+
+    kind: ``"binding"`` (a volume molecule meets a surface molecule on a hit) or ``"surface"``
+    (a first-order transition of a surface molecule, possibly releasing volume molecules).
+    """
+
+    equation: str
+    reactants: tuple
+    products: tuple
+    k: float
+    kind: str
+    index: int
+
+    @property
+    def surface_reactant(self) -> SurfaceSpecies:
+        return next(r for r in self.reactants if isinstance(r, SurfaceSpecies))
+
+    @property
+    def surface_product(self) -> SurfaceSpecies | None:
+        return next((r for r in self.products if isinstance(r, SurfaceSpecies)), None)
+
+    @property
+    def volume_products(self) -> tuple[Species, ...]:
+        return tuple(r for r in self.products if isinstance(r, Species))
+
+    def __repr__(self) -> str:
+        return f"Reaction({self.equation!r}, k={self.k:g})"
+
+
+@dataclass(frozen=True)
 class Observable:
-    """One sampled quantity: kind in {"count", "absorbed", "crossed"}."""
+    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events"}."""
 
     name: str
     kind: str
-    species: Species
-    target: Any = None             # GeometryObject (count inside) or list of Region
+    species: Any = None            # Species, or a tuple of SurfaceSpecies for "surface"
+    target: Any = None             # GeometryObject (count inside), list of Region, or reactions
     direction: str = ""            # for crossings: "out", "in", "net"
 
 
@@ -113,11 +159,14 @@ class Model:
         leaving one face re-enter at the opposite one (on ``periodic_axes``). Geometry must lie
         inside it. Without it the world is unbounded.
     grid_cell : edge of the ray-tracing grid cells (µm); chosen from the mesh when omitted.
+    site_radius : radius (µm) of the reactive disc of each surface molecule, within which a volume
+        molecule's hit can bind it (default 5.64 nm: area 1e-4 µm², MCell's default tile). The
+        binding rate does not depend on it; the largest usable dt does (see :mod:`cleftsim.binding`).
     """
 
     def __init__(self, dt: Any, seed: int | None = None, periodic_box: Sequence | None = None,
                  box_center: Sequence = (0.0, 0.0, 0.0), periodic_axes: str = "xyz",
-                 grid_cell: Any = None):
+                 grid_cell: Any = None, site_radius: Any = None):
         self.dt = units.time(dt, "dt")
         if not self.dt > 0:
             raise ModelError(f"dt must be positive, got {dt!r}")
@@ -139,7 +188,15 @@ class Model:
 
             self.periodic = Periodic(center - size / 2, center + size / 2,
                                      tuple(a in periodic_axes for a in "xyz"))
+        self.site_radius = (binding.DEFAULT_SITE_RADIUS if site_radius is None
+                            else units.length(site_radius, "site_radius"))
+        if not self.site_radius > 0:
+            raise ModelError(f"site_radius must be positive, got {site_radius!r}")
         self.species: list[Species] = []
+        self.surface_species: list[SurfaceSpecies] = []
+        self.reactions: list[Reaction] = []
+        self.placements: list[Placement] = []
+        self.clamps: list[Clamp] = []
         self.objects: list[GeometryObject] = []
         self._rules: dict[tuple[int, int], int] = {}
         self.releases: list[Release] = []
@@ -155,6 +212,40 @@ class Model:
             if s.name == sp:
                 return s
         raise ModelError(f"unknown species {sp!r}; known species: {[s.name for s in self.species]}")
+
+    def _surface_species(self, sp: SurfaceSpecies | str) -> SurfaceSpecies:
+        if isinstance(sp, SurfaceSpecies):
+            if sp.index < len(self.surface_species) and self.surface_species[sp.index] is sp:
+                return sp
+            raise ModelError(f"surface species {sp.name!r} belongs to another model")
+        for s in self.surface_species:
+            if s.name == sp:
+                return s
+        raise ModelError(f"unknown surface species {sp!r}; known surface species: "
+                         f"{[s.name for s in self.surface_species]}")
+
+    def _any_species(self, name: str) -> Species | SurfaceSpecies:
+        for s in self.species + self.surface_species:
+            if s.name == name:
+                return s
+        raise ModelError(f"unknown species {name!r}; volume species: {[s.name for s in self.species]}, "
+                         f"surface species: {[s.name for s in self.surface_species]}")
+
+    def _state_set(self, what: Any) -> tuple[str, tuple[SurfaceSpecies, ...]]:
+        """A surface species, a state set or a list of them as (label, species)."""
+        if isinstance(what, StateSet):
+            return what.name, tuple(self._surface_species(s) for s in what.species)
+        if isinstance(what, SchemeHandle):
+            return self._state_set(what.all)
+        if isinstance(what, (list, tuple)):
+            parts = [self._state_set(w) for w in what]
+            return "+".join(p[0] for p in parts), tuple(s for p in parts for s in p[1])
+        if isinstance(what, str):
+            what = self._any_species(what)
+            if isinstance(what, Species):
+                raise ModelError(f"{what.name!r} is a volume species; a surface species or state set is needed here")
+        sp = self._surface_species(what)
+        return sp.name, (sp,)
 
     def _object(self, obj: GeometryObject | str) -> GeometryObject:
         if isinstance(obj, GeometryObject):
@@ -178,13 +269,13 @@ class Model:
     def _check_name(self, name: str, what: str) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ModelError(f"{what} name {name!r} must start with a letter or '_' and use letters, digits, '_', '-' or '.'")
+        if what == "species" and any(s.name == name for s in self.species + self.surface_species):
+            raise ModelError(f"species {name!r} is already defined")
 
     # ---- building -------------------------------------------------------------------------
     def add_species(self, name: str, D: Any) -> Species:
         """Add a volume species with diffusion coefficient D (µm²/s, or e.g. ``"0.33 um^2/ms"``)."""
         self._check_name(name, "species")
-        if any(s.name == name for s in self.species):
-            raise ModelError(f"species {name!r} is already defined")
         d = units.diffusion(D, f"D of species {name!r}")
         if d < 0:
             raise ModelError(f"D of species {name!r} must be >= 0, got {D!r}")
@@ -220,6 +311,183 @@ class Model:
             raise ModelError(f"surface rule {rule!r} is not one of {list(RULES)}")
         for reg in self._regions(region):
             self._rules[(reg.index, sp.index)] = RULES[rule]
+
+    # ---- surface molecules and reactions --------------------------------------------------
+    def add_surface_species(self, name: str, D: Any = 0.0) -> SurfaceSpecies:
+        """Add a surface species (a state of a membrane molecule) with lateral diffusion
+        coefficient D (µm²/s; 0 = immobile). Its molecules stay in the region they are placed on."""
+        self._check_name(name, "species")
+        d = units.diffusion(D, f"D of surface species {name!r}")
+        if d < 0:
+            raise ModelError(f"D of surface species {name!r} must be >= 0, got {D!r}")
+        sp = SurfaceSpecies(name, d, len(self.surface_species))
+        self.surface_species.append(sp)
+        return sp
+
+    def add_reaction(self, equation: str, rates: Any, name: str | None = None):
+        """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
+
+        ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
+        ``"SL -> S + L"`` (first order, s⁻¹; volume products appear on the side the molecule
+        faces), ``"A <-> B"`` with ``(k_forward, k_reverse)``. Returns the Reaction, or the pair
+        (forward, reverse) for ``<->``; pass it to :meth:`count_events` to count its events.
+        """
+        try:
+            eqs = reactions.parse(equation)
+            rate_list = reactions.split_rates(eqs, rates, equation)
+        except reactions.ReactionSyntaxError as exc:
+            raise ModelError(str(exc)) from None
+        made = []
+        for eq, k in zip(eqs, rate_list):
+            made.append(self._add_equation(eq, k, str(eq) if name is None or len(eqs) == 1 and name is None else
+                                           (name if len(eqs) == 1 else f"{name}[{'forward' if not made else 'reverse'}]")))
+        return made[0] if len(made) == 1 else tuple(made)
+
+    def _add_equation(self, eq: reactions.Equation, k: Any, label: str) -> Reaction:
+        reac = tuple(self._any_species(n) for n in eq.reactants)
+        prod = tuple(self._any_species(n) for n in eq.products)
+        surf_in = [r for r in reac if isinstance(r, SurfaceSpecies)]
+        surf_out = [r for r in prod if isinstance(r, SurfaceSpecies)]
+        if not surf_in:
+            raise ModelError(f"reaction {str(eq)!r}: reactions among volume molecules only are not supported in this "
+                             f"version; every reaction needs one surface reactant")
+        if len(surf_in) > 1:
+            raise ModelError(f"reaction {str(eq)!r}: reactions between two surface molecules are not supported")
+        if len(reac) > 2:
+            raise ModelError(f"reaction {str(eq)!r}: at most two reactants (a volume and a surface molecule)")
+        if len(surf_out) > 1:
+            raise ModelError(f"reaction {str(eq)!r}: a surface molecule can become at most one surface molecule, "
+                             f"but the products hold {len(surf_out)}: {[s.name for s in surf_out]}")
+        if any(r.index == p.index and isinstance(p, SurfaceSpecies) for r in surf_in for p in surf_out) \
+                and len(reac) == 1 and not [p for p in prod if isinstance(p, Species)]:
+            raise ModelError(f"reaction {str(eq)!r} changes nothing")
+        try:
+            rate = reactions.rate(k, len(reac), f"reaction {str(eq)!r}")
+        except (units.UnitError, reactions.ReactionSyntaxError) as exc:
+            raise ModelError(str(exc)) from None
+        kind = "binding" if len(reac) == 2 else "surface"
+        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions))
+        self.reactions.append(rx)
+        return rx
+
+    def add_scheme(self, scheme, prefix: str | None = None) -> SchemeHandle:
+        """Add a kinetic scheme (:mod:`cleftsim.schemes`): one surface species per state, named
+        ``"<prefix>_<state>"`` (prefix defaults to the scheme's name), and its reactions. Its
+        ligands must already be volume species of the model. Returns a handle with the states
+        and the named state sets (``handle.open``, ...)."""
+        prefix = scheme.name if prefix is None else prefix
+        for lig in scheme.ligands:
+            if not any(s.name == lig for s in self.species):
+                raise ModelError(f"scheme {prefix!r} uses the volume species {lig!r}; add it first with "
+                                 f"model.add_species({lig!r}, D=...)")
+        states = {st: self.add_surface_species(f"{prefix}_{st}", scheme.D) for st in scheme.states}
+        rename = {st: sp.name for st, sp in states.items()}
+        for equation, rates in scheme.reactions:
+            eqs = reactions.parse(equation)
+            for eq, k in zip(eqs, reactions.split_rates(eqs, rates, equation)):
+                mapped = reactions.Equation(tuple(rename.get(n, n) for n in eq.reactants),
+                                            tuple(rename.get(n, n) for n in eq.products))
+                self._add_equation(mapped, k, str(mapped))
+        return SchemeHandle(scheme, prefix, states)
+
+    def place(self, what: Any, region: Region | GeometryObject | str, n: int | None = None,
+              density: Any = None, positions: Sequence | None = None, clusters: tuple | None = None,
+              facing: str = "inside") -> None:
+        """Put surface molecules on a region at t = 0.
+
+        ``what`` is a surface species (or its name) or a scheme handle (its initial state). Give
+        ``n`` or ``density`` (µm⁻², e.g. ``"5600 /um^2"``) for a uniform random placement, or
+        ``positions`` ((n, 3) points in µm, each moved to the nearest point of the region within
+        1 nm); ``clusters=(k, radius)`` with ``n``/``density`` spreads the molecules uniformly in k
+        discs of the radius whose centres are uniform on the region. ``facing``: ``"inside"``
+        (against the triangle normals: into a closed object) or ``"outside"``.
+        """
+        sp = what.initial if isinstance(what, SchemeHandle) else self._surface_species(what)
+        sp = self._surface_species(sp)
+        regs = self._regions(region)
+        if facing not in FACING:
+            raise ModelError(f"facing must be one of {list(FACING)}, got {facing!r}")
+        if positions is not None:
+            if n is not None or density is not None or clusters is not None:
+                raise ModelError("place: give positions= alone, or n=/density= (optionally with clusters=)")
+            pts = np.asarray([units.point(p, "positions") for p in positions], dtype=np.float64).reshape(-1, 3)
+            if len(regs) != 1:
+                raise ModelError("place(positions=...) needs one region, not a whole object")
+            self.placements.append(Placement(sp, regs[0], FACING[facing], len(pts), "positions", (pts,)))
+            return
+        if (n is None) == (density is None):
+            raise ModelError(f"place {sp.name!r}: give exactly one of n= or density=")
+        areas = [r.area for r in regs]
+        if density is not None:
+            rho = units.to_base(density, "density", "density")
+            if rho < 0:
+                raise ModelError(f"place {sp.name!r}: density must be >= 0, got {density!r}")
+            counts = [int(round(rho * a)) for a in areas]
+        else:
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+                raise ModelError(f"place {sp.name!r}: n must be a non-negative integer, got {n!r}")
+            share = np.array(areas) / sum(areas)
+            counts = list(np.diff(np.round(np.concatenate([[0], np.cumsum(share)]) * n)).astype(int))
+        params: tuple = ()
+        kind = "uniform"
+        if clusters is not None:
+            if len(clusters) != 2 or not isinstance(clusters[0], (int, np.integer)) or clusters[0] < 1:
+                raise ModelError("clusters= must be (number of clusters >= 1, radius)")
+            radius = units.length(clusters[1], "cluster radius")
+            if not radius > 0:
+                raise ModelError(f"cluster radius must be positive, got {clusters[1]!r}")
+            kind, params = "clusters", (int(clusters[0]), radius)
+        for reg, k in zip(regs, counts):
+            if k:
+                self.placements.append(Placement(sp, reg, FACING[facing], int(k), kind, params))
+
+    def clamp(self, species: Species | str, concentration: Any, inside: GeometryObject | str | None = None,
+              region: Region | str | None = None, side: str = "inside") -> None:
+        """Hold a volume species at a concentration (M, a string such as ``"1 mM"``, or a waveform
+        of :mod:`cleftsim.waveforms`) in a well-mixed bath ``inside`` a closed object, or on one
+        ``side`` (``"inside"``/``"outside"``) of a region.
+
+        Surface molecules facing the bath bind it at the exact rate k_on·c(t) (first-order events
+        with the step's mean concentration), and the molecules they release into the bath join
+        it. The bath replaces particles of the species there, so the species cannot also be
+        released inside the clamped object. Waveform edges must fall on whole time steps.
+        """
+        sp = self._species(species)
+        try:
+            wf = waveforms.as_waveform(concentration)
+        except (units.UnitError, ValueError) as exc:
+            raise ModelError(f"clamp of {sp.name!r}: {exc}") from None
+        for t in wf.breakpoints:
+            k = t / self.dt
+            if abs(k - round(k)) > 1e-6 * max(1.0, k):
+                raise ModelError(f"clamp of {sp.name!r}: the waveform changes at t = {t:g} s, which is not a whole "
+                                 f"number of time steps (dt = {self.dt:g} s); move the edge to {round(k) * self.dt:g} s")
+        if (inside is None) == (region is None):
+            raise ModelError(f"clamp of {sp.name!r}: give exactly one of inside= (a closed object) or region=")
+        if inside is not None:
+            obj = self._closed(inside, "clamp(inside=)")
+            contexts = tuple((r.index, 0) for r in obj.regions)
+            label = f"inside {obj.name}"
+        else:
+            if side not in FACING:
+                raise ModelError(f"clamp side must be one of {list(FACING)}, got {side!r}")
+            regs = self._regions(region)
+            contexts = tuple((r.index, 1 if FACING[side] > 0 else 0) for r in regs)
+            label = f"{side} of {regs[0].label}"
+        taken = {(c, s.species.index) for s in self.clamps for c in s.contexts}
+        if any((c, sp.index) in taken for c in contexts):
+            raise ModelError(f"{sp.name!r} is already clamped {label}")
+        self.clamps.append(Clamp(sp, wf, contexts, label))
+
+    def count_events(self, reaction: Reaction | Sequence[Reaction], name: str | None = None) -> str:
+        """Record the cumulative number of events of a reaction (or the sum over several)."""
+        rxs = tuple(reaction) if isinstance(reaction, (tuple, list)) else (reaction,)
+        for rx in rxs:
+            if not isinstance(rx, Reaction) or rx.index >= len(self.reactions) or self.reactions[rx.index] is not rx:
+                raise ModelError(f"count_events needs reactions returned by this model's add_reaction, got {rx!r}")
+        name = self._observable_name(name, f"events[{rxs[0].equation}]")
+        self.observables.append(Observable(name, "events", None, rxs))
+        return name
 
     def _closed(self, obj: GeometryObject, why: str) -> GeometryObject:
         obj = self._object(obj)
@@ -279,14 +547,26 @@ class Model:
             raise ModelError(f"an observable named {name!r} already exists; pass name= to choose another")
         return name
 
-    def count(self, species: Species | str, inside: GeometryObject | str | None = None,
-              name: str | None = None) -> str:
-        """Record the number of molecules of ``species`` in the world, or inside a closed object."""
-        sp = self._species(species)
-        obj = None if inside is None else self._closed(inside, "count(inside=)")
-        default = sp.name if obj is None else f"{sp.name}_in_{obj.name}"
-        name = self._observable_name(name, default)
-        self.observables.append(Observable(name, "count", sp, obj))
+    def count(self, what: Any, inside: GeometryObject | str | None = None,
+              region: Region | GeometryObject | str | None = None, name: str | None = None) -> str:
+        """Record a count: molecules of a volume species in the world or ``inside`` a closed
+        object; or surface molecules of a surface species, a state set (``ampa.open``) or a list
+        of them, in the whole model or on ``region``. Returns the observable's name."""
+        if isinstance(what, Species) or (isinstance(what, str) and any(s.name == what for s in self.species)):
+            sp = self._species(what)
+            if region is not None:
+                raise ModelError(f"count({sp.name!r}): region= applies to surface species; use inside= for volume species")
+            obj = None if inside is None else self._closed(inside, "count(inside=)")
+            default = sp.name if obj is None else f"{sp.name}_in_{obj.name}"
+            name = self._observable_name(name, default)
+            self.observables.append(Observable(name, "count", sp, obj))
+            return name
+        label, members = self._state_set(what)
+        if inside is not None:
+            raise ModelError(f"count({label!r}): surface molecules are counted per region=, not inside=")
+        regs = None if region is None else self._regions(region)
+        name = self._observable_name(name, label if regs is None else f"{label}_on_{regs[0].label}")
+        self.observables.append(Observable(name, "surface", members, regs))
         return name
 
     def count_absorbed(self, species: Species | str, region: Region | GeometryObject | str,

@@ -6,8 +6,10 @@ from typing import Any
 import numpy as np
 
 from cleftsim import units, world
-from cleftsim._core.diffusion import diffuse
+from cleftsim._core.diffusion import advance
+from cleftsim._core.membrane import Membrane
 from cleftsim._core.random import seed_state
+from cleftsim.surface_tables import membrane_arrays, reactive_rules
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 
@@ -17,6 +19,8 @@ from cleftsim.result import Result
 BRIDGE_RADIUS_SIGMAS = 4.0
 #: Smallest distance (µm) between a point release and any surface.
 SURFACE_CLEARANCE = 1e-6
+#: Steps per call of the kernel (the clamp concentrations of a call are tabulated per step).
+CHUNK_STEPS = 1024
 
 
 def steps_in(model: Model, duration: Any, name: str) -> int:
@@ -58,14 +62,19 @@ class Simulation:
         D = np.array([s.D for s in model.species])
         self._sigma = np.sqrt(2.0 * D * model.dt)
         self._ddt = D * model.dt
-        rules = model.rule_table()
-        absorbs = (rules == 1).any(axis=0)[: len(D)]
+        rules = reactive_rules(model, model.rule_table())
+        absorbs = ((rules & 3) == 1).any(axis=0)[: len(D)]
         self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
         self.scene = world.build_scene([o.mesh for o in model.objects],
                                        [o.region_offset for o in model.objects],
                                        rules, self._rcut, model.periodic, model.grid_cell)
         self.step_index = 0
-        cap = max(1024, sum(r.n for r in model.releases))
+        self.membrane = None
+        n_surf = sum(p.n for p in model.placements)
+        pend_cap = max(1024, 4 * n_surf)
+        if model.surface_species:
+            self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap))
+        cap = max(1024, sum(r.n for r in model.releases)) + pend_cap
         self._pos = np.zeros((cap, 3))
         self._species = np.zeros(cap, dtype=np.int32)
         self._uid = np.zeros(cap, dtype=np.int64)
@@ -79,6 +88,24 @@ class Simulation:
         self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
         self._check_release_points()
+        self._check_clamps()
+
+    def _check_clamps(self) -> None:
+        """A clamped species is a bath inside its object: it cannot also be released there."""
+        for cl in self.model.clamps:
+            for rel in self.model.releases:
+                if rel.species.index != cl.species.index:
+                    continue
+                inside_obj = {c[0] for c in cl.contexts if c[1] == 0}
+                obj = rel.params[0] if rel.kind == "object" else None
+                hit = obj is not None and any(r.index in inside_obj for r in obj.regions)
+                if rel.kind == "point":
+                    for o in self.model.objects:
+                        if any(r.index in inside_obj for r in o.regions):
+                            hit |= bool(world.contains(self.scene, o.index, o.mesh, rel.params[0][None, :])[0])
+                if hit:
+                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be released there; "
+                                     f"remove the release or the clamp")
 
     def _check_release_points(self) -> None:
         """A point release must not lie on a surface: which side it is on would be undefined."""
@@ -133,19 +160,24 @@ class Simulation:
 
     def _add(self, species: Species, positions: np.ndarray) -> None:
         k = len(positions)
-        if self.n + k > len(self._pos):
-            cap = max(2 * len(self._pos), self.n + k)
-            for attr in ("_pos", "_species", "_uid", "_wall"):
-                old = getattr(self, attr)
-                new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, attr, new)
+        self._reserve(self.n + k)
         self._pos[self.n:self.n + k] = positions
         self._species[self.n:self.n + k] = species.index
         self._uid[self.n:self.n + k] = np.arange(self._next_uid, self._next_uid + k)
         self._wall[self.n:self.n + k] = -1.0
         self._next_uid += k
         self.n += k
+
+    def _reserve(self, need: int) -> None:
+        """Grow the volume arrays to hold at least ``need`` molecules."""
+        if need <= len(self._pos):
+            return
+        cap = max(2 * len(self._pos), need)
+        for attr in ("_pos", "_species", "_uid", "_wall"):
+            old = getattr(self, attr)
+            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, attr, new)
 
     def _apply_due_releases(self) -> None:
         while self._pending and self._pending[0][0] <= self.step_index:
@@ -156,14 +188,27 @@ class Simulation:
     def advance(self, n_steps: int) -> None:
         """Advance by ``n_steps`` time steps (releases applied at the start of the step they are due)."""
         target = self.step_index + int(n_steps)
+        pend = self.membrane.pend_cap if self.membrane is not None else 0
         while self.step_index < target:
             self._apply_due_releases()
             stop = min(target, self._pending[0][0]) if self._pending else target
-            m = stop - self.step_index
-            self.n = diffuse(self.scene, self._pos, self._species, self._uid, self._wall, self.n, m,
-                             self._sigma, self._ddt, self._rcut, self._stream,
-                             self.absorbed, self.crossed, self._stats)
-            self.step_index = stop
+            m = min(stop - self.step_index, CHUNK_STEPS)
+            self._reserve(self.n + pend)
+            self.n, done, self._next_uid = advance(
+                self.scene, self.membrane, self._pos, self._species, self._uid, self._wall, self.n, m,
+                self.model.dt, self._sigma, self._ddt, self._rcut, self._stream, self.absorbed, self.crossed,
+                self._stats, self._next_uid, self._clamp_table(m))
+            self.step_index += done
+
+    def _clamp_table(self, m: int) -> np.ndarray:
+        """(m, clamps) mean concentration (M) of each clamp over each of the next m steps."""
+        clamps = self.model.clamps
+        out = np.zeros((m, max(len(clamps), 1)))
+        dt = self.model.dt
+        for k, cl in enumerate(clamps):
+            t0 = self.step_index * dt
+            out[:, k] = [cl.waveform.mean(t0 + i * dt, t0 + (i + 1) * dt) for i in range(m)]
+        return out
 
     def run(self, duration: Any) -> "Simulation":
         """Advance by ``duration`` (s or a time string; a whole number of steps)."""
@@ -188,6 +233,13 @@ class Simulation:
         self._apply_due_releases()
         out = {}
         for ob in self.model.observables:
+            if ob.kind == "surface":
+                out[ob.name] = self._surface_count(ob.species, ob.target)
+                continue
+            if ob.kind == "events":
+                ev = self.membrane.event_counts()
+                out[ob.name] = int(sum(ev[rx.index] for rx in ob.target))
+                continue
             s = ob.species.index
             if ob.kind == "count":
                 if ob.target is None:
@@ -203,11 +255,43 @@ class Simulation:
                 out[ob.name] = {"out": c_out, "in": c_in, "net": c_out - c_in}[ob.direction]
         return out
 
+    def _surface_count(self, members, regions) -> int:
+        state, tri = self.membrane.arrays("state", "tri")
+        mask = np.isin(state, [m.index for m in members])
+        if regions is not None:
+            mask &= np.isin(self._tri_region[tri], [r.index for r in regions])
+        return int(np.count_nonzero(mask))
+
+    @property
+    def _tri_region(self) -> np.ndarray:
+        return np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in self.model.objects])
+
+    def surface_molecules(self, what) -> dict[str, np.ndarray]:
+        """Surface molecules of a surface species or state set now: positions (n, 3) µm, global
+        triangle indices and orientations (+1 facing along the normals)."""
+        _, members = self.model._state_set(what)
+        if self.membrane is None:
+            return {"positions": np.zeros((0, 3)), "triangles": np.zeros(0, int), "orient": np.zeros(0, int)}
+        pos, state, tri, orient = self.membrane.arrays("pos", "state", "tri", "orient")
+        mask = np.isin(state, [m.index for m in members])
+        return {"positions": pos[mask].copy(), "triangles": tri[mask].copy(), "orient": orient[mask].copy()}
+
+    def event_counts(self) -> dict[str, int]:
+        """Events of every reaction since t = 0, by equation."""
+        if self.membrane is None:
+            return {}
+        ev = self.membrane.event_counts()
+        return {rx.equation: int(ev[rx.index]) for rx in self.model.reactions}
+
     @property
     def diagnostics(self) -> dict[str, int]:
         """Engine counters since t = 0."""
         keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps")
-        return dict(zip(keys, (int(v) for v in self._stats)))
+        out = dict(zip(keys, (int(v) for v in self._stats)))
+        if self.membrane is not None:
+            out.update(zip(("saturated_hits", "deferred_events", "surface_events"),
+                           (int(v) for v in self.membrane.arrays("stats")[0])))
+        return out
 
     def sample(self, t_end: Any, every: Any = None) -> Result:
         """Run to ``t_end`` recording every observable every ``every`` (default dt), from now."""

@@ -9,7 +9,7 @@ length             µm
 time               s
 diffusion coeff.   µm²/s
 first-order rate   s⁻¹
-bimolecular rate   M⁻¹s⁻¹
+bimolecular rate   M⁻¹s⁻¹ (a volume per time per pair, e.g. ``"0.01 um^3/s"``, is converted)
 surface density    µm⁻²
 concentration      M
 =================  ==========
@@ -69,6 +69,11 @@ def to_base(value: Any, kind: str, name: str = "value") -> float:
                 raise UnitError(f"{name}: {value!r} has no unit; give e.g. a number in {unit}")
             out = float(q.to(unit).magnitude)
         except pint.DimensionalityError:
+            if kind == "bimolecular":         # a rate per pair: volume / time -> M⁻¹s⁻¹
+                try:
+                    return to_base(q.to("um**3/s").magnitude * PER_UM3_PER_MOLAR, kind, name)
+                except pint.DimensionalityError:
+                    pass
             raise UnitError(
                 f"{name}: {value!r} is not a {kind} (expected units convertible to {unit})"
             ) from None

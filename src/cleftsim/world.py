@@ -12,7 +12,7 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide)
   listing for each cell the absorbing triangles within that radius of it, sorted by their
   distance from the cell centre.
-- ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent.
+- ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent; +4 when surface molecules there may react.
 """
 from __future__ import annotations
 
@@ -263,7 +263,7 @@ def build_scene(
     arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_safe"),
                       _slabs(fine, arrays["tri_region"], slab_n, lo, slab_cell, space_eps)))
     sc = _scene.Scene(arrays)
-    absorbing = (rules == 1) & (rcut[None, :] > 0)
+    absorbing = ((rules & 3) == 1) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
     if len(candidates) == 0:
         return sc

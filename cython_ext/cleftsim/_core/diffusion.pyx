@@ -18,7 +18,8 @@ import numpy as np
 from libc.math cimport fabs, exp
 from libc.stdint cimport uint64_t
 
-from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT
+from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
+from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
 
@@ -37,12 +38,18 @@ cdef enum:
     STAT_SLAB = 4
 
 
-cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed, long long* stats,
-                      bint* wrapped) noexcept nogil:
-    """Move p by d through the geometry. Returns the absorbing region, or -1 if the molecule survives."""
+cdef enum:
+    CONSUMED = -2       # returned by trace/move: the molecule reacted with a surface molecule
+
+
+cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64_t* rng, long long* crossed,
+                      long long* stats, bint* wrapped) noexcept nogil:
+    """Move p by d through the geometry. Returns the absorbing region, CONSUMED if the molecule
+    reacted with a surface molecule, or -1 if it survives."""
     cdef Hit h
     cdef int bounces = 0, rule, reg, k, ax
     cdef double nd, tb, f, rn, tbox, t
+    cdef double x[3]
     cdef const double* plane
     while True:
         h = sc.first_hit(p, d)
@@ -72,6 +79,12 @@ cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed,
         rule = sc.rules[reg * sc.n_species + s]
         plane = sc.planes + 4 * sc.tri_plane[h.tri]
         nd = dot3(plane, d)
+        if rule & RULE_REACTIVE and mb is not None:
+            for k in range(3):
+                x[k] = p[k] + h.t * d[k]
+            if mb.react_on_hit(sc, h.tri, x, s, 1 if nd < 0.0 else -1, rng):
+                return CONSUMED
+        rule = rule & RULE_BASE
         if rule == RULE_ABSORB:
             return reg
         if rule == RULE_TRANSPARENT:
@@ -102,9 +115,10 @@ cdef inline int trace(Scene sc, double* p, double* d, int s, long long* crossed,
             return -1
 
 
-cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
+cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
                      long long* crossed, long long* stats, double* wall) noexcept nogil:
-    """Move one molecule by d from p (both updated in place). Returns the absorbing region or -1.
+    """Move one molecule by d from p (both updated in place). Returns the absorbing region,
+    CONSUMED, or -1.
 
     wall caches the molecule's distance to the nearest absorbing triangle at its current position
     (-1 when unknown): read as d1 for this step, replaced by d2 (or -1) for the next.
@@ -123,8 +137,8 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
         stats[STAT_REFLECTIONS] += j
         stats[STAT_SLAB] += 1
     else:
-        reg = trace(sc, p, d, s, crossed, stats, &wrapped)
-        if reg >= 0:
+        reg = trace(sc, mb, p, d, s, rng, crossed, stats, &wrapped)
+        if reg != -1:
             return reg
     if rcut <= 0.0 or wrapped:
         return -1
@@ -146,58 +160,101 @@ cdef inline int move(Scene sc, double* p, double* d, int s, double ddt, double r
     return -1
 
 
-def diffuse(Scene sc, double[:, ::1] pos, int[::1] species, long long[::1] uid, double[::1] wall, Py_ssize_t n,
-            long long n_steps, double[::1] sigma, double[::1] ddt, double[::1] rcut, uint64_t[::1] rng_state,
-            long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats):
-    """Advance the first n molecules by n_steps time steps; returns the new number of molecules.
-
-    sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
-    test (0 when species s meets no absorbing surface). Absorbed molecules are removed by moving
-    the last molecule into their slot (positions, species, uid and the wall-distance cache `wall`,
-    -1 for a new molecule, together) and counted in
-    absorbed[region, species]; transparent crossings go to crossed[region, species, direction]
-    (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
-    stats accumulates [truncated steps, bridge
-    absorptions, reflections, periodic wraps, steps taken by the slab fast path].
-    """
-    cdef uint64_t* rng = &rng_state[0]
-    cdef long long step
+cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, long long* uid, double* wall,
+                             Py_ssize_t n, const double* sigma, const double* ddt, const double* rcut, uint64_t* rng,
+                             long long* absorbed, long long* crossed, long long* stats) noexcept nogil:
+    """One diffusion step of the first n molecules; returns the new number of molecules."""
     cdef Py_ssize_t i, last
     cdef int s, reg
     cdef double sg
     cdef double d[3]
+    cdef double* p
     cdef bint free_space = sc.n_tri == 0 and not sc.periodic_any
+    i = 0
+    while i < n:
+        s = species[i]
+        sg = sigma[s]
+        p = pos + 3 * i
+        d[0] = sg * next_normal(rng)
+        d[1] = sg * next_normal(rng)
+        d[2] = sg * next_normal(rng)
+        if free_space:
+            p[0] += d[0]
+            p[1] += d[1]
+            p[2] += d[2]
+            i += 1
+            continue
+        reg = move(sc, mb, p, d, s, ddt[s], rcut[s], rng, crossed, stats, wall + i)
+        if reg == -1:
+            i += 1
+            continue
+        if reg >= 0:
+            absorbed[reg * sc.n_species + s] += 1
+        last = n - 1
+        p[0] = pos[3 * last]
+        p[1] = pos[3 * last + 1]
+        p[2] = pos[3 * last + 2]
+        species[i] = species[last]
+        uid[i] = uid[last]
+        wall[i] = wall[last]
+        n = last
+    return n
+
+
+def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long long[::1] uid, double[::1] wall,
+            Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
+            uint64_t[::1] rng_state, long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats,
+            long long next_uid, double[:, ::1] conc):
+    """Advance by up to n_steps time steps of length dt (s); returns (n, steps done, next uid).
+
+    Each step: every volume molecule takes its Gaussian step through the geometry (surface
+    rules; binding to surface molecules of the membrane `mb`, or None); then the membrane's
+    first-order events of the step fire, with conc[step] the mean concentration (M) of each clamp
+    over the step; then the volume products of the step join the volume arrays with new uids.
+
+    sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
+    test (0 when species s meets no absorbing surface). Absorbed or reacted molecules are removed
+    by moving the last molecule into their slot (positions, species, uid and the wall-distance
+    cache `wall`, -1 for a new molecule, together); absorptions are counted in
+    absorbed[region, species], transparent crossings in crossed[region, species, direction]
+    (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
+    stats accumulates [truncated steps, bridge absorptions, reflections, periodic wraps, steps
+    taken by the slab fast path]. The loop stops early, at a step boundary, when the volume
+    arrays could not hold a full product buffer; the caller grows them and calls again.
+    """
+    cdef uint64_t* rng = &rng_state[0]
+    cdef long long step, done = 0
+    cdef Py_ssize_t k, cap = pos.shape[0]
+    cdef Py_ssize_t pend_cap = mb.pend_cap if mb is not None else 0
+    cdef double* pp = &pos[0, 0]
+    cdef int* sp = &species[0]
+    cdef long long* up = &uid[0]
+    cdef double* wp = &wall[0]
+    cdef long long* ab = &absorbed[0, 0]
     cdef long long* cr = &crossed[0, 0, 0]
     cdef long long* st = &stats[0]
+    if mb is not None and (conc.shape[0] < n_steps or conc.shape[1] < 1):
+        raise ValueError("conc needs one row per step and at least one column")
     with nogil:
         for step in range(n_steps):
-            i = 0
-            while i < n:
-                s = species[i]
-                sg = sigma[s]
-                d[0] = sg * next_normal(rng)
-                d[1] = sg * next_normal(rng)
-                d[2] = sg * next_normal(rng)
-                if free_space:
-                    pos[i, 0] += d[0]
-                    pos[i, 1] += d[1]
-                    pos[i, 2] += d[2]
-                    i += 1
-                    continue
-                reg = move(sc, &pos[i, 0], d, s, ddt[s], rcut[s], rng, cr, st, &wall[i])
-                if reg < 0:
-                    i += 1
-                    continue
-                absorbed[reg, s] += 1
-                last = n - 1
-                pos[i, 0] = pos[last, 0]
-                pos[i, 1] = pos[last, 1]
-                pos[i, 2] = pos[last, 2]
-                species[i] = species[last]
-                uid[i] = uid[last]
-                wall[i] = wall[last]
-                n = last
-    return n
+            if n + pend_cap > cap:
+                break
+            done += 1
+            n = diffuse_step(sc, mb, pp, sp, up, wp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
+            if mb is None:
+                continue
+            mb.first_order(sc, dt, &conc[step, 0], rng)
+            for k in range(mb.n_pend):
+                pp[3 * n] = mb.pend_pos[3 * k]
+                pp[3 * n + 1] = mb.pend_pos[3 * k + 1]
+                pp[3 * n + 2] = mb.pend_pos[3 * k + 2]
+                sp[n] = mb.pend_species[k]
+                up[n] = next_uid
+                wp[n] = -1.0
+                next_uid += 1
+                n += 1
+            mb.n_pend = 0
+    return n, done, next_uid
 
 
 def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, double ddt, double rcut,
@@ -220,5 +277,5 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
         d[1] = disp[i, 1]
         d[2] = disp[i, 2]
         wall = -1.0
-        f[i] = move(sc, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &crossed[0, 0, 0], &stats[0], &wall)
+        f[i] = move(sc, None, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &crossed[0, 0, 0], &stats[0], &wall)
     return fate

@@ -424,7 +424,7 @@ cdef class Scene:
             if lb > 0.0 and lb * lb >= best2:
                 break
             j = self.near_tris[k]
-            if self.rules[self.tri_region[j] * self.n_species + species] != RULE_ABSORB:
+            if (self.rules[self.tri_region[j] * self.n_species + species] & RULE_BASE) != RULE_ABSORB:
                 continue
             plane = self.planes + 4 * self.tri_plane[j]
             sp = dot3(plane, p) - plane[3]

@@ -1,0 +1,58 @@
+# Surface molecules and their reactions: binding of volume molecules on hit, first-order events
+# with exact times, and the volume products they release. Layout and algorithms: membrane.pyx.
+from libc.stdint cimport uint64_t
+from cleftsim._core.scene cimport Scene
+
+cimport cython
+
+# Indices into Membrane.stats.
+cdef enum:
+    MSTAT_SATURATED = 0      # hits where the summed binding probability exceeded 1
+    MSTAT_DEFERRED = 1       # events postponed to the next step because the product buffer was full
+    MSTAT_EVENTS = 2         # first-order events fired
+
+
+@cython.final
+cdef class Membrane:
+    cdef readonly Py_ssize_t n          # surface molecule slots (dead ones have state -1)
+    cdef readonly int n_vol             # volume species
+    cdef readonly int n_surf            # surface species (states)
+    cdef readonly double site_radius    # reactive disc around each surface molecule (µm)
+    cdef readonly double offset         # distance from the membrane at which products appear (µm)
+    cdef readonly Py_ssize_t pend_cap
+    cdef public Py_ssize_t n_pend       # volume products waiting to join the volume arrays
+    cdef dict _arrays                   # the numpy arrays behind the pointers below
+    cdef double r2
+    cdef double inv_h
+    cdef double* pos                    # (n, 3) positions on the triangles
+    cdef int* tri
+    cdef int* state
+    cdef signed char* orient            # +1: faces the side the triangle normal points to; -1: the other
+    cdef double* clock                  # remaining unit-exponential hazard to the next first-order event
+    cdef int* head                      # spatial hash: first molecule of each bucket
+    cdef int* nxt                       # next molecule in the same bucket
+    cdef unsigned long long mask
+    cdef const int* bind_start          # (n_vol * n_surf + 1) CSR of binding reactions per (ligand, state)
+    cdef const int* bind_rx
+    cdef const double* bind_p           # per-hit probability of each
+    cdef const double* rx_k             # rate constant of each reaction (s^-1 or M^-1 s^-1)
+    cdef const int* rx_surf             # surface product of each reaction (-1: the molecule is removed)
+    cdef const int* rx_vol_start        # (n_rx + 1) CSR of volume products
+    cdef const int* rx_vol
+    cdef const int* uni_start           # (n_surf + 1) CSR of first-order reactions per state
+    cdef const int* uni_rx
+    cdef const double* uni_total        # total first-order rate per state (s^-1)
+    cdef const int* bath_start          # (n_surf + 1) CSR of binding reactions a clamp can drive
+    cdef const int* bath_rx
+    cdef const int* bath_lig
+    cdef const int* bath_slot           # (2 * n_regions * n_vol): clamp slot of (region, side, ligand), -1 none
+    cdef long long* events              # per-reaction event counts
+    cdef long long* stats
+    cdef double* pend_pos
+    cdef int* pend_species
+
+    cdef void rebuild_hash(self) noexcept nogil
+    cdef bint react_on_hit(self, Scene sc, int tri, const double* x, int ligand, int side,
+                           uint64_t* rng) noexcept nogil
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil
+    cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

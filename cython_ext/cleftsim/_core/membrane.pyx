@@ -1,0 +1,273 @@
+# cython: language_level=3
+"""Surface molecules: binding on hit, exact first-order events, and their volume products.
+
+Binding on hit. Each surface molecule owns a reactive disc of radius r_s (area A = π r_s²) in its
+membrane. A volume molecule whose traced step crosses the membrane at a point x reacts with
+each molecule j facing its side whose centre lies within r_s of x, with the per-hit probability
+p(ligand, state) computed by the model (cleftsim.binding): the probability that makes the flux
+of reactions equal k_on · c per surface molecule for a uniform concentration c. Candidates are
+found in a spatial hash (buckets of cells of edge 2 r_s, chained lists), so a hit costs a few
+distance tests. When the probabilities at a point sum to more than 1 (discs of several molecules
+overlap), the molecule reacts with certainty and the shortfall is counted as a saturated hit.
+
+First-order events. Each surface molecule carries a clock: the unit-exponential hazard left to
+its next event. Within a step of length dt the total rate R of its state (first-order reactions,
+plus bindings driven by a concentration clamp at the step's mean concentration) uses the clock up
+at R·dt; when the clock runs out first, the event happens at that exact time, the channel is
+chosen with probability k/R, a new clock is drawn, and the rest of the step continues in the new
+state (any number of events per step). By memorylessness a binding on hit leaves the clock valid.
+
+Products. Volume products appear `offset` away from the membrane on the side the molecule faces
+(or join the clamp's bath when that side is clamped for their species) and enter the volume at the
+end of the step.
+"""
+import numpy as np
+from libc.math cimport floor, log
+
+from cleftsim._core.scene cimport Scene
+from cleftsim._core.vec cimport dot3
+from cleftsim._core.random cimport next_uniform
+
+cdef int MAX_CANDIDATES = 64
+
+
+cdef inline unsigned long long cell_hash(long long a, long long b, long long c) noexcept nogil:
+    return (<unsigned long long>a * 73856093ULL) ^ (<unsigned long long>b * 19349663ULL) ^ (<unsigned long long>c * 83492791ULL)
+
+
+cdef class Membrane:
+    """Surface molecules and reaction tables prepared by :mod:`cleftsim.surface`; see there."""
+
+    def __cinit__(self, dict a):
+        cdef double[:, ::1] pos = a["pos"]
+        cdef int[::1] tri = a["tri"]
+        cdef int[::1] state = a["state"]
+        cdef signed char[::1] orient = a["orient"]
+        cdef double[::1] clock = a["clock"]
+        cdef int[::1] bind_start = a["bind_start"]
+        cdef int[::1] bind_rx = a["bind_rx"]
+        cdef double[::1] bind_p = a["bind_p"]
+        cdef double[::1] rx_k = a["rx_k"]
+        cdef int[::1] rx_surf = a["rx_surf"]
+        cdef int[::1] rx_vol_start = a["rx_vol_start"]
+        cdef int[::1] rx_vol = a["rx_vol"]
+        cdef int[::1] uni_start = a["uni_start"]
+        cdef int[::1] uni_rx = a["uni_rx"]
+        cdef double[::1] uni_total = a["uni_total"]
+        cdef int[::1] bath_start = a["bath_start"]
+        cdef int[::1] bath_rx = a["bath_rx"]
+        cdef int[::1] bath_lig = a["bath_lig"]
+        cdef int[::1] bath_slot = a["bath_slot"]
+        cdef long long[::1] events = a["events"]
+        cdef long long[::1] stats = a["stats"]
+        cdef double[:, ::1] pend_pos = a["pend_pos"]
+        cdef int[::1] pend_species = a["pend_species"]
+        cdef Py_ssize_t nb = 16
+        self.n = pos.shape[0]
+        while nb < 2 * self.n:
+            nb *= 2
+        head_arr = np.full(nb, -1, dtype=np.int32)
+        nxt_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
+        cdef int[::1] head = head_arr
+        cdef int[::1] nxt = nxt_arr
+        self._arrays = dict(a, head=head_arr, nxt=nxt_arr)
+        self.n_vol = a["n_vol"]
+        self.n_surf = a["n_surf"]
+        self.site_radius = a["site_radius"]
+        self.offset = a["offset"]
+        self.r2 = self.site_radius * self.site_radius
+        self.inv_h = 1.0 / (2.0 * self.site_radius)
+        self.mask = nb - 1
+        self.pend_cap = pend_pos.shape[0]
+        self.n_pend = 0
+        self.pos = &pos[0, 0] if self.n else NULL
+        self.tri = &tri[0] if self.n else NULL
+        self.state = &state[0] if self.n else NULL
+        self.orient = &orient[0] if self.n else NULL
+        self.clock = &clock[0] if self.n else NULL
+        self.head = &head[0]
+        self.nxt = &nxt[0]
+        self.bind_start = &bind_start[0]
+        self.bind_rx = &bind_rx[0]
+        self.bind_p = &bind_p[0]
+        self.rx_k = &rx_k[0]
+        self.rx_surf = &rx_surf[0]
+        self.rx_vol_start = &rx_vol_start[0]
+        self.rx_vol = &rx_vol[0]
+        self.uni_start = &uni_start[0]
+        self.uni_rx = &uni_rx[0]
+        self.uni_total = &uni_total[0]
+        self.bath_start = &bath_start[0]
+        self.bath_rx = &bath_rx[0]
+        self.bath_lig = &bath_lig[0]
+        self.bath_slot = &bath_slot[0]
+        self.events = &events[0]
+        self.stats = &stats[0]
+        self.pend_pos = &pend_pos[0, 0]
+        self.pend_species = &pend_species[0]
+        self.rebuild_hash()
+
+    def rehash(self):
+        """Rebuild the spatial hash after surface molecules moved."""
+        self.rebuild_hash()
+
+    def arrays(self, *names):
+        """The named arrays (views, first n rows), e.g. ``arrays("pos", "state")``."""
+        return tuple(self._arrays[k][: self.n] if k in ("pos", "tri", "state", "orient", "clock") else self._arrays[k]
+                     for k in names)
+
+    def event_counts(self):
+        """Events per reaction since the start (a view)."""
+        return self._arrays["events"]
+
+    cdef void rebuild_hash(self) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef unsigned long long b
+        cdef const double* p
+        for i in range(<Py_ssize_t>(self.mask + 1)):
+            self.head[i] = -1
+        for i in range(self.n):
+            if self.state[i] < 0:
+                continue
+            p = self.pos + 3 * i
+            b = cell_hash(<long long>floor(p[0] * self.inv_h), <long long>floor(p[1] * self.inv_h),
+                          <long long>floor(p[2] * self.inv_h)) & self.mask
+            self.nxt[i] = self.head[b]
+            self.head[b] = <int>i
+
+    cdef bint react_on_hit(self, Scene sc, int tri, const double* x, int ligand, int side,
+                           uint64_t* rng) noexcept nogil:
+        """A volume molecule of species `ligand` crosses triangle `tri` at x coming from `side`
+        (+1: the side its normal points to). Returns True if it reacted (and is consumed)."""
+        cdef long long c0[3]
+        cdef unsigned long long buckets[8]
+        cdef int cand[64]
+        cdef int cand_rx[64]
+        cdef double cand_p[64]
+        cdef int nb = 0, nc = 0, a, b, c, k, m, j, s, q
+        cdef unsigned long long bk
+        cdef double total = 0.0, u, dx, dy, dz
+        cdef const double* n_hit = sc.planes + 4 * sc.tri_plane[tri]
+        cdef const double* pj
+        cdef bint seen
+        # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x
+        for k in range(3):
+            c0[k] = <long long>floor((x[k] - self.site_radius) * self.inv_h)
+        for a in range(2):
+            for b in range(2):
+                for c in range(2):
+                    bk = cell_hash(c0[0] + a, c0[1] + b, c0[2] + c) & self.mask
+                    seen = False
+                    for k in range(nb):
+                        if buckets[k] == bk:
+                            seen = True
+                    if seen:
+                        continue
+                    buckets[nb] = bk
+                    nb += 1
+                    j = self.head[bk]
+                    while j >= 0:
+                        s = self.state[j]
+                        if s >= 0 and self.orient[j] == side:
+                            pj = self.pos + 3 * j
+                            dx = pj[0] - x[0]
+                            dy = pj[1] - x[1]
+                            dz = pj[2] - x[2]
+                            if (dx * dx + dy * dy + dz * dz <= self.r2
+                                    and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
+                                q = ligand * self.n_surf + s
+                                for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                                    if nc < MAX_CANDIDATES:
+                                        cand[nc] = j
+                                        cand_rx[nc] = self.bind_rx[m]
+                                        cand_p[nc] = self.bind_p[m]
+                                        total += cand_p[nc]
+                                        nc += 1
+                        j = self.nxt[j]
+        if nc == 0:
+            return False
+        if total > 1.0:
+            self.stats[MSTAT_SATURATED] += 1
+            u = next_uniform(rng) * total
+        else:
+            u = next_uniform(rng)
+            if u >= total:
+                return False
+        for k in range(nc):
+            u -= cand_p[k]
+            if u < 0.0 or k == nc - 1:
+                m = self.rx_vol_start[cand_rx[k] + 1] - self.rx_vol_start[cand_rx[k]]
+                if self.n_pend + m > self.pend_cap:
+                    self.stats[MSTAT_DEFERRED] += 1
+                    return False
+                self.fire(sc, cand[k], cand_rx[k])
+                return True
+        return False
+
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil:
+        """Apply reaction rx to surface molecule i: new state and volume products."""
+        cdef int k, v, ctx = sc.tri_region[self.tri[i]] * 2 + (1 if self.orient[i] > 0 else 0)
+        cdef const double* nrm = sc.planes + 4 * sc.tri_plane[self.tri[i]]
+        cdef double off = self.offset * self.orient[i]
+        self.events[rx] += 1
+        for k in range(self.rx_vol_start[rx], self.rx_vol_start[rx + 1]):
+            v = self.rx_vol[k]
+            if self.bath_slot[ctx * self.n_vol + v] >= 0:
+                continue                                   # released into a clamped bath
+            self.pend_pos[3 * self.n_pend] = self.pos[3 * i] + off * nrm[0]
+            self.pend_pos[3 * self.n_pend + 1] = self.pos[3 * i + 1] + off * nrm[1]
+            self.pend_pos[3 * self.n_pend + 2] = self.pos[3 * i + 2] + off * nrm[2]
+            self.pend_species[self.n_pend] = v
+            self.n_pend += 1
+        self.state[i] = self.rx_surf[rx]
+
+    cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil:
+        """Fire every first-order event of the step [t, t + dt); conc[slot] is each clamp's mean
+        concentration (M) over the step."""
+        cdef Py_ssize_t i
+        cdef int s, k, rx, slot, ctx, nprod
+        cdef double left, R, bath, u
+        for i in range(self.n):
+            s = self.state[i]
+            if s < 0:
+                continue
+            left = dt
+            ctx = (sc.tri_region[self.tri[i]] * 2 + (1 if self.orient[i] > 0 else 0)) * self.n_vol
+            while s >= 0:
+                bath = 0.0
+                for k in range(self.bath_start[s], self.bath_start[s + 1]):
+                    slot = self.bath_slot[ctx + self.bath_lig[k]]
+                    if slot >= 0:
+                        bath += self.rx_k[self.bath_rx[k]] * conc[slot]
+                R = self.uni_total[s] + bath
+                if R <= 0.0:
+                    break
+                if self.clock[i] >= R * left:
+                    self.clock[i] -= R * left
+                    break
+                # an event at time (t + dt - left) + clock / R: choose its channel
+                u = next_uniform(rng) * R
+                rx = -1
+                for k in range(self.uni_start[s], self.uni_start[s + 1]):
+                    rx = self.uni_rx[k]
+                    u -= self.rx_k[rx]
+                    if u < 0.0:
+                        break
+                if u >= 0.0:
+                    for k in range(self.bath_start[s], self.bath_start[s + 1]):
+                        slot = self.bath_slot[ctx + self.bath_lig[k]]
+                        if slot >= 0:
+                            rx = self.bath_rx[k]
+                            u -= self.rx_k[rx] * conc[slot]
+                            if u < 0.0:
+                                break
+                nprod = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
+                if self.n_pend + nprod > self.pend_cap:
+                    self.clock[i] = 0.0                    # fires at the start of the next step
+                    self.stats[MSTAT_DEFERRED] += 1
+                    break
+                left -= self.clock[i] / R
+                self.fire(sc, i, rx)
+                self.stats[MSTAT_EVENTS] += 1
+                self.clock[i] = -log(1.0 - next_uniform(rng))
+                s = self.state[i]

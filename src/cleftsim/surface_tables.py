@@ -1,0 +1,159 @@
+"""Compile a model's surface molecules, reactions and clamps into the arrays of the Membrane kernel."""
+from __future__ import annotations
+
+import numpy as np
+
+from cleftsim import binding
+from cleftsim.surface import SurfaceSpecies, clustered_on, closest_on_triangles, uniform_on
+
+#: Distance (µm) from the membrane at which released volume molecules appear.
+PRODUCT_OFFSET = 1e-6
+#: Largest distance (µm) between a given position and the region it is placed on.
+PLACE_TOLERANCE = 1e-3
+
+
+def _csr(lists: list[list]) -> tuple[np.ndarray, list]:
+    start = np.zeros(len(lists) + 1, dtype=np.int32)
+    start[1:] = np.cumsum([len(x) for x in lists])
+    return start, [v for x in lists for v in x]
+
+
+def _reachable(model, placed: set[int]) -> set[int]:
+    """Surface species reachable from the placed ones through reactions."""
+    seen, todo = set(placed), list(placed)
+    while todo:
+        s = todo.pop()
+        for rx in model.reactions:
+            p = rx.surface_product
+            if rx.surface_reactant.index == s and p is not None and p.index not in seen:
+                seen.add(p.index)
+                todo.append(p.index)
+    return seen
+
+
+def place_molecules(model, rng: np.random.Generator):
+    """Positions (n, 3), global triangles, states and orientations of every placement."""
+    from cleftsim.model import ModelError
+
+    offsets = np.cumsum([0] + [o.mesh.n_triangles for o in model.objects])
+    pos, tri, state, orient = [], [], [], []
+    for pl in model.placements:
+        obj = pl.region.object
+        local = pl.region.triangles
+        verts = np.asarray(obj.mesh.vertices, dtype=np.float64)
+        rows = np.asarray(obj.mesh.triangles)[local]
+        if pl.kind == "uniform":
+            which, pts = uniform_on(verts, rows, pl.n, rng)
+        elif pl.kind == "clusters":
+            which, pts = clustered_on(verts, rows, pl.n, pl.params[0], pl.params[1], rng)
+        else:
+            which, pts, dist = closest_on_triangles(verts, rows, pl.params[0])
+            bad = np.flatnonzero(dist > PLACE_TOLERANCE)
+            if len(bad):
+                raise ModelError(f"place {pl.species.name!r}: position {tuple(pl.params[0][bad[0]])} µm lies "
+                                 f"{dist[bad[0]]:.3g} µm from region {pl.region.label!r} (at most {PLACE_TOLERANCE} µm)")
+        pos.append(pts)
+        tri.append(offsets[obj.index] + local[which])
+        state.append(np.full(pl.n, pl.species.index))
+        orient.append(np.full(pl.n, pl.orient))
+    cat = (lambda xs, dt, shape: np.concatenate(xs).astype(dt) if xs else np.zeros(shape, dtype=dt))
+    return (np.ascontiguousarray(cat(pos, np.float64, (0, 3))), cat(tri, np.int32, 0),
+            cat(state, np.int32, 0), cat(orient, np.int8, 0))
+
+
+def reactive_rules(model, rules: np.ndarray) -> np.ndarray:
+    """Rules with the reactive flag (4) on (region, ligand) where placed molecules, in any state
+    they can reach, bind the ligand: their regions and the regions touching them (a reactive disc
+    reaches across a region border)."""
+    out = rules.copy()
+    by_region: dict[int, set[int]] = {}
+    for pl in model.placements:
+        by_region.setdefault(pl.region.index, set()).add(pl.species.index)
+    for reg_index, placed in by_region.items():
+        states = _reachable(model, placed)
+        ligands = {r.index for rx in model.reactions if rx.kind == "binding" and rx.surface_reactant.index in states
+                   for r in rx.reactants if not isinstance(r, SurfaceSpecies)}
+        for reg in _touching_regions(model, reg_index):
+            for v in ligands:
+                out[reg, v] |= 4
+    return out
+
+
+def _touching_regions(model, reg_index: int) -> set[int]:
+    for obj in model.objects:
+        local = reg_index - obj.region_offset
+        if 0 <= local < len(obj.mesh.region_names):
+            rid = np.asarray(obj.mesh.region_ids)
+            tris = np.asarray(obj.mesh.triangles)
+            verts = np.unique(tris[rid == local])
+            touching = np.unique(rid[np.isin(tris, verts).any(axis=1)])
+            return {obj.region_offset + int(r) for r in touching}
+    raise IndexError(reg_index)
+
+
+def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
+    """Every array the Membrane kernel needs (see membrane.pxd for their meaning)."""
+    from cleftsim.model import ModelError
+
+    n_vol, n_surf, n_rx = len(model.species), len(model.surface_species), len(model.reactions)
+    pos, tri, state, orient = place_molecules(model, rng)
+    area = np.pi * model.site_radius ** 2
+    bind = [[] for _ in range(max(n_vol, 1) * max(n_surf, 1))]
+    uni = [[] for _ in range(n_surf)]
+    bath = [[] for _ in range(n_surf)]
+    for rx in model.reactions:
+        s = rx.surface_reactant.index
+        if rx.kind == "surface":
+            uni[s].append(rx)
+            continue
+        v = next(r for r in rx.reactants if not isinstance(r, SurfaceSpecies)).index
+        bind[v * n_surf + s].append(rx)
+        bath[s].append((rx, v))
+    bind_p = []
+    for q, rxs in enumerate(bind):
+        if not rxs:
+            continue
+        lig = model.species[q // n_surf]
+        k_tot = sum(rx.k for rx in rxs)
+        what = f"binding of {lig.name!r} to {model.surface_species[q % n_surf].name!r}"
+        if lig.D == 0 and k_tot > 0:
+            raise ModelError(f"{what}: the volume species {lig.name!r} has D = 0 and can never hit a membrane")
+        try:
+            p_tot = binding.hit_probability(k_tot, area, lig.D, model.dt) if k_tot > 0 else 0.0
+        except ValueError:
+            raise ModelError(
+                f"{what} (k_on = {k_tot:.4g} /M/s, D = {lig.D:.4g} um^2/s) needs a per-hit probability above 1 at "
+                f"dt = {model.dt:.4g} s with site_radius = {model.site_radius * 1e3:.3g} nm; use dt <= "
+                f"{binding.largest_dt(k_tot, area, lig.D):.4g} s, or site_radius >= "
+                f"{binding.site_radius_for(k_tot, lig.D, model.dt) * 1e3:.3g} nm") from None
+        bind_p.extend(p_tot * rx.k / k_tot if k_tot > 0 else 0.0 for rx in rxs)
+    bind_start, bind_rx = _csr([[rx.index for rx in rxs] for rxs in bind])
+    uni_start, uni_rx = _csr([[rx.index for rx in rxs] for rxs in uni])
+    bath_start, bath_pairs = _csr(bath)
+    vol_start, vol = _csr([[p.index for p in rx.volume_products] for rx in model.reactions])
+    n_regions = max(model.n_regions, 1)
+    bath_slot = np.full(2 * n_regions * max(n_vol, 1), -1, dtype=np.int32)
+    for k, cl in enumerate(model.clamps):
+        for reg, side in cl.contexts:
+            bath_slot[(reg * 2 + side) * n_vol + cl.species.index] = k
+    as_i = (lambda x: np.ascontiguousarray(np.asarray(x, dtype=np.int32).reshape(-1)) if len(x)
+            else np.zeros(1, dtype=np.int32))
+    as_f = (lambda x: np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1)) if len(x)
+            else np.zeros(1))
+    return {
+        "pos": pos, "tri": tri, "state": state, "orient": orient,
+        "clock": rng.exponential(size=len(state)),
+        "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p),
+        "rx_k": as_f([rx.k for rx in model.reactions]),
+        "rx_surf": as_i([-1 if rx.surface_product is None else rx.surface_product.index for rx in model.reactions]),
+        "rx_vol_start": as_i(vol_start) if n_rx else np.zeros(1, dtype=np.int32), "rx_vol": as_i(vol),
+        "uni_start": uni_start if n_surf else np.zeros(1, dtype=np.int32), "uni_rx": as_i(uni_rx),
+        "uni_total": as_f([sum(rx.k for rx in rxs) for rxs in uni]),
+        "bath_start": bath_start if n_surf else np.zeros(1, dtype=np.int32),
+        "bath_rx": as_i([rx.index for rx, _ in bath_pairs]), "bath_lig": as_i([v for _, v in bath_pairs]),
+        "bath_slot": bath_slot,
+        "events": np.zeros(max(n_rx, 1), dtype=np.int64),
+        "stats": np.zeros(3, dtype=np.int64),
+        "pend_pos": np.zeros((pend_cap, 3)), "pend_species": np.zeros(pend_cap, dtype=np.int32),
+        "n_vol": n_vol, "n_surf": n_surf, "site_radius": model.site_radius, "offset": PRODUCT_OFFSET,
+    }
