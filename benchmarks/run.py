@@ -236,6 +236,44 @@ def bench_trace_no_hit(scale: float) -> dict:
                   ns_per_molecule_step=1e9 * sec / ms)
 
 
+def bench_receptors(scale: float) -> list[dict]:
+    """Receptor-rich membrane (issue #3): 10⁴ ligands, 10⁴ binding sites on the bottom face
+    (L + S <-> SL at the AMPA first-binding rates, 4.59e6 /M/s and 4.26e3 /s), against the same
+    ligands in the same geometry with the sites removed (pure reflection). Geometries: a 1 µm
+    cube, and a disc cleft (R = 600 nm, h = 20 nm; sites on its bottom plate, 8800 µm⁻², about
+    the density of a full MCell surface grid).
+    Timed one advance(1) per step after 200 steps of warm-up, so molecule-steps count free
+    ligands exactly while they bind and unbind. cost_ratio compares the cost per free-ligand
+    step; step_cost_ratio the cost per simulation step (surface events included)."""
+    n, steps = int(10_000 * scale), max(20, int(300 * scale))
+    out = []
+    geometries = (("cube_1um", lambda: cs.geometry.box(size=(1.0, 1.0, 1.0))),
+                  ("disc_cleft_R600nm", lambda: cs.geometry.cylinder(0.6, H_CLEFT, segments=256)))
+    for label, mesh in geometries:
+        timing = {}
+        for with_sites in (False, True):
+            def make():
+                m = cs.Model(dt=DT, seed=9)
+                sp = m.add_species("L", D=D_GLU)
+                box = m.add_geometry(mesh(), "box")
+                m.add_surface_species("S")
+                m.add_surface_species("SL")
+                if with_sites:
+                    m.add_reaction("L + S <-> SL", (4.59e6, 4.26e3))
+                    m.place("S", region=box.region("bottom"), n=n)
+                m.release(sp, n=n, inside=box)
+                return _materialise(m.simulation(), sp)
+            timing[with_sites] = time_stepwise(make, steps, warmup=200)
+        (s0, ms0, _), (s1, ms1, _) = timing[False], timing[True]
+        ns0, ns1 = 1e9 * s0 / ms0, 1e9 * s1 / ms1
+        out.append({"name": f"receptors_{label}", "n_ligands": n, "n_sites": n, "steps": steps,
+                    "ns_per_molecule_step_reflecting": ns0,
+                    "ns_per_molecule_step_with_sites": ns1, "cost_ratio": ns1 / ns0,
+                    "seconds_per_step_reflecting": s0 / steps, "seconds_per_step_with_sites": s1 / steps,
+                    "step_cost_ratio": s1 / s0, "free_ligand_fraction": ms1 / ms0, "target_cost_ratio": 2.0})
+    return out
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -301,6 +339,7 @@ BENCHMARKS = {
     "trace_no_hit": bench_trace_no_hit,
     "compile": bench_compile,
     "point_in_object": bench_point_in_object,
+    "receptors": bench_receptors,
 }
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +59,29 @@ def test_disc_cleft_escape_small(tmp_path):
     # mean escape time: SE = 0.707·30.3/√500 = 0.96 µs; allow 5 SE
     T = number_after("mean escape time:", out)
     assert abs(T - T_EXACT_US) < 5 * 0.707 * T_EXACT_US / math.sqrt(n)
+
+
+def test_api_issue3_contract():
+    """examples/api_issue3.py, the issue's script, runs unchanged and prints the right physics."""
+    from cleftsim import schemes, waveforms
+
+    out = run_script(EXAMPLES / "api_issue3.py", timeout=300).split()
+    po_max, t_max, sl_mean = float(out[0]), float(out[1]), float(out[2])
+    # 2000 receptors: binomial SE of P_open near its peak sqrt(p(1-p)/n) = 0.011; allow 5 SE
+    t = np.arange(0, 5e-3 + 1e-9, 10e-6)
+    po = schemes.well_mixed(schemes.ampa_jonas1993(), {"glu": waveforms.pulse(1e-3, 0, 1e-3)}, t)["O"]
+    se = math.sqrt(po.max() * (1 - po.max()) / 2000)
+    assert po.max() == pytest.approx(0.595, abs=5e-4)
+    assert abs(po_max - po.max()) < 5 * se
+    # the noisy maximum lies where the exact curve is within 2 x 5 SE of its peak
+    assert np.interp(t_max, t, po) > po.max() - 10 * se
+    # L + S <-> SL in 1 µm³, 5000 + 5000 molecules, K_D = (100/1e7) M = 6022 molecules: x- of
+    # physics.md §1.4. Equilibrium SD ≈ (1/x + 1/(L0-x) + 1/(S0-x))^(-1/2); relaxation time
+    # 1/γ with γ = kf (x+ - x-); SE of a 50 ms time average = SD·sqrt(2/(γ·T)); allow 5 SE.
+    kd = 100 / 1e7 * 6.02214076e23 * 1e-15
+    b = 10000 + kd
+    root = math.sqrt(b * b - 4 * 5000 * 5000)
+    x = (b - root) / 2
+    gamma = 1e7 / (6.02214076e23 * 1e-15) * root
+    sd = (1 / x + 2 / (5000 - x)) ** -0.5
+    assert abs(sl_mean - x) < 5 * sd * math.sqrt(2 / (gamma * 0.05))

@@ -110,6 +110,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         bind[v * n_surf + s].append(rx)
         bath[s].append((rx, v))
     bind_p = []
+    p_max = np.zeros(max(n_vol, 1))
     for q, rxs in enumerate(bind):
         if not rxs:
             continue
@@ -127,6 +128,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
                 f"{binding.largest_dt(k_tot, area, lig.D):.4g} s, or site_radius >= "
                 f"{binding.site_radius_for(k_tot, lig.D, model.dt) * 1e3:.3g} nm") from None
         bind_p.extend(p_tot * rx.k / k_tot if k_tot > 0 else 0.0 for rx in rxs)
+        p_max[lig.index] = max(p_max[lig.index], p_tot)
     bind_start, bind_rx = _csr([[rx.index for rx in rxs] for rxs in bind])
     uni_start, uni_rx = _csr([[rx.index for rx in rxs] for rxs in uni])
     bath_start, bath_pairs = _csr(bath)
@@ -143,7 +145,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
     return {
         "pos": pos, "tri": tri, "state": state, "orient": orient,
         "clock": rng.exponential(size=len(state)),
-        "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p),
+        "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p), "p_max": p_max,
         "rx_k": as_f([rx.k for rx in model.reactions]),
         "rx_surf": as_i([-1 if rx.surface_product is None else rx.surface_product.index for rx in model.reactions]),
         "rx_vol_start": as_i(vol_start) if n_rx else np.zeros(1, dtype=np.int32), "rx_vol": as_i(vol),

@@ -124,6 +124,7 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     axis = np.full(n_cells, -1, dtype=np.int8)
     bounds = np.zeros((n_cells, 3))
     region = np.zeros((n_cells, 2), dtype=np.int32)
+    sign = np.zeros((n_cells, 2), dtype=np.int8)
     safe = np.zeros((n_cells, 6))
     cell_start, full, coef = arrays["cell_start"], arrays["group_full"], arrays["group_coef"]
     cells = np.flatnonzero(np.diff(cell_start) == 2)
@@ -139,11 +140,14 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     ok &= np.abs(x0 - x1) > 1e3 * space_eps
     cells, g0, g1, ax0, x0, x1 = (v[ok] for v in (cells, g0, g1, ax0, x0, x1))
     if len(cells) == 0:
-        return axis, bounds, region, safe
+        return axis, bounds, region, sign, safe
     axis[cells] = ax0
     bounds[cells] = np.column_stack([np.minimum(x0, x1), np.maximum(x0, x1), 1.0 / np.abs(x1 - x0)])
-    first = arrays["group_tris"][arrays["group_start"][np.column_stack([g0, g1])]]
-    region[cells] = np.sort(tri_region[first], axis=1)
+    swap = x1 < x0                            # order the two planes by coordinate: a < b
+    ga, gb = np.where(swap, g1, g0), np.where(swap, g0, g1)
+    first = arrays["group_tris"][arrays["group_start"][np.column_stack([ga, gb])]]
+    region[cells] = tri_region[first]
+    sign[cells] = np.sign(np.column_stack([coef[ga, ax0], coef[gb, ax0]])).astype(np.int8)
     # label slab cells by their plane pair; chessboard distance to the nearest other cell
     key = np.column_stack([axis[cells], bounds[cells, :2], region[cells]])
     _, label = np.unique(key, axis=0, return_inverse=True)
@@ -165,7 +169,7 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     safe_lo = lo + (idx - radius[:, None]) * cell
     safe_hi = lo + (idx + radius[:, None] + 1) * cell
     safe[cells] = np.column_stack([safe_lo, safe_hi])
-    return axis, bounds, region, safe
+    return axis, bounds, region, sign, safe
 
 
 def build_scene(
@@ -217,7 +221,8 @@ def build_scene(
             near_grid_cell=(1.0, 1.0, 1.0), near_grid_n=(1, 1, 1),
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
-            slab_region=np.zeros((1, 2), np.int32), slab_safe=np.zeros((1, 6)),
+            slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
+            slab_safe=np.zeros((1, 6)),
             slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1),
         )
         return _scene.Scene(arrays)
@@ -260,7 +265,7 @@ def build_scene(
     slab_cell, slab_n = cell_size / refine, (ncell * refine).astype(np.int32)
     fine = _cell_groups(tv, planes, tri_plane, arrays["tri_region"], lo, slab_cell, slab_n, space_eps)
     arrays.update(slab_grid_cell=tuple(slab_cell), slab_grid_n=tuple(int(v) for v in slab_n))
-    arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_safe"),
+    arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
                       _slabs(fine, arrays["tri_region"], slab_n, lo, slab_cell, space_eps)))
     sc = _scene.Scene(arrays)
     absorbing = ((rules & 3) == 1) & (rcut[None, :] > 0)

@@ -15,7 +15,7 @@ lies `delta` (perpendicular) before the surface, or from the segment's start if 
 so every position the engine ever stores lies on a path that crossed no reflecting triangle.
 """
 import numpy as np
-from libc.math cimport fabs, exp
+from libc.math cimport fabs, exp, floor, ceil
 from libc.stdint cimport uint64_t
 
 from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
@@ -82,7 +82,7 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
         if rule & RULE_REACTIVE and mb is not None:
             for k in range(3):
                 x[k] = p[k] + h.t * d[k]
-            if mb.react_on_hit(sc, h.tri, x, s, 1 if nd < 0.0 else -1, rng):
+            if mb.react_on_hit(sc, plane, x, s, 1 if nd < 0.0 else -1, rng):
                 return CONSUMED
         rule = rule & RULE_BASE
         if rule == RULE_ABSORB:
@@ -115,6 +115,51 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
             return -1
 
 
+cdef inline bint slab_react(Scene sc, Membrane mb, int c, const double* p, const double* d, int s,
+                           uint64_t* rng) noexcept nogil:
+    """Binding at the plane crossings of a folded slab step (slab cell c, from Scene.slab_cell),
+    in the order the path meets them; True if the molecule reacted. In the unfolded picture the
+    path is straight and crosses images of plane a at 2kL and of plane b at (2k+1)L (L = b - a),
+    so each crossing's parameter and point follow directly: the same hits the ray tracer finds."""
+    cdef int ax = sc.slab_axis[c], k, side
+    cdef int reg_a = sc.slab_region[2 * c], reg_b = sc.slab_region[2 * c + 1]
+    cdef bint react_a = sc.rules[reg_a * sc.n_species + s] & RULE_REACTIVE
+    cdef bint react_b = sc.rules[reg_b * sc.n_species + s] & RULE_REACTIVE
+    cdef double a = sc.slab_bounds[3 * c], L = sc.slab_bounds[3 * c + 1] - a
+    cdef double z0 = p[ax] - a, z1 = z0 + d[ax], t
+    cdef long long m, m_end, dm
+    cdef bint on_a
+    cdef double x[3]
+    cdef double nrm[3]
+    if d[ax] > 0.0:
+        m, m_end, dm = 1, <long long>floor(z1 / L), 1       # crossings at mL, 1 <= m <= floor(z1/L)
+        if m > m_end:
+            return False
+    else:
+        m, m_end, dm = 0, <long long>ceil(z1 / L), -1       # crossings at mL, ceil(z1/L) <= m <= 0
+        if z1 >= 0.0:
+            return False
+    while True:
+        on_a = (m & 1) == 0
+        if (react_a if on_a else react_b):
+            t = (m * L - z0) / d[ax]
+            for k in range(3):
+                x[k] = p[k] + t * d[k]
+                nrm[k] = 0.0
+            x[ax] = a if on_a else a + L
+            if on_a:
+                nrm[ax] = sc.slab_sign[2 * c]
+                side = sc.slab_sign[2 * c]              # the gap lies on the +axis side of plane a
+            else:
+                nrm[ax] = sc.slab_sign[2 * c + 1]
+                side = -sc.slab_sign[2 * c + 1]
+            if mb.react_on_hit(sc, nrm, x, s, side, rng):
+                return True
+        if m == m_end:
+            return False
+        m += dm
+
+
 cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double ddt, double rcut, uint64_t* rng,
                      long long* crossed, long long* stats, double* wall) noexcept nogil:
     """Move one molecule by d from p (both updated in place). Returns the absorbing region,
@@ -132,9 +177,13 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
     p0[0] = p[0]
     p0[1] = p[1]
     p0[2] = p[2]
-    j = sc.slab_move(p, d, s) if sc.has_slabs else -1
+    j = sc.slab_cell(p, d, s) if sc.has_slabs else -1
+    if j >= 0 and mb is not None and ((sc.rules[sc.slab_region[2 * j] * sc.n_species + s]
+                                       | sc.rules[sc.slab_region[2 * j + 1] * sc.n_species + s]) & RULE_REACTIVE):
+        if slab_react(sc, mb, j, p, d, s, rng):
+            return CONSUMED
     if j >= 0:
-        stats[STAT_REFLECTIONS] += j
+        stats[STAT_REFLECTIONS] += sc.slab_fold(j, p, d)
         stats[STAT_SLAB] += 1
     else:
         reg = trace(sc, mb, p, d, s, rng, crossed, stats, &wrapped)

@@ -31,6 +31,8 @@ cdef class Membrane:
     cdef double* clock                  # remaining unit-exponential hazard to the next first-order event
     cdef int* head                      # spatial hash: first molecule of each bucket
     cdef int* nxt                       # next molecule in the same bucket
+    cdef int* count                     # molecules per bucket (an upper bound once some have died)
+    cdef const double* p_max            # (n_vol) largest per-hit probability of each ligand with any state
     cdef unsigned long long mask
     cdef const int* bind_start          # (n_vol * n_surf + 1) CSR of binding reactions per (ligand, state)
     cdef const int* bind_rx
@@ -52,7 +54,7 @@ cdef class Membrane:
     cdef int* pend_species
 
     cdef void rebuild_hash(self) noexcept nogil
-    cdef bint react_on_hit(self, Scene sc, int tri, const double* x, int ligand, int side,
+    cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

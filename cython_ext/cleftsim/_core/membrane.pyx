@@ -6,9 +6,12 @@ membrane. A volume molecule whose traced step crosses the membrane at a point x 
 each molecule j facing its side whose centre lies within r_s of x, with the per-hit probability
 p(ligand, state) computed by the model (cleftsim.binding): the probability that makes the flux
 of reactions equal k_on · c per surface molecule for a uniform concentration c. Candidates are
-found in a spatial hash (buckets of cells of edge 2 r_s, chained lists), so a hit costs a few
-distance tests. When the probabilities at a point sum to more than 1 (discs of several molecules
-overlap), the molecule reacts with certainty and the shortfall is counted as a saturated hit.
+found in a spatial hash (buckets of cells of edge 2 r_s, chained lists). The uniform number
+that decides the outcome is drawn first: when it exceeds p_max(ligand) times the number of
+molecules in the buckets (a bound on the summed probability), the hit cannot react and the
+buckets are not searched. When the probabilities at a point sum to more than 1 (discs of several molecules
+overlap), the molecule reacts with certainty and the shortfall is counted as a saturated hit
+(as is a hit with more than 64 candidate reactions, of which only the first 64 are considered).
 
 First-order events. Each surface molecule carries a clock: the unit-exponential hazard left to
 its next event. Within a step of length dt the total rate R of its state (first-order reactions,
@@ -60,6 +63,7 @@ cdef class Membrane:
         cdef int[::1] bath_slot = a["bath_slot"]
         cdef long long[::1] events = a["events"]
         cdef long long[::1] stats = a["stats"]
+        cdef double[::1] p_max = a["p_max"]
         cdef double[:, ::1] pend_pos = a["pend_pos"]
         cdef int[::1] pend_species = a["pend_species"]
         cdef Py_ssize_t nb = 16
@@ -68,9 +72,11 @@ cdef class Membrane:
             nb *= 2
         head_arr = np.full(nb, -1, dtype=np.int32)
         nxt_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
+        count_arr = np.zeros(nb, dtype=np.int32)
         cdef int[::1] head = head_arr
         cdef int[::1] nxt = nxt_arr
-        self._arrays = dict(a, head=head_arr, nxt=nxt_arr)
+        cdef int[::1] count = count_arr
+        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, count=count_arr)
         self.n_vol = a["n_vol"]
         self.n_surf = a["n_surf"]
         self.site_radius = a["site_radius"]
@@ -87,6 +93,8 @@ cdef class Membrane:
         self.clock = &clock[0] if self.n else NULL
         self.head = &head[0]
         self.nxt = &nxt[0]
+        self.count = &count[0]
+        self.p_max = &p_max[0]
         self.bind_start = &bind_start[0]
         self.bind_rx = &bind_rx[0]
         self.bind_p = &bind_p[0]
@@ -126,6 +134,7 @@ cdef class Membrane:
         cdef const double* p
         for i in range(<Py_ssize_t>(self.mask + 1)):
             self.head[i] = -1
+            self.count[i] = 0
         for i in range(self.n):
             if self.state[i] < 0:
                 continue
@@ -134,11 +143,14 @@ cdef class Membrane:
                           <long long>floor(p[2] * self.inv_h)) & self.mask
             self.nxt[i] = self.head[b]
             self.head[b] = <int>i
+            self.count[b] += 1
 
-    cdef bint react_on_hit(self, Scene sc, int tri, const double* x, int ligand, int side,
+    cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil:
-        """A volume molecule of species `ligand` crosses triangle `tri` at x coming from `side`
-        (+1: the side its normal points to). Returns True if it reacted (and is consumed)."""
+        """A volume molecule of species `ligand` crosses a membrane of unit normal n_hit at x,
+        coming from `side` (+1: the side n_hit points to). Returns True if it reacted (and is
+        consumed); surface molecules count if they face that side, lie within the site radius
+        and sit on a triangle within 60° of the membrane's orientation."""
         cdef long long c0[3]
         cdef unsigned long long buckets[8]
         cdef int cand[64]
@@ -147,10 +159,9 @@ cdef class Membrane:
         cdef int nb = 0, nc = 0, a, b, c, k, m, j, s, q
         cdef unsigned long long bk
         cdef double total = 0.0, u, dx, dy, dz
-        cdef const double* n_hit = sc.planes + 4 * sc.tri_plane[tri]
         cdef const double* pj
-        cdef bint seen
-        # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x
+        cdef bint seen, crowded = False
+        # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x, as distinct buckets
         for k in range(3):
             c0[k] = <long long>floor((x[k] - self.site_radius) * self.inv_h)
         for a in range(2):
@@ -161,38 +172,45 @@ cdef class Membrane:
                     for k in range(nb):
                         if buckets[k] == bk:
                             seen = True
-                    if seen:
-                        continue
-                    buckets[nb] = bk
-                    nb += 1
-                    j = self.head[bk]
-                    while j >= 0:
-                        s = self.state[j]
-                        if s >= 0 and self.orient[j] == side:
-                            pj = self.pos + 3 * j
-                            dx = pj[0] - x[0]
-                            dy = pj[1] - x[1]
-                            dz = pj[2] - x[2]
-                            if (dx * dx + dy * dy + dz * dz <= self.r2
-                                    and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
-                                q = ligand * self.n_surf + s
-                                for m in range(self.bind_start[q], self.bind_start[q + 1]):
-                                    if nc < MAX_CANDIDATES:
-                                        cand[nc] = j
-                                        cand_rx[nc] = self.bind_rx[m]
-                                        cand_p[nc] = self.bind_p[m]
-                                        total += cand_p[nc]
-                                        nc += 1
-                        j = self.nxt[j]
+                    if not seen:
+                        buckets[nb] = bk
+                        nb += 1
+                        total += self.count[bk]
+        u = next_uniform(rng)
+        if u >= total * self.p_max[ligand]:
+            return False
+        total = 0.0
+        for k in range(nb):
+            j = self.head[buckets[k]]
+            while j >= 0:
+                s = self.state[j]
+                if s >= 0 and self.orient[j] == side:
+                    pj = self.pos + 3 * j
+                    dx = pj[0] - x[0]
+                    dy = pj[1] - x[1]
+                    dz = pj[2] - x[2]
+                    if (dx * dx + dy * dy + dz * dz <= self.r2
+                            and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
+                        q = ligand * self.n_surf + s
+                        for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                            if nc == MAX_CANDIDATES:
+                                crowded = True
+                                break
+                            cand[nc] = j
+                            cand_rx[nc] = self.bind_rx[m]
+                            cand_p[nc] = self.bind_p[m]
+                            total += cand_p[nc]
+                            nc += 1
+                j = self.nxt[j]
         if nc == 0:
             return False
+        if crowded:
+            self.stats[MSTAT_SATURATED] += 1
         if total > 1.0:
             self.stats[MSTAT_SATURATED] += 1
-            u = next_uniform(rng) * total
-        else:
-            u = next_uniform(rng)
-            if u >= total:
-                return False
+            u *= total
+        elif u >= total:
+            return False
         for k in range(nc):
             u -= cand_p[k]
             if u < 0.0 or k == nc - 1:

@@ -64,7 +64,8 @@ cdef class Scene:
     cdef int slab_n[3]
     cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
     cdef const double* slab_bounds       # (C, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
-    cdef const int* slab_region          # (C, 2) regions of the two planes
+    cdef const int* slab_region          # (C, 2) regions of the two planes (a, then b)
+    cdef const signed char* slab_sign    # (C, 2) sign of each plane's normal along the slab axis
     cdef const double* slab_safe         # (C, 6) lo, hi corners of the cell's safe box
     cdef bint has_slabs
     cdef long long* stamp
@@ -76,7 +77,8 @@ cdef class Scene:
 
     cdef void test_cell(self, int a, int b, int c, const double* p, const double* d, double lo_t, double hi_t,
                         Hit* hit) noexcept nogil
-    cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil
+    cdef int slab_cell(self, const double* p, const double* d, int species) noexcept nogil
+    cdef int slab_fold(self, int c, double* p, const double* d) noexcept nogil
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
     cdef int near_cell_of(self, const double* p, double* r_center) noexcept nogil
     cdef double absorber_lower_bound(self, const double* p, double rcut) noexcept nogil

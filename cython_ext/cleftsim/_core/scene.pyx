@@ -181,6 +181,7 @@ cdef class Scene:
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
         cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
         cdef int[:, ::1] slab_region = arrays["slab_region"]
+        cdef signed char[:, ::1] slab_sign = arrays["slab_sign"]
         cdef double[:, ::1] slab_safe = arrays["slab_safe"]
         cdef long long[::1] stamp
         cdef int k
@@ -207,6 +208,7 @@ cdef class Scene:
         self.slab_axis = &slab_axis[0]
         self.slab_bounds = &slab_bounds[0, 0]
         self.slab_region = &slab_region[0, 0]
+        self.slab_sign = &slab_sign[0, 0]
         self.slab_safe = &slab_safe[0, 0]
         self.has_slabs = bool((np.asarray(slab_axis) >= 0).any())
         self.stamp = &stamp[0]
@@ -231,19 +233,19 @@ cdef class Scene:
             self.box_lo[k] = arrays["box_lo"][k]
             self.box_hi[k] = arrays["box_hi"][k]
 
-    cdef int slab_move(self, double* p, const double* d, int species) noexcept nogil:
-        """Move p by d in one step if it stays in a slab cell; return the reflections, or -1.
+    cdef int slab_cell(self, const double* p, const double* d, int species) noexcept nogil:
+        """The slab cell in which the step p -> p + d can be folded (see slab_fold), or -1.
 
         A slab cell holds exactly two parallel, axis-aligned planes that cover it (full groups).
         Between two parallel reflecting planes the specular path of any number of bounces is the
         straight path with the normal coordinate folded back into the gap (the method of images),
         so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
-        block of cells around it that hold the same two planes and nothing else).
+        block of cells around it that hold the same two planes and nothing else). Both planes
+        must reflect the species (they may also carry reactive surface molecules).
         """
         cdef int k, ax, i, c = 0
-        cdef double a, b, L, z, u, e
+        cdef double e
         cdef const double* box
-        cdef long long nfold
         for k in range(3):
             i = ifloor((p[k] - self.lo[k]) * self.slab_inv_cell[k])
             if i < 0 or i >= self.slab_n[k]:
@@ -252,12 +254,10 @@ cdef class Scene:
         ax = self.slab_axis[c]
         if ax < 0:
             return -1
-        if (self.rules[self.slab_region[2 * c] * self.n_species + species] != RULE_REFLECT
-                or self.rules[self.slab_region[2 * c + 1] * self.n_species + species] != RULE_REFLECT):
+        if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_BASE) != RULE_REFLECT
+                or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_BASE) != RULE_REFLECT):
             return -1
-        a = self.slab_bounds[3 * c]
-        b = self.slab_bounds[3 * c + 1]
-        if not (a < p[ax] < b):
+        if not (self.slab_bounds[3 * c] < p[ax] < self.slab_bounds[3 * c + 1]):
             return -1
         box = self.slab_safe + 6 * c
         for k in range(3):
@@ -266,9 +266,14 @@ cdef class Scene:
             e = p[k] + d[k]
             if e < box[k] or e > box[3 + k]:
                 return -1
-        L = b - a
-        z = p[ax] + d[ax] - a
-        nfold = ifloor(z * self.slab_bounds[3 * c + 2])
+        return c
+
+    cdef int slab_fold(self, int c, double* p, const double* d) noexcept nogil:
+        """Move p by d in slab cell c (from slab_cell) by folding; returns the reflections."""
+        cdef int k, ax = self.slab_axis[c]
+        cdef double a = self.slab_bounds[3 * c], b = self.slab_bounds[3 * c + 1]
+        cdef double L = b - a, z = p[ax] + d[ax] - a, u
+        cdef long long nfold = ifloor(z * self.slab_bounds[3 * c + 2])
         u = z - nfold * L
         if nfold & 1:
             u = L - u
