@@ -337,11 +337,12 @@ class Model:
             rate_list = reactions.split_rates(eqs, rates, equation)
         except reactions.ReactionSyntaxError as exc:
             raise ModelError(str(exc)) from None
-        made = []
-        for eq, k in zip(eqs, rate_list):
-            made.append(self._add_equation(eq, k, str(eq) if name is None or len(eqs) == 1 and name is None else
-                                           (name if len(eqs) == 1 else f"{name}[{'forward' if not made else 'reverse'}]")))
-        return made[0] if len(made) == 1 else tuple(made)
+        if name is None:
+            labels = [str(eq) for eq in eqs]
+        else:
+            labels = [name] if len(eqs) == 1 else [f"{name}[forward]", f"{name}[reverse]"]
+        made = tuple(self._add_equation(eq, k, lab) for eq, k, lab in zip(eqs, rate_list, labels))
+        return made[0] if len(made) == 1 else made
 
     def _add_equation(self, eq: reactions.Equation, k: Any, label: str) -> Reaction:
         reac = tuple(self._any_species(n) for n in eq.reactants)
@@ -616,6 +617,13 @@ class Model:
                       for (r, s), val in sorted(self._rules.items())],
             "releases": [{"species": r.species.name, "n": r.n, "t": r.t, "kind": r.kind}
                          for r in self.releases],
+            "site_radius": self.site_radius,
+            "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
+            "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind} for r in self.reactions],
+            "placements": [{"species": p.species.name, "region": p.region.label, "n": p.n, "kind": p.kind,
+                            "facing": "outside" if p.orient > 0 else "inside"} for p in self.placements],
+            "clamps": [{"species": c.species.name, "where": c.label, "waveform": c.waveform.describe()}
+                       for c in self.clamps],
             "observables": [o.name for o in self.observables],
         }
 
