@@ -289,7 +289,8 @@ class Simulation:
         keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps")
         out = dict(zip(keys, (int(v) for v in self._stats)))
         if self.membrane is not None:
-            out.update(zip(("saturated_hits", "deferred_events", "surface_events"),
+            out.update(zip(("saturated_hits", "deferred_events", "surface_events", "lateral_truncated",
+                            "lateral_edge_crossings", "lateral_reflections"),
                            (int(v) for v in self.membrane.arrays("stats")[0])))
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from cleftsim import binding
+from cleftsim.topology import surface_adjacency
 from cleftsim.surface import SurfaceSpecies, clustered_on, closest_on_triangles, uniform_on
 
 #: Distance (µm) from the membrane at which released volume molecules appear.
@@ -91,6 +92,22 @@ def _touching_regions(model, reg_index: int) -> set[int]:
     raise IndexError(reg_index)
 
 
+def _mesh_arrays(model) -> dict:
+    """Vertices of every triangle (T, 3, 3) and the within-region neighbours across each edge."""
+    if not model.objects:
+        return {"tri_v": np.zeros((1, 3, 3)), "neighbors": np.full((1, 3), -1, dtype=np.int32)}
+    tri_v, nbr, offset = [], [], 0
+    for obj in model.objects:
+        v = np.asarray(obj.mesh.vertices, dtype=np.float64)
+        t = np.asarray(obj.mesh.triangles)
+        tri_v.append(v[t])
+        adj = surface_adjacency(v, t, np.asarray(obj.mesh.region_ids))
+        nbr.append(np.where(adj >= 0, adj + offset, -1))
+        offset += len(t)
+    return {"tri_v": np.ascontiguousarray(np.concatenate(tri_v)),
+            "neighbors": np.ascontiguousarray(np.concatenate(nbr), dtype=np.int32)}
+
+
 def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
     """Every array the Membrane kernel needs (see membrane.pxd for their meaning)."""
     from cleftsim.model import ModelError
@@ -155,7 +172,9 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         "bath_rx": as_i([rx.index for rx, _ in bath_pairs]), "bath_lig": as_i([v for _, v in bath_pairs]),
         "bath_slot": bath_slot,
         "events": np.zeros(max(n_rx, 1), dtype=np.int64),
-        "stats": np.zeros(3, dtype=np.int64),
+        "stats": np.zeros(6, dtype=np.int64),
+        "lat_sigma": np.sqrt(2.0 * np.array([s.D for s in model.surface_species] or [0.0]) * model.dt),
+        **_mesh_arrays(model),
         "pend_pos": np.zeros((pend_cap, 3)), "pend_species": np.zeros(pend_cap, dtype=np.int32),
         "n_vol": n_vol, "n_surf": n_surf, "site_radius": model.site_radius, "offset": PRODUCT_OFFSET,
     }

@@ -256,8 +256,9 @@ def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long lo
             long long next_uid, double[:, ::1] conc):
     """Advance by up to n_steps time steps of length dt (s); returns (n, steps done, next uid).
 
-    Each step: every volume molecule takes its Gaussian step through the geometry (surface
-    rules; binding to surface molecules of the membrane `mb`, or None); then the membrane's
+    Each step: mobile surface molecules take their lateral step; every volume molecule takes its
+    Gaussian step through the geometry (surface rules; binding to surface molecules of the
+    membrane `mb`, or None); then the membrane's
     first-order events of the step fire, with conc[step] the mean concentration (M) of each clamp
     over the step; then the volume products of the step join the volume arrays with new uids.
 
@@ -289,6 +290,8 @@ def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long lo
             if n + pend_cap > cap:
                 break
             done += 1
+            if mb is not None and mb.mobile:
+                mb.lateral_step(rng)
             n = diffuse_step(sc, mb, pp, sp, up, wp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
             if mb is None:
                 continue

@@ -10,6 +10,7 @@ cdef enum:
     MSTAT_SATURATED = 0      # hits where the summed binding probability exceeded 1
     MSTAT_DEFERRED = 1       # events postponed to the next step because the product buffer was full
     MSTAT_EVENTS = 2         # first-order events fired
+    MSTAT_LATERAL = 3        # three counters of lateral diffusion (surface.pxd SURF_STAT_*)
 
 
 @cython.final
@@ -19,6 +20,7 @@ cdef class Membrane:
     cdef readonly int n_surf            # surface species (states)
     cdef readonly double site_radius    # reactive disc around each surface molecule (µm)
     cdef readonly double offset         # distance from the membrane at which products appear (µm)
+    cdef readonly bint mobile           # some surface species diffuse laterally
     cdef readonly Py_ssize_t pend_cap
     cdef public Py_ssize_t n_pend       # volume products waiting to join the volume arrays
     cdef dict _arrays                   # the numpy arrays behind the pointers below
@@ -50,10 +52,14 @@ cdef class Membrane:
     cdef const int* bath_slot           # (2 * n_regions * n_vol): clamp slot of (region, side, ligand), -1 none
     cdef long long* events              # per-reaction event counts
     cdef long long* stats
+    cdef const double* tri_v            # (T, 3, 3) vertices of every triangle of the scene
+    cdef const int* neighbors           # (T, 3) neighbour across each edge within the region, or -1
+    cdef const double* lat_sigma        # (n_surf) lateral rms step per axis sqrt(2 D dt) (µm)
     cdef double* pend_pos
     cdef int* pend_species
 
     cdef void rebuild_hash(self) noexcept nogil
+    cdef void lateral_step(self, uint64_t* rng) noexcept nogil
     cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil

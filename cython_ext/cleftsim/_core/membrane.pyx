@@ -29,7 +29,8 @@ from libc.math cimport floor, log
 
 from cleftsim._core.scene cimport Scene
 from cleftsim._core.vec cimport dot3
-from cleftsim._core.random cimport next_uniform
+from cleftsim._core.random cimport next_uniform, next_normal
+from cleftsim._core.surface cimport tangent_basis, move_on_surface
 
 cdef int MAX_CANDIDATES = 64
 
@@ -64,6 +65,9 @@ cdef class Membrane:
         cdef long long[::1] events = a["events"]
         cdef long long[::1] stats = a["stats"]
         cdef double[::1] p_max = a["p_max"]
+        cdef double[:, :, ::1] tri_v = a["tri_v"]
+        cdef int[:, ::1] neighbors = a["neighbors"]
+        cdef double[::1] lat_sigma = a["lat_sigma"]
         cdef double[:, ::1] pend_pos = a["pend_pos"]
         cdef int[::1] pend_species = a["pend_species"]
         cdef Py_ssize_t nb = 16
@@ -95,6 +99,10 @@ cdef class Membrane:
         self.nxt = &nxt[0]
         self.count = &count[0]
         self.p_max = &p_max[0]
+        self.tri_v = &tri_v[0, 0, 0]
+        self.neighbors = &neighbors[0, 0]
+        self.lat_sigma = &lat_sigma[0]
+        self.mobile = bool((np.asarray(lat_sigma) > 0).any())
         self.bind_start = &bind_start[0]
         self.bind_rx = &bind_rx[0]
         self.bind_p = &bind_p[0]
@@ -144,6 +152,33 @@ cdef class Membrane:
             self.nxt[i] = self.head[b]
             self.head[b] = <int>i
             self.count[b] += 1
+
+    cdef void lateral_step(self, uint64_t* rng) noexcept nogil:
+        """One step of lateral diffusion of every mobile surface molecule within its region
+        (surface.pyx: unfolding across edges, reflection at region borders), then a new hash."""
+        cdef Py_ssize_t i
+        cdef int s, t
+        cdef double sg, g1, g2
+        cdef double e1[3]
+        cdef double e2[3]
+        cdef double d[3]
+        for i in range(self.n):
+            s = self.state[i]
+            if s < 0:
+                continue
+            sg = self.lat_sigma[s]
+            if sg == 0.0:
+                continue
+            t = self.tri[i]
+            tangent_basis(self.tri_v + 9 * t, e1, e2)
+            g1 = sg * next_normal(rng)
+            g2 = sg * next_normal(rng)
+            d[0] = g1 * e1[0] + g2 * e2[0]
+            d[1] = g1 * e1[1] + g2 * e2[1]
+            d[2] = g1 * e1[2] + g2 * e2[2]
+            self.tri[i] = move_on_surface(self.tri_v, self.neighbors, t, self.pos + 3 * i, d,
+                                          self.stats + MSTAT_LATERAL)
+        self.rebuild_hash()
 
     cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil:
