@@ -91,8 +91,14 @@ class Simulation:
         self._check_clamps()
 
     def _check_clamps(self) -> None:
-        """A clamped species is a bath inside its object: it cannot also be released there."""
+        """A clamped species is a bath inside its object: it cannot also be released there, nor
+        pass through the object's walls."""
+        rules = self.model.rule_table()
         for cl in self.model.clamps:
+            for reg, side in cl.contexts:
+                if side == 0 and rules[reg, cl.species.index] == 2:
+                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label}, but a wall of it is transparent to "
+                                     f"{cl.species.name!r}; make it reflect (set_surface) or clamp next to a region")
             for rel in self.model.releases:
                 if rel.species.index != cl.species.index:
                     continue
