@@ -349,6 +349,9 @@ class Model:
         prod = tuple(self._any_species(n) for n in eq.products)
         surf_in = [r for r in reac if isinstance(r, SurfaceSpecies)]
         surf_out = [r for r in prod if isinstance(r, SurfaceSpecies)]
+        if not surf_in and surf_out:
+            raise ModelError(f"reaction {str(eq)!r}: the surface product {surf_out[0].name!r} cannot exist where the "
+                             f"reactants are (in the volume); a surface product needs a surface reactant")
         if not surf_in:
             raise ModelError(f"reaction {str(eq)!r}: reactions among volume molecules only are not supported in this "
                              f"version; every reaction needs one surface reactant")
@@ -383,13 +386,14 @@ class Model:
                                  f"model.add_species({lig!r}, D=...)")
         states = {st: self.add_surface_species(f"{prefix}_{st}", scheme.D) for st in scheme.states}
         rename = {st: sp.name for st, sp in states.items()}
+        added = {}
         for equation, rates in scheme.reactions:
             eqs = reactions.parse(equation)
             for eq, k in zip(eqs, reactions.split_rates(eqs, rates, equation)):
                 mapped = reactions.Equation(tuple(rename.get(n, n) for n in eq.reactants),
                                             tuple(rename.get(n, n) for n in eq.products))
-                self._add_equation(mapped, k, str(mapped))
-        return SchemeHandle(scheme, prefix, states)
+                added[str(eq)] = self._add_equation(mapped, k, str(mapped))
+        return SchemeHandle(scheme, prefix, states, added)
 
     def place(self, what: Any, region: Region | GeometryObject | str, n: int | None = None,
               density: Any = None, positions: Sequence | None = None, clusters: tuple | None = None,
@@ -407,7 +411,7 @@ class Model:
         sp = self._surface_species(sp)
         regs = self._regions(region)
         if facing not in FACING:
-            raise ModelError(f"facing must be one of {list(FACING)}, got {facing!r}")
+            raise ModelError(f"place {sp.name!r}: facing must be one of {list(FACING)}, got {facing!r}")
         if positions is not None:
             if n is not None or density is not None or clusters is not None:
                 raise ModelError("place: give positions= alone, or n=/density= (optionally with clusters=)")

@@ -53,13 +53,13 @@ class Simulation:
     """
 
     def __init__(self, model: Model):
-        if not model.species:
+        if not model.species and not model.surface_species:
             raise ModelError("the model has no species; add one with model.add_species(name, D)")
         self.model = model
         kernel_seq, release_seq = np.random.SeedSequence(model.seed).spawn(2)
         self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
         self.rng = np.random.Generator(np.random.PCG64(release_seq))   # release positions
-        D = np.array([s.D for s in model.species])
+        D = np.array([s.D for s in model.species] or [0.0])
         self._sigma = np.sqrt(2.0 * D * model.dt)
         self._ddt = D * model.dt
         rules = reactive_rules(model, model.rule_table())
@@ -69,9 +69,12 @@ class Simulation:
                                        [o.region_offset for o in model.objects],
                                        rules, self._rcut, model.periodic, model.grid_cell)
         self.step_index = 0
+        self._tri_region = np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in model.objects]
+                                          or [np.zeros(0, dtype=np.int64)])
         self.membrane = None
         n_surf = sum(p.n for p in model.placements)
-        pend_cap = max(1024, 4 * n_surf)
+        most = max([len(rx.volume_products) for rx in model.reactions] or [0])
+        pend_cap = max(1024, 4 * n_surf * most)
         if model.surface_species:
             self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap))
         cap = max(1024, sum(r.n for r in model.releases)) + pend_cap
@@ -99,17 +102,15 @@ class Simulation:
                 if side == 0 and rules[reg, cl.species.index] == 2:
                     raise ModelError(f"{cl.species.name!r} is clamped {cl.label}, but a wall of it is transparent to "
                                      f"{cl.species.name!r}; make it reflect (set_surface) or clamp next to a region")
+            clamped = [o for o in self.model.objects if any((r.index, 0) in cl.contexts for r in o.regions)]
             for rel in self.model.releases:
-                if rel.species.index != cl.species.index:
+                if rel.species.index != cl.species.index or not clamped:
                     continue
-                inside_obj = {c[0] for c in cl.contexts if c[1] == 0}
-                obj = rel.params[0] if rel.kind == "object" else None
-                hit = obj is not None and any(r.index in inside_obj for r in obj.regions)
-                if rel.kind == "point":
-                    for o in self.model.objects:
-                        if any(r.index in inside_obj for r in o.regions):
-                            hit |= bool(world.contains(self.scene, o.index, o.mesh, rel.params[0][None, :])[0])
-                if hit:
+                # up to 4096 sample positions of the release (its own generator: the run's
+                # random streams are untouched) must all lie outside the clamped objects
+                probe = Release(rel.species, min(rel.n, 4096), rel.t, rel.kind, rel.params)
+                pts = self._sample_positions(probe, np.random.default_rng(0))
+                if any(world.contains(self.scene, o.index, o.mesh, pts).any() for o in clamped):
                     raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be released there; "
                                      f"remove the release or the clamp")
 
@@ -139,8 +140,8 @@ class Simulation:
         return self.step_index * self.model.dt
 
     # ---- molecules ------------------------------------------------------------------------
-    def _sample_positions(self, rel: Release) -> np.ndarray:
-        n, rng = rel.n, self.rng
+    def _sample_positions(self, rel: Release, rng: np.random.Generator | None = None) -> np.ndarray:
+        n, rng = rel.n, self.rng if rng is None else rng
         if rel.kind == "point":
             return np.repeat(rel.params[0][None, :], n, axis=0)
         if rel.kind == "box":
@@ -205,6 +206,9 @@ class Simulation:
                 self.model.dt, self._sigma, self._ddt, self._rcut, self._stream, self.absorbed, self.crossed,
                 self._stats, self._next_uid, self._clamp_table(m))
             self.step_index += done
+            if self.membrane is not None and self.membrane.overflow:
+                self.membrane.grow_pending(max(2 * self.membrane.pend_cap, 2 * self.membrane.need))
+                pend = self.membrane.pend_cap
 
     def _clamp_table(self, m: int) -> np.ndarray:
         """(m, clamps) mean concentration (M) of each clamp over each of the next m steps."""
@@ -262,15 +266,15 @@ class Simulation:
         return out
 
     def _surface_count(self, members, regions) -> int:
+        if self.membrane is None:
+            return 0
         state, tri = self.membrane.arrays("state", "tri")
-        mask = np.isin(state, [m.index for m in members])
+        live = state >= 0
         if regions is not None:
-            mask &= np.isin(self._tri_region[tri], [r.index for r in regions])
-        return int(np.count_nonzero(mask))
+            live &= np.isin(self._tri_region[tri], [r.index for r in regions])
+        per_state = np.bincount(state[live], minlength=len(self.model.surface_species))
+        return int(per_state[[m.index for m in members]].sum())
 
-    @property
-    def _tri_region(self) -> np.ndarray:
-        return np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in self.model.objects])
 
     def surface_molecules(self, what) -> dict[str, np.ndarray]:
         """Surface molecules of a surface species or state set now: positions (n, 3) µm, global

@@ -44,13 +44,24 @@ class SchemeHandle:
     """A kinetic scheme added to a model: its states (``handle["C0"]`` or ``handle.C0``) and named
     state sets (``handle.open``, ``handle.bound``, ...), each a :class:`StateSet`."""
 
-    def __init__(self, scheme, prefix: str, states: dict[str, SurfaceSpecies]):
+    def __init__(self, scheme, prefix: str, states: dict[str, SurfaceSpecies], reactions: dict):
         self.scheme = scheme
         self.prefix = prefix
         self.states = dict(states)
+        self.reactions = dict(reactions)
         self.initial = states[scheme.initial]
         self.sets = {name: StateSet(f"{prefix}.{name}", tuple(states[s] for s in members))
                      for name, members in scheme.sets.items()}
+
+    def reaction(self, equation: str):
+        """The model's Reaction for one of the scheme's equations, written with the scheme's own
+        state names (one direction of a '<->': e.g. ``"AE -> AcE + Ch"``), for count_events."""
+        from cleftsim.reactions import parse
+
+        key = str(parse(equation)[0])
+        if key not in self.reactions:
+            raise KeyError(f"scheme {self.prefix!r} has no reaction {equation!r}; its reactions are {list(self.reactions)}")
+        return self.reactions[key]
 
     def __getitem__(self, state: str) -> SurfaceSpecies:
         if state not in self.states:
@@ -58,7 +69,7 @@ class SchemeHandle:
         return self.states[state]
 
     def __getattr__(self, name: str):
-        if name.startswith("__") or name in ("scheme", "prefix", "states", "initial", "sets"):
+        if name.startswith("__") or name in ("scheme", "prefix", "states", "initial", "sets", "reactions"):
             raise AttributeError(name)
         if name in self.sets:
             return self.sets[name]

@@ -51,7 +51,7 @@ def place_molecules(model, rng: np.random.Generator):
             which, pts, dist = closest_on_triangles(verts, rows, pl.params[0])
             bad = np.flatnonzero(dist > PLACE_TOLERANCE)
             if len(bad):
-                raise ModelError(f"place {pl.species.name!r}: position {tuple(pl.params[0][bad[0]])} µm lies "
+                raise ModelError(f"place {pl.species.name!r}: position {tuple(float(x) for x in pl.params[0][bad[0]])} µm lies "
                                  f"{dist[bad[0]]:.3g} µm from region {pl.region.label!r} (at most {PLACE_TOLERANCE} µm)")
         pos.append(pts)
         tri.append(offsets[obj.index] + local[which])

@@ -41,6 +41,17 @@ _BASE = {
 }
 
 
+_WHAT = {
+    "length": "length",
+    "time": "time",
+    "diffusion": "diffusion coefficient",
+    "rate": "first-order rate",
+    "bimolecular": "bimolecular rate",
+    "density": "surface density",
+    "concentration": "concentration",
+}
+
+
 class UnitError(ValueError):
     """A quantity has the wrong dimension, cannot be parsed, or is not finite."""
 
@@ -75,7 +86,7 @@ def to_base(value: Any, kind: str, name: str = "value") -> float:
                 except pint.DimensionalityError:
                     pass
             raise UnitError(
-                f"{name}: {value!r} is not a {kind} (expected units convertible to {unit})"
+                f"{name}: {value!r} is not a {_WHAT[kind]} (expected units convertible to {unit})"
             ) from None
         except (pint.UndefinedUnitError, AttributeError, TypeError, ValueError) as exc:
             if isinstance(exc, UnitError):

@@ -270,7 +270,8 @@ def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long lo
     (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
     stats accumulates [truncated steps, bridge absorptions, reflections, periodic wraps, steps
     taken by the slab fast path]. The loop stops early, at a step boundary, when the volume
-    arrays could not hold a full product buffer; the caller grows them and calls again.
+    arrays could not hold a full product buffer or when the product buffer overflowed (mb.overflow);
+    the caller grows them and calls again.
     """
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
@@ -306,6 +307,8 @@ def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long lo
                 next_uid += 1
                 n += 1
             mb.n_pend = 0
+            if mb.overflow:
+                break
     return n, done, next_uid
 
 

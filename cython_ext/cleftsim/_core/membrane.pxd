@@ -23,6 +23,8 @@ cdef class Membrane:
     cdef readonly bint mobile           # some surface species diffuse laterally
     cdef readonly Py_ssize_t pend_cap
     cdef public Py_ssize_t n_pend       # volume products waiting to join the volume arrays
+    cdef public bint overflow           # an event found the product buffer full (it fires next step)
+    cdef public Py_ssize_t need         # products of the largest event that did not fit
     cdef dict _arrays                   # the numpy arrays behind the pointers below
     cdef double r2
     cdef double inv_h

@@ -127,6 +127,23 @@ cdef class Membrane:
         """Rebuild the spatial hash after surface molecules moved."""
         self.rebuild_hash()
 
+    def grow_pending(self, Py_ssize_t cap):
+        """Make room for at least cap volume products per step (the buffer must be empty)."""
+        if self.n_pend:
+            raise RuntimeError("grow_pending with products waiting")
+        if cap <= self.pend_cap:
+            return
+        pend_pos_arr = np.zeros((cap, 3))
+        pend_species_arr = np.zeros(cap, dtype=np.int32)
+        cdef double[:, ::1] pend_pos = pend_pos_arr
+        cdef int[::1] pend_species = pend_species_arr
+        self._arrays["pend_pos"] = pend_pos_arr
+        self._arrays["pend_species"] = pend_species_arr
+        self.pend_pos = &pend_pos[0, 0]
+        self.pend_species = &pend_species[0]
+        self.pend_cap = cap
+        self.overflow = False
+
     def arrays(self, *names):
         """The named arrays (views, first n rows), e.g. ``arrays("pos", "state")``."""
         return tuple(self._arrays[k][: self.n] if k in ("pos", "tri", "state", "orient", "clock") else self._arrays[k]
@@ -252,6 +269,9 @@ cdef class Membrane:
                 m = self.rx_vol_start[cand_rx[k] + 1] - self.rx_vol_start[cand_rx[k]]
                 if self.n_pend + m > self.pend_cap:
                     self.stats[MSTAT_DEFERRED] += 1
+                    self.overflow = True
+                    if m > self.need:
+                        self.need = m
                     return False
                 self.fire(sc, cand[k], cand_rx[k])
                 return True
@@ -318,6 +338,9 @@ cdef class Membrane:
                 if self.n_pend + nprod > self.pend_cap:
                     self.clock[i] = 0.0                    # fires at the start of the next step
                     self.stats[MSTAT_DEFERRED] += 1
+                    self.overflow = True
+                    if nprod > self.need:
+                        self.need = nprod
                     break
                 left -= self.clock[i] / R
                 self.fire(sc, i, rx)
