@@ -80,6 +80,20 @@ def reactive_rules(model, rules: np.ndarray) -> np.ndarray:
     return out
 
 
+def _particle_species(model) -> set[int]:
+    """Volume species that can exist as particles: released, or released by a surface molecule
+    (in a state its placement can reach) on a side where the species is not clamped."""
+    out = {r.species.index for r in model.releases}
+    bathed = {(reg, side, cl.species.index) for cl in model.clamps for reg, side in cl.contexts}
+    for pl in model.placements:
+        side = 1 if pl.orient > 0 else 0
+        states = _reachable(model, {pl.species.index})
+        for rx in model.reactions:
+            if rx.surface_reactant.index in states:
+                out |= {v.index for v in rx.volume_products if (pl.region.index, side, v.index) not in bathed}
+    return out
+
+
 def _touching_regions(model, reg_index: int) -> set[int]:
     for obj in model.objects:
         local = reg_index - obj.region_offset
@@ -126,18 +140,24 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         v = next(r for r in rx.reactants if not isinstance(r, SurfaceSpecies)).index
         bind[v * n_surf + s].append(rx)
         bath[s].append((rx, v))
+    particles = _particle_species(model)
     bind_p = []
     p_max = np.zeros(max(n_vol, 1))
+    kp_weight = np.zeros(max(n_vol, 1) * max(n_surf, 1))
+    rho = np.array([binding.reach(s.D, model.dt, model.site_radius) for s in model.species] or [1.0])
     for q, rxs in enumerate(bind):
         if not rxs:
             continue
         lig = model.species[q // n_surf]
         k_tot = sum(rx.k for rx in rxs)
+        if lig.index not in particles:       # only ever a clamp's bath: no hits to convert
+            bind_p.extend(0.0 for _ in rxs)
+            continue
         what = f"binding of {lig.name!r} to {model.surface_species[q % n_surf].name!r}"
         if lig.D == 0 and k_tot > 0:
             raise ModelError(f"{what}: the volume species {lig.name!r} has D = 0 and can never hit a membrane")
         try:
-            p_tot = binding.hit_probability(k_tot, area, lig.D, model.dt) if k_tot > 0 else 0.0
+            p_tot = binding.disc_probability(k_tot, area, lig.D, model.dt) if k_tot > 0 else 0.0
         except ValueError:
             raise ModelError(
                 f"{what} (k_on = {k_tot:.4g} /M/s, D = {lig.D:.4g} um^2/s) needs a per-hit probability above 1 at "
@@ -146,6 +166,8 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
                 f"{binding.site_radius_for(k_tot, lig.D, model.dt) * 1e3:.3g} nm") from None
         bind_p.extend(p_tot * rx.k / k_tot if k_tot > 0 else 0.0 for rx in rxs)
         p_max[lig.index] = max(p_max[lig.index], p_tot)
+        # each molecule's share of the local κ′ averaged over the reach ρ of this ligand
+        kp_weight[q] = binding.kappa_prime(k_tot, np.pi * rho[lig.index] ** 2, lig.D, model.dt) if k_tot > 0 else 0.0
     bind_start, bind_rx = _csr([[rx.index for rx in rxs] for rxs in bind])
     uni_start, uni_rx = _csr([[rx.index for rx in rxs] for rxs in uni])
     bath_start, bath_pairs = _csr(bath)
@@ -163,6 +185,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         "pos": pos, "tri": tri, "state": state, "orient": orient,
         "clock": rng.exponential(size=len(state)),
         "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p), "p_max": p_max,
+        "kp_weight": kp_weight, "rho": rho, "depletion": np.array(binding.DEPLETION_COEFFICIENTS + (binding.KAPPA_PRIME_MAX,)),
         "rx_k": as_f([rx.k for rx in model.reactions]),
         "rx_surf": as_i([-1 if rx.surface_product is None else rx.surface_product.index for rx in model.reactions]),
         "rx_vol_start": as_i(vol_start) if n_rx else np.zeros(1, dtype=np.int32), "rx_vol": as_i(vol),

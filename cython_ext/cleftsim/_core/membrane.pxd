@@ -37,6 +37,11 @@ cdef class Membrane:
     cdef int* nxt                       # next molecule in the same bucket
     cdef int* count                     # molecules per bucket (an upper bound once some have died)
     cdef const double* p_max            # (n_vol) largest per-hit probability of each ligand with any state
+    cdef const double* kp_weight        # (n_vol * n_surf) each molecule's share of the local κ′ (binding.py)
+    cdef const double* rho              # (n_vol) radius over which the local κ′ is averaged (µm)
+    cdef const double* depl             # depletion-factor coefficients a1, a2, a3 and κ′_max
+    cdef long long* stamp               # per bucket: the last query that visited it
+    cdef long long query
     cdef unsigned long long mask
     cdef const int* bind_start          # (n_vol * n_surf + 1) CSR of binding reactions per (ligand, state)
     cdef const int* bind_rx
@@ -64,5 +69,7 @@ cdef class Membrane:
     cdef void lateral_step(self, uint64_t* rng) noexcept nogil
     cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
+    cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
+                             int side) noexcept nogil
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

@@ -2,10 +2,11 @@
 """Surface molecules: binding on hit, exact first-order events, and their volume products.
 
 Binding on hit. Each surface molecule owns a reactive disc of radius r_s (area A = π r_s²) in its
-membrane. A volume molecule whose traced step crosses the membrane at a point x reacts with
-each molecule j facing its side whose centre lies within r_s of x, with the per-hit probability
-p(ligand, state) computed by the model (cleftsim.binding): the probability that makes the flux
-of reactions equal k_on · c per surface molecule for a uniform concentration c. Candidates are
+membrane. A volume molecule whose traced step crosses the membrane at a point x may react with
+each molecule j facing its side whose centre lies within r_s of x: with the linear per-hit
+probability p(ligand, state) of cleftsim.binding times the depletion factor f of the local
+reactivity, averaged over the ligand's reach ρ around x (see cleftsim.binding), so that the flux
+of reactions is k_on · c per surface molecule for a uniform concentration c at any time step. Candidates are
 found in a spatial hash (buckets of cells of edge 2 r_s, chained lists). The uniform number
 that decides the outcome is drawn first: when it exceeds p_max(ligand) times the number of
 molecules in the buckets (a bound on the summed probability), the hit cannot react and the
@@ -25,7 +26,7 @@ Products. Volume products appear `offset` away from the membrane on the side the
 end of the step.
 """
 import numpy as np
-from libc.math cimport floor, log
+from libc.math cimport floor, log, sqrt
 
 from cleftsim._core.scene cimport Scene
 from cleftsim._core.vec cimport dot3
@@ -65,6 +66,9 @@ cdef class Membrane:
         cdef long long[::1] events = a["events"]
         cdef long long[::1] stats = a["stats"]
         cdef double[::1] p_max = a["p_max"]
+        cdef double[::1] kp_weight = a["kp_weight"]
+        cdef double[::1] rho = a["rho"]
+        cdef double[::1] depl = a["depletion"]
         cdef double[:, :, ::1] tri_v = a["tri_v"]
         cdef int[:, ::1] neighbors = a["neighbors"]
         cdef double[::1] lat_sigma = a["lat_sigma"]
@@ -77,10 +81,12 @@ cdef class Membrane:
         head_arr = np.full(nb, -1, dtype=np.int32)
         nxt_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
         count_arr = np.zeros(nb, dtype=np.int32)
+        stamp_arr = np.zeros(nb, dtype=np.int64)
+        cdef long long[::1] stamp = stamp_arr
         cdef int[::1] head = head_arr
         cdef int[::1] nxt = nxt_arr
         cdef int[::1] count = count_arr
-        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, count=count_arr)
+        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, count=count_arr, stamp=stamp_arr)
         self.n_vol = a["n_vol"]
         self.n_surf = a["n_surf"]
         self.site_radius = a["site_radius"]
@@ -99,6 +105,11 @@ cdef class Membrane:
         self.nxt = &nxt[0]
         self.count = &count[0]
         self.p_max = &p_max[0]
+        self.kp_weight = &kp_weight[0]
+        self.rho = &rho[0]
+        self.depl = &depl[0]
+        self.stamp = &stamp[0]
+        self.query = 0
         self.tri_v = &tri_v[0, 0, 0]
         self.neighbors = &neighbors[0, 0]
         self.lat_sigma = &lat_sigma[0]
@@ -210,7 +221,7 @@ cdef class Membrane:
         cdef double cand_p[64]
         cdef int nb = 0, nc = 0, a, b, c, k, m, j, s, q
         cdef unsigned long long bk
-        cdef double total = 0.0, u, dx, dy, dz
+        cdef double total = 0.0, u, dx, dy, dz, f
         cdef const double* pj
         cdef bint seen, crowded = False
         # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x, as distinct buckets
@@ -254,8 +265,10 @@ cdef class Membrane:
                             total += cand_p[nc]
                             nc += 1
                 j = self.nxt[j]
-        if nc == 0:
+        if nc == 0 or u >= total:                          # f <= 1: no reaction possible
             return False
+        f = self.local_factor(sc, n_hit, x, ligand, side)
+        total *= f
         if crowded:
             self.stats[MSTAT_SATURATED] += 1
         if total > 1.0:
@@ -264,7 +277,7 @@ cdef class Membrane:
         elif u >= total:
             return False
         for k in range(nc):
-            u -= cand_p[k]
+            u -= f * cand_p[k]
             if u < 0.0 or k == nc - 1:
                 m = self.rx_vol_start[cand_rx[k] + 1] - self.rx_vol_start[cand_rx[k]]
                 if self.n_pend + m > self.pend_cap:
@@ -276,6 +289,49 @@ cdef class Membrane:
                 self.fire(sc, cand[k], cand_rx[k])
                 return True
         return False
+
+    cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
+                             int side) noexcept nogil:
+        """Depletion factor f(κ′_loc) of cleftsim.binding: κ′_loc sums the shares of the molecules
+        facing `side` within the reach ρ of x (cells searched: the box around x, flattened along
+        the membrane normal to the site radius)."""
+        cdef double r = self.rho[ligand], r2 = r * r, kp = 0.0, w, ext, dx, dy, dz
+        cdef long long lo[3]
+        cdef long long hi[3]
+        cdef long long a, b, c
+        cdef unsigned long long bk
+        cdef int k, j, s
+        cdef const double* pj
+        for k in range(3):
+            ext = r * sqrt(max(0.0, 1.0 - n_hit[k] * n_hit[k])) + self.site_radius
+            lo[k] = <long long>floor((x[k] - ext) * self.inv_h)
+            hi[k] = <long long>floor((x[k] + ext) * self.inv_h)
+        self.query += 1
+        for a in range(lo[0], hi[0] + 1):
+            for b in range(lo[1], hi[1] + 1):
+                for c in range(lo[2], hi[2] + 1):
+                    bk = cell_hash(a, b, c) & self.mask
+                    if self.stamp[bk] == self.query:
+                        continue
+                    self.stamp[bk] = self.query
+                    j = self.head[bk]
+                    while j >= 0:
+                        s = self.state[j]
+                        if s >= 0 and self.orient[j] == side:
+                            w = self.kp_weight[ligand * self.n_surf + s]
+                            if w > 0.0:
+                                pj = self.pos + 3 * j
+                                dx = pj[0] - x[0]
+                                dy = pj[1] - x[1]
+                                dz = pj[2] - x[2]
+                                if (dx * dx + dy * dy + dz * dz <= r2
+                                        and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
+                                    kp += w
+                        j = self.nxt[j]
+        if kp > self.depl[3]:
+            return (1.0 - self.depl[0] * self.depl[3] + self.depl[1] * self.depl[3] ** 2
+                    - self.depl[2] * self.depl[3] ** 3) * self.depl[3] / kp
+        return 1.0 - self.depl[0] * kp + self.depl[1] * kp * kp - self.depl[2] * kp * kp * kp
 
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil:
         """Apply reaction rx to surface molecule i: new state and volume products."""
