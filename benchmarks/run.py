@@ -315,7 +315,7 @@ def bench_point_in_object(scale: float) -> list[dict]:
     for label, mesh in (("cylinder_128", cs.geometry.cylinder(R_CLEFT, H_CLEFT, segments=128)),
                         ("icosphere_s4", cs.geometry.icosphere(0.2, subdivisions=4))):
         m = cs.Model(dt=DT, seed=7)
-        sp = m.add_species("a", D=D_GLU)
+        m.add_species("a", D=D_GLU)
         obj = m.add_geometry(mesh, "obj")
         sim = m.simulation()
         lo, hi = mesh.bounds

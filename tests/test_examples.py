@@ -85,3 +85,19 @@ def test_api_issue3_contract():
     gamma = 1e7 / (6.02214076e23 * 1e-15) * root
     sd = (1 / x + 2 / (5000 - x)) ** -0.5
     assert abs(sl_mean - x) < 5 * sd * math.sqrt(2 / (gamma * 0.05))
+
+
+def test_ampa_clamp_small(tmp_path):
+    n = 2000
+    out = run_script(EXAMPLES / "ampa_clamp.py", "--receptors", str(n), "--out", str(tmp_path))
+    for ext, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
+        f = tmp_path / f"ampa_clamp.{ext}"
+        assert f.is_file() and f.stat().st_size > 1000 and f.read_bytes()[:4] == magic
+    for label, peak in (("1 mM x 1 ms pulse", 0.595), ("1 mM step", 0.610)):
+        row = re.search(re.escape(label) + r"\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+\|\s+([0-9.]+)", out)
+        assert row, out
+        sim, se, _, ode = map(float, row.groups())
+        assert ode == pytest.approx(peak, abs=6e-4)
+        # binomial SE of the simulated peak; allow 5 SE (the noisy maximum is biased up by < 2 SE)
+        assert se == pytest.approx(math.sqrt(sim * (1 - sim) / n), abs=1e-4)
+        assert abs(sim - ode) < 5 * se

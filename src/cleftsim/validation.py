@@ -455,7 +455,7 @@ def write_report(results: list[dict], out: Path, quick: bool, wall: float, worke
                  "left at end", "bridge absorptions", "run (s)"], rows)
     parts = []
     for dt_us in DISC_DTS_US:
-        (tb, sb), (tn, sn) = esc[(dt_us, True)], esc[(dt_us, False)]
+        (tb, sb), (tn, _) = esc[(dt_us, True)], esc[(dt_us, False)]
         parts.append(f"Δt = {dt_us:g} µs: {tb / T_ex - 1:+.2%} (z = {(tb - T_ex) / sb:+.1f}) "
                      f"vs naive {tn / T_ex - 1:+.1%}")
     summary.append("- Disc cleft, mean escape time error with the Brownian-bridge test (naive "

@@ -186,7 +186,6 @@ def build_scene(
     (regions, species) rule table; ``rcut`` (per species, µm) the Brownian-bridge search radius
     (0 where the species meets no absorbing surface); ``cell`` overrides the grid cell edge (µm).
     """
-    n_species = rules.shape[1]
     if meshes:
         vertices = np.concatenate([m.vertices for m in meshes])
         offsets = np.cumsum([0] + [len(m.vertices) for m in meshes])[:-1]
@@ -240,7 +239,6 @@ def build_scene(
     tri = np.column_stack([tv[:, 0], e1, e2, d00, d01, d11, 1.0 / (d00 * d11 - d01 * d01)])
 
     lo, cell_size, ncell = _grid(vertices, tv, cell, pad=1e3 * space_eps)
-    n_cells = int(np.prod(ncell.astype(np.int64)))
     arrays.update(
         n_tri=n_tri,
         planes=planes,
