@@ -36,6 +36,7 @@ cdef class Membrane:
     cdef int* head                      # spatial hash: first molecule of each bucket
     cdef int* nxt                       # next molecule in the same bucket
     cdef int* count                     # molecules per bucket (an upper bound once some have died)
+    cdef int max_count                  # the largest bucket count
     cdef const double* p_max            # (n_vol) largest per-hit probability of each ligand with any state
     cdef const double* kp_weight        # (n_vol * n_surf) each molecule's share of the local κ′ (binding.py)
     cdef const double* rho              # (n_vol) radius over which the local κ′ is averaged (µm)

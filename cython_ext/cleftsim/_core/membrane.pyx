@@ -10,7 +10,7 @@ of reactions is k_on · c per surface molecule for a uniform concentration c at 
 found in a spatial hash (buckets of cells of edge 2 r_s, chained lists). The uniform number
 that decides the outcome is drawn first: when it exceeds p_max(ligand) times the number of
 molecules in the buckets (a bound on the summed probability), the hit cannot react and the
-buckets are not searched. When the probabilities at a point sum to more than 1 (discs of several molecules
+buckets are not searched (nor hashed, when it exceeds p_max times 8 times the fullest bucket). When the probabilities at a point sum to more than 1 (discs of several molecules
 overlap), the molecule reacts with certainty and the shortfall is counted as a saturated hit
 (as is a hit with more than 64 candidate reactions, of which only the first 64 are considered).
 
@@ -168,6 +168,7 @@ cdef class Membrane:
         cdef Py_ssize_t i
         cdef unsigned long long b
         cdef const double* p
+        self.max_count = 0
         for i in range(<Py_ssize_t>(self.mask + 1)):
             self.head[i] = -1
             self.count[i] = 0
@@ -180,6 +181,8 @@ cdef class Membrane:
             self.nxt[i] = self.head[b]
             self.head[b] = <int>i
             self.count[b] += 1
+            if self.count[b] > self.max_count:
+                self.max_count = self.count[b]
 
     cdef void lateral_step(self, uint64_t* rng) noexcept nogil:
         """One step of lateral diffusion of every mobile surface molecule within its region
@@ -224,6 +227,9 @@ cdef class Membrane:
         cdef double total = 0.0, u, dx, dy, dz, f
         cdef const double* pj
         cdef bint seen, crowded = False
+        u = next_uniform(rng)
+        if u >= 8 * self.max_count * self.p_max[ligand]:
+            return False                                   # more than any 8 buckets can hold
         # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x, as distinct buckets
         for k in range(3):
             c0[k] = <long long>floor((x[k] - self.site_radius) * self.inv_h)
@@ -239,7 +245,6 @@ cdef class Membrane:
                         buckets[nb] = bk
                         nb += 1
                         total += self.count[bk]
-        u = next_uniform(rng)
         if u >= total * self.p_max[ligand]:
             return False
         total = 0.0
