@@ -7,8 +7,9 @@ from cleftsim import binding
 from cleftsim.topology import surface_adjacency
 from cleftsim.surface import SurfaceSpecies, clustered_on, closest_on_triangles, uniform_on
 
-#: Distance (µm) from the membrane at which released volume molecules appear.
-PRODUCT_OFFSET = 1e-6
+#: Distance (µm) from the membrane at which released volume molecules appear (100 times the
+#: tracer's restart distance; small against any triangle's inradius times 1e-3, see membrane.pyx).
+PRODUCT_OFFSET = 1e-7
 #: Largest distance (µm) between a given position and the region it is placed on.
 PLACE_TOLERANCE = 1e-3
 

@@ -22,6 +22,7 @@ chosen with probability k/R, a new clock is drawn, and the rest of the step cont
 state (any number of events per step). By memorylessness a binding on hit leaves the clock valid.
 
 Products. Volume products appear `offset` away from the membrane on the side the molecule faces
+(from a point moved 0.1 % of the way towards the triangle's centroid, off any edge)
 (or join the clamp's bath when that side is clamped for their species) and enter the volume at the
 end of the step.
 """
@@ -34,6 +35,7 @@ from cleftsim._core.random cimport next_uniform, next_normal
 from cleftsim._core.surface cimport tangent_basis, move_on_surface
 
 cdef int MAX_CANDIDATES = 64
+cdef double PRODUCT_INWARD = 1e-3
 
 
 cdef inline unsigned long long cell_hash(long long a, long long b, long long c) noexcept nogil:
@@ -340,17 +342,25 @@ cdef class Membrane:
 
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil:
         """Apply reaction rx to surface molecule i: new state and volume products."""
-        cdef int k, v, ctx = sc.tri_region[self.tri[i]] * 2 + (1 if self.orient[i] > 0 else 0)
-        cdef const double* nrm = sc.planes + 4 * sc.tri_plane[self.tri[i]]
+        cdef int k, v, t = self.tri[i], ctx = sc.tri_region[t] * 2 + (1 if self.orient[i] > 0 else 0)
+        cdef const double* nrm = sc.planes + 4 * sc.tri_plane[t]
+        cdef const double* tv = self.tri_v + 9 * t
         cdef double off = self.offset * self.orient[i]
+        cdef double q[3]
         self.events[rx] += 1
+        # the product starts `offset` off the membrane, after a shift of PRODUCT_INWARD of the way
+        # to the triangle's centroid: a molecule sitting on an edge would otherwise put it on
+        # (or, at a sharp fold, beyond) the neighbouring face's plane
+        for k in range(3):
+            q[k] = (self.pos[3 * i + k] + PRODUCT_INWARD * ((tv[k] + tv[3 + k] + tv[6 + k]) / 3.0 - self.pos[3 * i + k])
+                    + off * nrm[k])
         for k in range(self.rx_vol_start[rx], self.rx_vol_start[rx + 1]):
             v = self.rx_vol[k]
             if self.bath_slot[ctx * self.n_vol + v] >= 0:
                 continue                                   # released into a clamped bath
-            self.pend_pos[3 * self.n_pend] = self.pos[3 * i] + off * nrm[0]
-            self.pend_pos[3 * self.n_pend + 1] = self.pos[3 * i + 1] + off * nrm[1]
-            self.pend_pos[3 * self.n_pend + 2] = self.pos[3 * i + 2] + off * nrm[2]
+            self.pend_pos[3 * self.n_pend] = q[0]
+            self.pend_pos[3 * self.n_pend + 1] = q[1]
+            self.pend_pos[3 * self.n_pend + 2] = q[2]
             self.pend_species[self.n_pend] = v
             self.n_pend += 1
         self.state[i] = self.rx_surf[rx]
