@@ -18,6 +18,7 @@ half-open, [start, end)).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ def _positive_time(value: Any, name: str, example: str) -> float:
     return v
 
 
-class Waveform:
+class Waveform(ABC):
     """A concentration time course c(t) in M; subclasses define the shape.
 
     Subclasses implement :meth:`_value` (with a ``left`` flag selecting the left limit at an
@@ -81,8 +82,9 @@ class Waveform:
         """Times (s) where the concentration jumps, in increasing order."""
         return ()
 
+    @abstractmethod
     def _value(self, t: np.ndarray, left: bool = False) -> np.ndarray:
-        raise NotImplementedError
+        """Concentration (M) at the times t (s); the left limit at an edge when ``left``."""
 
     def __call__(self, t: Any) -> Any:
         """Concentration (M) at time(s) ``t`` (s); a float for a scalar, an array for an array."""
@@ -90,9 +92,9 @@ class Waveform:
         out = self._value(arr)
         return float(out) if arr.ndim == 0 else out
 
+    @abstractmethod
     def integral(self, t0: Any, t1: Any) -> float:
         """Exact ∫ c(t) dt over [t0, t1] in M·s."""
-        raise NotImplementedError
 
     def mean(self, t0: Any, t1: Any) -> float:
         """Exact average concentration (M) over [t0, t1); ``t1`` must be later than ``t0``."""
