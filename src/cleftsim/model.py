@@ -407,8 +407,7 @@ class Model:
         discs of the radius whose centres are uniform on the region. ``facing``: ``"inside"``
         (against the triangle normals: into a closed object) or ``"outside"``.
         """
-        sp = what.initial if isinstance(what, SchemeHandle) else self._surface_species(what)
-        sp = self._surface_species(sp)
+        sp = self._surface_species(what.initial if isinstance(what, SchemeHandle) else what)
         regs = self._regions(region)
         if facing not in FACING:
             raise ModelError(f"place {sp.name!r}: facing must be one of {list(FACING)}, got {facing!r}")

@@ -9,9 +9,9 @@ from cleftsim import units, world
 from cleftsim._core.diffusion import advance
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.random import seed_state
-from cleftsim.surface_tables import membrane_arrays, reactive_rules
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
+from cleftsim.surface_tables import membrane_arrays, reactive_rules
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
@@ -274,7 +274,6 @@ class Simulation:
             live &= np.isin(self._tri_region[tri], [r.index for r in regions])
         per_state = np.bincount(state[live], minlength=len(self.model.surface_species))
         return int(per_state[[m.index for m in members]].sum())
-
 
     def surface_molecules(self, what) -> dict[str, np.ndarray]:
         """Surface molecules of a surface species or state set now: positions (n, 3) µm, global
