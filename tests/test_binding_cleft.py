@@ -69,7 +69,7 @@ def test_gap_between_two_objects_binds_from_the_gap_side(grid_cell):
     def run_gap(facing):
         m = cs.Model(dt="1 us", seed=3, grid_cell=grid_cell)
         lig = m.add_species("L", D="0.33 um^2/ms")
-        pre = m.add_geometry(cs.geometry.box(size=(1.0, 1.0, 0.2), center=(0, 0, 0.11)), "pre")
+        m.add_geometry(cs.geometry.box(size=(1.0, 1.0, 0.2), center=(0, 0, 0.11)), "pre")
         post = m.add_geometry(cs.geometry.box(size=(1.0, 1.0, 0.2), center=(0, 0, -0.11)), "post")
         m.add_geometry(cs.geometry.box(size=(1.02, 1.02, 0.6)), "bath")   # reflecting container
         m.add_surface_species("S")
