@@ -110,8 +110,9 @@ class Release:
 class Reaction:
     """One reaction with rate constant k (s⁻¹ first order, M⁻¹s⁻¹ second order).
 
-    kind: ``"binding"`` (a volume molecule meets a surface molecule on a hit) or ``"surface"``
-    (a first-order transition of a surface molecule, possibly releasing volume molecules).
+    kind: ``"binding"`` (a volume molecule meets a surface molecule on a hit), ``"surface"``
+    (a first-order transition of a surface molecule, possibly releasing volume molecules) or
+    ``"volume"`` (a first-order reaction of a volume molecule: decay, conversion, dissociation).
     """
 
     equation: str
@@ -122,8 +123,8 @@ class Reaction:
     index: int
 
     @property
-    def surface_reactant(self) -> SurfaceSpecies:
-        return next(r for r in self.reactants if isinstance(r, SurfaceSpecies))
+    def surface_reactant(self) -> SurfaceSpecies | None:
+        return next((r for r in self.reactants if isinstance(r, SurfaceSpecies)), None)
 
     @property
     def surface_product(self) -> SurfaceSpecies | None:
@@ -352,9 +353,9 @@ class Model:
         if not surf_in and surf_out:
             raise ModelError(f"reaction {str(eq)!r}: the surface product {surf_out[0].name!r} cannot exist where the "
                              f"reactants are (in the volume); a surface product needs a surface reactant")
-        if not surf_in:
-            raise ModelError(f"reaction {str(eq)!r}: reactions among volume molecules only are not supported in this "
-                             f"version; every reaction needs one surface reactant")
+        if not surf_in and len(reac) > 1:
+            raise ModelError(f"reaction {str(eq)!r}: reactions between two volume molecules are not supported in this "
+                             f"version")
         if len(surf_in) > 1:
             raise ModelError(f"reaction {str(eq)!r}: reactions between two surface molecules are not supported")
         if len(reac) > 2:
@@ -369,7 +370,7 @@ class Model:
             rate = reactions.rate(k, len(reac), f"reaction {str(eq)!r}")
         except (units.UnitError, reactions.ReactionSyntaxError) as exc:
             raise ModelError(str(exc)) from None
-        kind = "binding" if len(reac) == 2 else "surface"
+        kind = "volume" if not surf_in else ("binding" if len(reac) == 2 else "surface")
         rx = Reaction(label, reac, prod, rate, kind, len(self.reactions))
         self.reactions.append(rx)
         return rx

@@ -8,10 +8,12 @@ import numpy as np
 from cleftsim import units, world
 from cleftsim._core.diffusion import advance
 from cleftsim._core.membrane import Membrane
+from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
+from cleftsim.volume_tables import volume_arrays
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
@@ -71,17 +73,22 @@ class Simulation:
         self.step_index = 0
         self._tri_region = np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in model.objects]
                                           or [np.zeros(0, dtype=np.int64)])
+        self._events = np.zeros(max(len(model.reactions), 1), dtype=np.int64)   # per reaction
         self.membrane = None
         n_surf = sum(p.n for p in model.placements)
         most = max([len(rx.volume_products) for rx in model.reactions] or [0])
         pend_cap = max(1024, 4 * n_surf * most)
         if model.surface_species:
-            self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap))
-        cap = max(1024, sum(r.n for r in model.releases)) + pend_cap
+            self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
+        n_release = sum(r.n for r in model.releases)
+        tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events)
+        self.volume = None if tables is None else VolumeKinetics(tables)
+        cap = max(1024, n_release) + self._pending_room()
         self._pos = np.zeros((cap, 3))
         self._species = np.zeros(cap, dtype=np.int32)
         self._uid = np.zeros(cap, dtype=np.int64)
         self._wall = np.full(cap, -1.0)     # the kernels' cache of distances to absorbing surfaces
+        self._clock = np.zeros(cap)         # unit-exponential hazard left to each molecule's next event
         self.n = 0
         self._next_uid = 0
         self.absorbed = np.zeros(rules.shape, dtype=np.int64)
@@ -172,6 +179,7 @@ class Simulation:
         self._species[self.n:self.n + k] = species.index
         self._uid[self.n:self.n + k] = np.arange(self._next_uid, self._next_uid + k)
         self._wall[self.n:self.n + k] = -1.0
+        self._clock[self.n:self.n + k] = self.rng.exponential(size=k)
         self._next_uid += k
         self.n += k
 
@@ -180,7 +188,7 @@ class Simulation:
         if need <= len(self._pos):
             return
         cap = max(2 * len(self._pos), need)
-        for attr in ("_pos", "_species", "_uid", "_wall"):
+        for attr in ("_pos", "_species", "_uid", "_wall", "_clock"):
             old = getattr(self, attr)
             new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -195,20 +203,24 @@ class Simulation:
     def advance(self, n_steps: int) -> None:
         """Advance by ``n_steps`` time steps (releases applied at the start of the step they are due)."""
         target = self.step_index + int(n_steps)
-        pend = self.membrane.pend_cap if self.membrane is not None else 0
         while self.step_index < target:
             self._apply_due_releases()
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = min(stop - self.step_index, CHUNK_STEPS)
-            self._reserve(self.n + pend)
+            self._reserve(self.n + self._pending_room())
             self.n, done, self._next_uid = advance(
-                self.scene, self.membrane, self._pos, self._species, self._uid, self._wall, self.n, m,
-                self.model.dt, self._sigma, self._ddt, self._rcut, self._stream, self.absorbed, self.crossed,
-                self._stats, self._next_uid, self._clamp_table(m))
+                self.scene, self.membrane, self.volume, self._pos, self._species, self._uid, self._wall,
+                self._clock, self.n, m, self.model.dt, self._sigma, self._ddt, self._rcut, self._stream,
+                self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m))
             self.step_index += done
             if self.membrane is not None and self.membrane.overflow:
                 self.membrane.grow_pending(max(2 * self.membrane.pend_cap, 2 * self.membrane.need))
-                pend = self.membrane.pend_cap
+            if self.volume is not None and self.volume.overflow:
+                self.volume.grow_pending(2 * self.volume.pend_cap)
+
+    def _pending_room(self) -> int:
+        """Room the kernels need beyond the molecules present: their product buffers."""
+        return sum(k.pend_cap for k in (self.membrane, self.volume) if k is not None)
 
     def _clamp_table(self, m: int) -> np.ndarray:
         """(m, clamps) mean concentration (M) of each clamp over each of the next m steps."""
@@ -247,8 +259,7 @@ class Simulation:
                 out[ob.name] = self._surface_count(ob.species, ob.target)
                 continue
             if ob.kind == "events":
-                ev = self.membrane.event_counts()
-                out[ob.name] = int(sum(ev[rx.index] for rx in ob.target))
+                out[ob.name] = int(sum(self._events[rx.index] for rx in ob.target))
                 continue
             s = ob.species.index
             if ob.kind == "count":
@@ -287,10 +298,7 @@ class Simulation:
 
     def event_counts(self) -> dict[str, int]:
         """Events of every reaction since t = 0, by equation."""
-        if self.membrane is None:
-            return {}
-        ev = self.membrane.event_counts()
-        return {rx.equation: int(ev[rx.index]) for rx in self.model.reactions}
+        return {rx.equation: int(self._events[rx.index]) for rx in self.model.reactions}
 
     @property
     def diagnostics(self) -> dict[str, int]:

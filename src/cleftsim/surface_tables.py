@@ -14,10 +14,15 @@ PRODUCT_OFFSET = 1e-7
 PLACE_TOLERANCE = 1e-3
 
 
-def _csr(lists: list[list]) -> tuple[np.ndarray, list]:
+def csr(lists: list[list]) -> tuple[np.ndarray, list]:
     start = np.zeros(len(lists) + 1, dtype=np.int32)
     start[1:] = np.cumsum([len(x) for x in lists])
     return start, [v for x in lists for v in x]
+
+
+def surface_reactions(model) -> list:
+    """The model's reactions that have a surface reactant."""
+    return [rx for rx in model.reactions if rx.kind != "volume"]
 
 
 def _reachable(model, placed: set[int]) -> set[int]:
@@ -25,7 +30,7 @@ def _reachable(model, placed: set[int]) -> set[int]:
     seen, todo = set(placed), list(placed)
     while todo:
         s = todo.pop()
-        for rx in model.reactions:
+        for rx in surface_reactions(model):
             p = rx.surface_product
             if rx.surface_reactant.index == s and p is not None and p.index not in seen:
                 seen.add(p.index)
@@ -89,7 +94,7 @@ def _particle_species(model) -> set[int]:
     for pl in model.placements:
         side = 1 if pl.orient > 0 else 0
         states = _reachable(model, {pl.species.index})
-        for rx in model.reactions:
+        for rx in surface_reactions(model):
             if rx.surface_reactant.index in states:
                 out |= {v.index for v in rx.volume_products if (pl.region.index, side, v.index) not in bathed}
     return out
@@ -123,7 +128,7 @@ def _mesh_arrays(model) -> dict:
             "neighbors": np.ascontiguousarray(np.concatenate(nbr), dtype=np.int32)}
 
 
-def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
+def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.ndarray) -> dict:
     """Every array the Membrane kernel needs (see membrane.pxd for their meaning)."""
     from cleftsim.model import ModelError
 
@@ -133,7 +138,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
     bind = [[] for _ in range(max(n_vol, 1) * max(n_surf, 1))]
     uni = [[] for _ in range(n_surf)]
     bath = [[] for _ in range(n_surf)]
-    for rx in model.reactions:
+    for rx in surface_reactions(model):
         s = rx.surface_reactant.index
         if rx.kind == "surface":
             uni[s].append(rx)
@@ -169,10 +174,10 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         p_max[lig.index] = max(p_max[lig.index], p_tot)
         # each molecule's share of the local κ′ averaged over the reach ρ of this ligand
         kp_weight[q] = binding.kappa_prime(k_tot, np.pi * rho[lig.index] ** 2, lig.D, model.dt) if k_tot > 0 else 0.0
-    bind_start, bind_rx = _csr([[rx.index for rx in rxs] for rxs in bind])
-    uni_start, uni_rx = _csr([[rx.index for rx in rxs] for rxs in uni])
-    bath_start, bath_pairs = _csr(bath)
-    vol_start, vol = _csr([[p.index for p in rx.volume_products] for rx in model.reactions])
+    bind_start, bind_rx = csr([[rx.index for rx in rxs] for rxs in bind])
+    uni_start, uni_rx = csr([[rx.index for rx in rxs] for rxs in uni])
+    bath_start, bath_pairs = csr(bath)
+    vol_start, vol = csr([[p.index for p in rx.volume_products] for rx in model.reactions])
     n_regions = max(model.n_regions, 1)
     bath_slot = np.full(2 * n_regions * max(n_vol, 1), -1, dtype=np.int32)
     for k, cl in enumerate(model.clamps):
@@ -195,7 +200,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int) -> dict:
         "bath_start": bath_start if n_surf else np.zeros(1, dtype=np.int32),
         "bath_rx": as_i([rx.index for rx, _ in bath_pairs]), "bath_lig": as_i([v for _, v in bath_pairs]),
         "bath_slot": bath_slot,
-        "events": np.zeros(max(n_rx, 1), dtype=np.int64),
+        "events": events,
         "stats": np.zeros(6, dtype=np.int64),
         "lat_sigma": np.sqrt(2.0 * np.array([s.D for s in model.surface_species] or [0.0]) * model.dt),
         **_mesh_arrays(model),

@@ -15,11 +15,12 @@ lies `delta` (perpendicular) before the surface, or from the segment's start if 
 so every position the engine ever stores lies on a path that crossed no reflecting triangle.
 """
 import numpy as np
-from libc.math cimport fabs, exp, floor, ceil
+from libc.math cimport fabs, exp, floor, ceil, log
 from libc.stdint cimport uint64_t
 
 from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
 from cleftsim._core.membrane cimport Membrane
+from cleftsim._core.volume cimport VolumeKinetics
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
 
@@ -210,7 +211,7 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
 
 
 cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, long long* uid, double* wall,
-                             Py_ssize_t n, const double* sigma, const double* ddt, const double* rcut, uint64_t* rng,
+                             double* clock, Py_ssize_t n, const double* sigma, const double* ddt, const double* rcut, uint64_t* rng,
                              long long* absorbed, long long* crossed, long long* stats) noexcept nogil:
     """One diffusion step of the first n molecules; returns the new number of molecules."""
     cdef Py_ssize_t i, last
@@ -246,41 +247,45 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
         species[i] = species[last]
         uid[i] = uid[last]
         wall[i] = wall[last]
+        clock[i] = clock[last]
         n = last
     return n
 
 
-def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long long[::1] uid, double[::1] wall,
-            Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
+def advance(Scene sc, Membrane mb, VolumeKinetics vk, double[:, ::1] pos, int[::1] species, long long[::1] uid,
+            double[::1] wall, double[::1] clock, Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
             uint64_t[::1] rng_state, long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats,
             long long next_uid, double[:, ::1] conc):
     """Advance by up to n_steps time steps of length dt (s); returns (n, steps done, next uid).
 
     Each step: mobile surface molecules take their lateral step; every volume molecule takes its
     Gaussian step through the geometry (surface rules; binding to surface molecules of the
-    membrane `mb`, or None); then the membrane's
-    first-order events of the step fire, with conc[step] the mean concentration (M) of each clamp
-    over the step; then the volume products of the step join the volume arrays with new uids.
+    membrane `mb`, or None); then the first-order events of the step fire at their exact times:
+    those of volume molecules (`vk`, or None; clock[i] is each molecule's unit-exponential hazard
+    left, see volume.pyx) and those of the membrane, with conc[step] the mean concentration (M) of
+    each clamp over the step; then the volume products of the membrane's events join the volume
+    arrays with new uids.
 
     sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
     test (0 when species s meets no absorbing surface). Absorbed or reacted molecules are removed
-    by moving the last molecule into their slot (positions, species, uid and the wall-distance
-    cache `wall`, -1 for a new molecule, together); absorptions are counted in
+    by moving the last molecule into their slot (positions, species, uid, the wall-distance
+    cache `wall`, -1 for a new molecule, and the clock, together); absorptions are counted in
     absorbed[region, species], transparent crossings in crossed[region, species, direction]
     (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
     stats accumulates [truncated steps, bridge absorptions, reflections, periodic wraps, steps
     taken by the slab fast path]. The loop stops early, at a step boundary, when the volume
-    arrays could not hold a full product buffer or when the product buffer overflowed (mb.overflow);
-    the caller grows them and calls again.
+    arrays could not hold full product buffers or when a product buffer overflowed (an event was
+    postponed to the next step); the caller grows them and calls again.
     """
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
     cdef Py_ssize_t k, cap = pos.shape[0]
-    cdef Py_ssize_t pend_cap = mb.pend_cap if mb is not None else 0
+    cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (vk.pend_cap if vk is not None else 0)
     cdef double* pp = &pos[0, 0]
     cdef int* sp = &species[0]
     cdef long long* up = &uid[0]
     cdef double* wp = &wall[0]
+    cdef double* cp = &clock[0]
     cdef long long* ab = &absorbed[0, 0]
     cdef long long* cr = &crossed[0, 0, 0]
     cdef long long* st = &stats[0]
@@ -293,21 +298,23 @@ def advance(Scene sc, Membrane mb, double[:, ::1] pos, int[::1] species, long lo
             done += 1
             if mb is not None and mb.mobile:
                 mb.lateral_step(rng)
-            n = diffuse_step(sc, mb, pp, sp, up, wp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
-            if mb is None:
-                continue
-            mb.first_order(sc, dt, &conc[step, 0], rng)
-            for k in range(mb.n_pend):
-                pp[3 * n] = mb.pend_pos[3 * k]
-                pp[3 * n + 1] = mb.pend_pos[3 * k + 1]
-                pp[3 * n + 2] = mb.pend_pos[3 * k + 2]
-                sp[n] = mb.pend_species[k]
-                up[n] = next_uid
-                wp[n] = -1.0
-                next_uid += 1
-                n += 1
-            mb.n_pend = 0
-            if mb.overflow:
+            n = diffuse_step(sc, mb, pp, sp, up, wp, cp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
+            if vk is not None:
+                n = vk.first_order(pp, sp, up, wp, cp, n, &next_uid, dt, rng)
+            if mb is not None:
+                mb.first_order(sc, dt, &conc[step, 0], rng)
+                for k in range(mb.n_pend):
+                    pp[3 * n] = mb.pend_pos[3 * k]
+                    pp[3 * n + 1] = mb.pend_pos[3 * k + 1]
+                    pp[3 * n + 2] = mb.pend_pos[3 * k + 2]
+                    sp[n] = mb.pend_species[k]
+                    up[n] = next_uid
+                    wp[n] = -1.0
+                    cp[n] = -log(1.0 - next_uniform(rng))
+                    next_uid += 1
+                    n += 1
+                mb.n_pend = 0
+            if (mb is not None and mb.overflow) or (vk is not None and vk.overflow):
                 break
     return n, done, next_uid
 

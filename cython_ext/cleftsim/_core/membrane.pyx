@@ -162,9 +162,6 @@ cdef class Membrane:
         return tuple(self._arrays[k][: self.n] if k in ("pos", "tri", "state", "orient", "clock") else self._arrays[k]
                      for k in names)
 
-    def event_counts(self):
-        """Events per reaction since the start (a view)."""
-        return self._arrays["events"]
 
     cdef void rebuild_hash(self) noexcept nogil:
         cdef Py_ssize_t i

@@ -1,0 +1,28 @@
+# First-order reactions of volume molecules (decay, conversion, dissociation) at exact times.
+from libc.stdint cimport uint64_t
+
+cimport cython
+
+
+@cython.final
+cdef class VolumeKinetics:
+    cdef readonly int n_vol
+    cdef readonly Py_ssize_t pend_cap
+    cdef public bint overflow            # an event was postponed: its products did not fit in the buffer
+    cdef dict _arrays
+    cdef const int* uni_start            # (n_vol + 1) CSR of first-order reactions per species
+    cdef const int* uni_rx
+    cdef const double* uni_total         # total first-order rate per species (s^-1)
+    cdef const double* rx_k              # rate constant of every reaction of the model
+    cdef const int* rx_vol_start         # (n_rx + 1) CSR of volume products
+    cdef const int* rx_vol
+    cdef long long* events               # per-reaction event counts (shared with the membrane)
+    cdef double* pend_pos                # products beyond the first, with the time left in their step
+    cdef int* pend_species
+    cdef double* pend_left
+    cdef Py_ssize_t n_pend
+
+    cdef bint live(self, Py_ssize_t i, double left, double* pos, int* species, double* clock,
+                   uint64_t* rng) noexcept nogil
+    cdef Py_ssize_t first_order(self, double* pos, int* species, long long* uid, double* wall, double* clock,
+                                Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil

@@ -1,0 +1,131 @@
+# cython: language_level=3
+"""First-order reactions of volume molecules with exact event times.
+
+Every volume molecule carries a clock: the unit-exponential hazard left before its next event.
+In a step of length dt a molecule of species s with total rate R_s (the sum of its first-order
+reactions) uses R_s·dt of the clock; when the clock runs out first, the event happens at that
+exact time, its channel is chosen with probability k/R_s, and the rest of the step continues with
+the first product (which takes the molecule's place and position) and a fresh clock; further
+products start at the same place and time and also live out the rest of the step. A reaction
+without products removes the molecule. Rates never become per-step probabilities, so the
+kinetics do not depend on dt.
+"""
+import numpy as np
+from libc.math cimport log
+
+from cleftsim._core.random cimport next_uniform
+
+
+cdef inline double fresh_clock(uint64_t* rng) noexcept nogil:
+    return -log(1.0 - next_uniform(rng))
+
+
+cdef class VolumeKinetics:
+    """Tables prepared by :mod:`cleftsim.volume_tables` (see volume.pxd for their meaning)."""
+
+    def __cinit__(self, dict a):
+        cdef int[::1] uni_start = a["uni_start"]
+        cdef int[::1] uni_rx = a["uni_rx"]
+        cdef double[::1] uni_total = a["uni_total"]
+        cdef double[::1] rx_k = a["rx_k"]
+        cdef int[::1] rx_vol_start = a["rx_vol_start"]
+        cdef int[::1] rx_vol = a["rx_vol"]
+        cdef long long[::1] events = a["events"]
+        self._arrays = dict(a)
+        self.n_vol = uni_total.shape[0]
+        self.uni_start = &uni_start[0]
+        self.uni_rx = &uni_rx[0]
+        self.uni_total = &uni_total[0]
+        self.rx_k = &rx_k[0]
+        self.rx_vol_start = &rx_vol_start[0]
+        self.rx_vol = &rx_vol[0]
+        self.events = &events[0]
+        self.grow_pending(a["pend_cap"])
+
+    def grow_pending(self, Py_ssize_t cap):
+        """Room for cap extra products per step (beyond those that replace their parent)."""
+        pos_arr = np.zeros((cap, 3))
+        species_arr = np.zeros(cap, dtype=np.int32)
+        left_arr = np.zeros(cap)
+        cdef double[:, ::1] p = pos_arr
+        cdef int[::1] s = species_arr
+        cdef double[::1] l = left_arr
+        self._arrays.update(pend_pos=pos_arr, pend_species=species_arr, pend_left=left_arr)
+        self.pend_pos = &p[0, 0]
+        self.pend_species = &s[0]
+        self.pend_left = &l[0]
+        self.pend_cap = cap
+        self.n_pend = 0
+        self.overflow = False
+
+    cdef bint live(self, Py_ssize_t i, double left, double* pos, int* species, double* clock,
+                   uint64_t* rng) noexcept nogil:
+        """Molecule i lives out the last `left` seconds of the step, reacting at the exact times
+        its clock runs out; returns False if a reaction removed it. An event whose extra products
+        would not fit in the buffer is postponed to the start of the next step (overflow set)."""
+        cdef int s = species[i], rx, j, k
+        cdef double R, u
+        while True:
+            R = self.uni_total[s]
+            if R <= 0.0 or clock[i] >= R * left:
+                if R > 0.0:
+                    clock[i] -= R * left
+                return True
+            u = next_uniform(rng) * R
+            rx = self.uni_rx[self.uni_start[s + 1] - 1]
+            for j in range(self.uni_start[s], self.uni_start[s + 1]):
+                u -= self.rx_k[self.uni_rx[j]]
+                if u < 0.0:
+                    rx = self.uni_rx[j]
+                    break
+            if self.n_pend + self.rx_vol_start[rx + 1] - self.rx_vol_start[rx] - 1 > self.pend_cap:
+                clock[i] = 0.0
+                self.overflow = True
+                return True
+            left -= clock[i] / R
+            self.events[rx] += 1
+            for j in range(self.rx_vol_start[rx] + 1, self.rx_vol_start[rx + 1]):
+                for k in range(3):
+                    self.pend_pos[3 * self.n_pend + k] = pos[3 * i + k]
+                self.pend_species[self.n_pend] = self.rx_vol[j]
+                self.pend_left[self.n_pend] = left
+                self.n_pend += 1
+            if self.rx_vol_start[rx] == self.rx_vol_start[rx + 1]:
+                return False
+            s = self.rx_vol[self.rx_vol_start[rx]]
+            species[i] = s
+            clock[i] = fresh_clock(rng)
+
+    cdef Py_ssize_t first_order(self, double* pos, int* species, long long* uid, double* wall, double* clock,
+                                Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil:
+        """Fire the first-order events of the step for molecules 0..n-1 and the extra products
+        they make (which join at the end of the arrays: the caller keeps room for pend_cap more);
+        returns the new number of molecules."""
+        cdef Py_ssize_t i = 0, last, k = 0
+        cdef int j
+        self.n_pend = 0
+        while i < n:
+            if self.live(i, dt, pos, species, clock, rng):
+                i += 1
+                continue
+            last = n - 1
+            for j in range(3):
+                pos[3 * i + j] = pos[3 * last + j]
+            species[i] = species[last]
+            uid[i] = uid[last]
+            wall[i] = wall[last]
+            clock[i] = clock[last]
+            n = last
+        while k < self.n_pend:                      # the buffer may grow while it is read
+            for j in range(3):
+                pos[3 * n + j] = self.pend_pos[3 * k + j]
+            species[n] = self.pend_species[k]
+            uid[n] = next_uid[0]
+            wall[n] = -1.0
+            clock[n] = fresh_clock(rng)
+            if self.live(n, self.pend_left[k], pos, species, clock, rng):
+                next_uid[0] += 1
+                n += 1
+            k += 1
+        self.n_pend = 0
+        return n
