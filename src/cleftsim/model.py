@@ -111,8 +111,10 @@ class Reaction:
     """One reaction with rate constant k (s⁻¹ first order, M⁻¹s⁻¹ second order).
 
     kind: ``"binding"`` (a volume molecule meets a surface molecule on a hit), ``"surface"``
-    (a first-order transition of a surface molecule, possibly releasing volume molecules) or
-    ``"volume"`` (a first-order reaction of a volume molecule: decay, conversion, dissociation).
+    (a first-order transition of a surface molecule, possibly releasing volume molecules),
+    ``"volume"`` (a first-order reaction of a volume molecule: decay, conversion, dissociation) or
+    ``"pair"`` (two volume molecules: A + B, or A + A with k defined by d[products]/dt = k[A]²,
+    so d[A]/dt = −2k[A]² for A + A -> C).
     """
 
     equation: str
@@ -353,9 +355,13 @@ class Model:
         if not surf_in and surf_out:
             raise ModelError(f"reaction {str(eq)!r}: the surface product {surf_out[0].name!r} cannot exist where the "
                              f"reactants are (in the volume); a surface product needs a surface reactant")
-        if not surf_in and len(reac) > 1:
-            raise ModelError(f"reaction {str(eq)!r}: reactions between two volume molecules are not supported in this "
-                             f"version")
+        if not surf_in and len(reac) == 2 and len(prod) > 2:
+            raise ModelError(f"reaction {str(eq)!r}: a reaction of two volume molecules can have at most two products")
+        if not surf_in and len(reac) == 2 and any(
+                rx.kind == "pair" and sorted(r.index for r in rx.reactants) == sorted(r.index for r in reac)
+                for rx in self.reactions):
+            raise ModelError(f"reaction {str(eq)!r}: {reac[0].name!r} and {reac[1].name!r} already have a reaction; "
+                             f"one reaction per pair of volume species")
         if len(surf_in) > 1:
             raise ModelError(f"reaction {str(eq)!r}: reactions between two surface molecules are not supported")
         if len(reac) > 2:
@@ -370,7 +376,7 @@ class Model:
             rate = reactions.rate(k, len(reac), f"reaction {str(eq)!r}")
         except (units.UnitError, reactions.ReactionSyntaxError) as exc:
             raise ModelError(str(exc)) from None
-        kind = "volume" if not surf_in else ("binding" if len(reac) == 2 else "surface")
+        kind = ("pair" if len(reac) == 2 else "volume") if not surf_in else ("binding" if len(reac) == 2 else "surface")
         rx = Reaction(label, reac, prod, rate, kind, len(self.reactions))
         self.reactions.append(rx)
         return rx

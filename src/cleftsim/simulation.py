@@ -8,12 +8,13 @@ import numpy as np
 from cleftsim import units, world
 from cleftsim._core.diffusion import advance
 from cleftsim._core.membrane import Membrane
+from cleftsim._core.pairs import PairReactions
 from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
-from cleftsim.volume_tables import volume_arrays
+from cleftsim.volume_tables import pair_arrays, volume_arrays
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
@@ -83,6 +84,8 @@ class Simulation:
         n_release = sum(r.n for r in model.releases)
         tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events)
         self.volume = None if tables is None else VolumeKinetics(tables)
+        tables = pair_arrays(model, self._events)
+        self.pairs = None if tables is None else PairReactions(tables)
         cap = max(1024, n_release) + self._pending_room()
         self._pos = np.zeros((cap, 3))
         self._species = np.zeros(cap, dtype=np.int32)
@@ -208,8 +211,10 @@ class Simulation:
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = min(stop - self.step_index, CHUNK_STEPS)
             self._reserve(self.n + self._pending_room())
+            if self.pairs is not None:
+                self.pairs.ensure(len(self._pos))
             self.n, done, self._next_uid = advance(
-                self.scene, self.membrane, self.volume, self._pos, self._species, self._uid, self._wall,
+                self.scene, self.membrane, self.volume, self.pairs, self._pos, self._species, self._uid, self._wall,
                 self._clock, self.n, m, self.model.dt, self._sigma, self._ddt, self._rcut, self._stream,
                 self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m))
             self.step_index += done
@@ -309,6 +314,8 @@ class Simulation:
             out.update(zip(("saturated_hits", "deferred_events", "surface_events", "lateral_truncated",
                             "lateral_edge_crossings", "lateral_reflections"),
                            (int(v) for v in self.membrane.arrays("stats")[0])))
+        if self.pairs is not None:
+            out["pairs_blocked_by_surfaces"] = self.pairs.blocked()
         return out
 
     def sample(self, t_end: Any, every: Any = None) -> Result:

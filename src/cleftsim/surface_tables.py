@@ -22,7 +22,7 @@ def csr(lists: list[list]) -> tuple[np.ndarray, list]:
 
 def surface_reactions(model) -> list:
     """The model's reactions that have a surface reactant."""
-    return [rx for rx in model.reactions if rx.kind != "volume"]
+    return [rx for rx in model.reactions if rx.kind in ("binding", "surface")]
 
 
 def _reachable(model, placed: set[int]) -> set[int]:

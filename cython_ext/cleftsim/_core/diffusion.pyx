@@ -21,6 +21,7 @@ from libc.stdint cimport uint64_t
 from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
 from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.volume cimport VolumeKinetics
+from cleftsim._core.pairs cimport PairReactions
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
 
@@ -252,7 +253,7 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
     return n
 
 
-def advance(Scene sc, Membrane mb, VolumeKinetics vk, double[:, ::1] pos, int[::1] species, long long[::1] uid,
+def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:, ::1] pos, int[::1] species, long long[::1] uid,
             double[::1] wall, double[::1] clock, Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
             uint64_t[::1] rng_state, long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats,
             long long next_uid, double[:, ::1] conc):
@@ -260,7 +261,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, double[:, ::1] pos, int[::
 
     Each step: mobile surface molecules take their lateral step; every volume molecule takes its
     Gaussian step through the geometry (surface rules; binding to surface molecules of the
-    membrane `mb`, or None); then the first-order events of the step fire at their exact times:
+    membrane `mb`, or None); then pairs of volume molecules in range react (`pr`, or None; its
+    hash must hold the arrays' capacity); then the first-order events of the step fire at their exact times:
     those of volume molecules (`vk`, or None; clock[i] is each molecule's unit-exponential hazard
     left, see volume.pyx) and those of the membrane, with conc[step] the mean concentration (M) of
     each clamp over the step; then the volume products of the membrane's events join the volume
@@ -291,6 +293,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, double[:, ::1] pos, int[::
     cdef long long* st = &stats[0]
     if mb is not None and (conc.shape[0] < n_steps or conc.shape[1] < 1):
         raise ValueError("conc needs one row per step and at least one column")
+    if pr is not None and pr.cap < cap:
+        raise ValueError("the pair hash must hold the arrays' capacity (PairReactions.ensure)")
     with nogil:
         for step in range(n_steps):
             if n + pend_cap > cap:
@@ -299,6 +303,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, double[:, ::1] pos, int[::
             if mb is not None and mb.mobile:
                 mb.lateral_step(rng)
             n = diffuse_step(sc, mb, pp, sp, up, wp, cp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
+            if pr is not None:
+                n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, rng)
             if vk is not None:
                 n = vk.first_order(pp, sp, up, wp, cp, n, &next_uid, dt, rng)
             if mb is not None:

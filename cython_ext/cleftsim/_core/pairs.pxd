@@ -1,0 +1,30 @@
+# Bimolecular reactions of volume molecules: pairs closer than a binding radius at the end of a step.
+from libc.stdint cimport uint64_t
+from cleftsim._core.scene cimport Scene
+
+cimport cython
+
+
+@cython.final
+cdef class PairReactions:
+    cdef readonly int n_vol
+    cdef readonly Py_ssize_t cap        # molecules the hash can hold
+    cdef dict _arrays
+    cdef double h                       # cell edge: twice the largest binding radius (µm)
+    cdef double inv_h
+    cdef double r_max                   # the largest binding radius
+    cdef int* head
+    cdef int* nxt
+    cdef signed char* done              # per molecule: reacted this step
+    cdef unsigned long long mask
+    cdef const int* pair_rx             # (n_vol * n_vol) reaction of (searching, target) species, -1 if none
+    cdef const double* rx_r2            # squared binding radius per reaction (µm²), 0 if not bimolecular
+    cdef const int* rx_prod             # (n_rx, 2) up to two products, -1 for none
+    cdef const double* weight           # (n_vol) D of each species: products sit at the D-weighted point
+    cdef const signed char* searches    # (n_vol) species looks for partners (first reactant of a reaction)
+    cdef const signed char* target      # (n_vol) species is put in the hash (second reactant)
+    cdef long long* events
+    cdef long long* stats               # [pairs blocked by a membrane]
+
+    cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
+                          Py_ssize_t n, long long* next_uid, uint64_t* rng) noexcept nogil

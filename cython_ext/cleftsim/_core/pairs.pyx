@@ -1,0 +1,193 @@
+# cython: language_level=3
+"""Bimolecular reactions of volume molecules (Andrews & Bray 2004, Phys Biol 1:137).
+
+After every molecule has taken its step, a pair of species (A, B) with a reaction reacts when
+the two are closer than the binding radius σ_b of cleftsim.bimolecular (computed so that the
+steady-state rate equals k at this time step), unless a triangle lies between them. Each molecule
+reacts at most once per step; a molecule with several partners in range takes the first one
+found. Only the second reactants of the reactions go into a spatial hash (cells of edge 2σ_max,
+chained buckets, rebuilt each step in O(n)), and only the first reactants search it, so each pair
+is examined once. Products take the reactants' slots, at the point
+weighted by the diffusion coefficients, (D_B x_A + D_A x_B)/(D_A + D_B), which is where the pair's
+centre of diffusion lies; a reaction without products frees both slots.
+"""
+import numpy as np
+from libc.math cimport floor, log
+from libc.stdint cimport uint64_t
+
+from cleftsim._core.random cimport next_uniform
+
+from cleftsim._core.scene cimport Scene, Hit
+
+
+cdef inline unsigned long long cell_hash(long long a, long long b, long long c) noexcept nogil:
+    return (<unsigned long long>a * 73856093ULL) ^ (<unsigned long long>b * 19349663ULL) ^ (<unsigned long long>c * 83492791ULL)
+
+
+cdef class PairReactions:
+    """Tables prepared by :mod:`cleftsim.volume_tables` (see pairs.pxd)."""
+
+    def __cinit__(self, dict a):
+        cdef int[::1] pair_rx = a["pair_rx"]
+        cdef double[::1] rx_r2 = a["rx_r2"]
+        cdef int[:, ::1] rx_prod = a["rx_prod"]
+        cdef double[::1] weight = a["weight"]
+        cdef signed char[::1] searches = a["searches"]
+        cdef signed char[::1] target = a["target"]
+        cdef long long[::1] events = a["events"]
+        cdef long long[::1] stats = a["stats"]
+        self._arrays = dict(a)
+        self.n_vol = weight.shape[0]
+        self.r_max = float(np.sqrt(np.max(a["rx_r2"])))
+        self.h = 2.0 * self.r_max
+        self.inv_h = 1.0 / self.h
+        self.pair_rx = &pair_rx[0]
+        self.rx_r2 = &rx_r2[0]
+        self.rx_prod = &rx_prod[0, 0]
+        self.weight = &weight[0]
+        self.searches = &searches[0]
+        self.target = &target[0]
+        self.events = &events[0]
+        self.stats = &stats[0]
+        self.cap = 0
+        self.ensure(1024)
+
+    def blocked(self):
+        """Pairs in range that did not react because a triangle lies between them."""
+        return int(self._arrays["stats"][0])
+
+    def ensure(self, Py_ssize_t cap):
+        """Make room for cap molecules."""
+        if cap <= self.cap:
+            return
+        cdef Py_ssize_t nb = 16
+        while nb < 2 * cap:
+            nb *= 2
+        head_arr = np.full(nb, -1, dtype=np.int32)
+        nxt_arr = np.full(cap, -1, dtype=np.int32)
+        done_arr = np.zeros(cap, dtype=np.int8)
+        cdef int[::1] head = head_arr
+        cdef int[::1] nxt = nxt_arr
+        cdef signed char[::1] done = done_arr
+        self._arrays.update(head=head_arr, nxt=nxt_arr, done=done_arr)
+        self.head = &head[0]
+        self.nxt = &nxt[0]
+        self.done = &done[0]
+        self.mask = nb - 1
+        self.cap = cap
+
+    cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
+                          Py_ssize_t n, long long* next_uid, uint64_t* rng) noexcept nogil:
+        """React every pair in range among molecules 0..n-1 (n <= cap); returns the new count.
+        Products get new uids and fresh clocks."""
+        cdef Py_ssize_t i, j, last
+        cdef int s, t, rx, k, a, b, c, p0, p1
+        cdef unsigned long long bk
+        cdef unsigned long long buckets[8]
+        cdef int nb
+        cdef long long c0[3]
+        cdef double dx, dy, dz, wa, wb, tot
+        cdef double d[3]
+        cdef double q[3]
+        cdef Hit hit
+        cdef bint seen, found
+        for i in range(<Py_ssize_t>(self.mask + 1)):
+            self.head[i] = -1
+        for i in range(n):
+            self.done[i] = 0
+            if not self.target[species[i]]:
+                continue
+            bk = cell_hash(<long long>floor(pos[3 * i] * self.inv_h), <long long>floor(pos[3 * i + 1] * self.inv_h),
+                           <long long>floor(pos[3 * i + 2] * self.inv_h)) & self.mask
+            self.nxt[i] = self.head[bk]
+            self.head[bk] = <int>i
+        for i in range(n):
+            s = species[i]
+            if self.done[i] or not self.searches[s]:
+                continue
+            for k in range(3):
+                c0[k] = <long long>floor((pos[3 * i + k] - self.r_max) * self.inv_h)
+            nb = 0
+            found = False
+            for a in range(2):
+                for b in range(2):
+                    for c in range(2):
+                        bk = cell_hash(c0[0] + a, c0[1] + b, c0[2] + c) & self.mask
+                        seen = False
+                        for k in range(nb):
+                            if buckets[k] == bk:
+                                seen = True
+                        if seen:
+                            continue
+                        buckets[nb] = bk
+                        nb += 1
+                        j = self.head[bk]
+                        while j >= 0 and not found:
+                            if j != i and not self.done[j]:
+                                rx = self.pair_rx[s * self.n_vol + species[j]]
+                                if rx >= 0:
+                                    dx = pos[3 * j] - pos[3 * i]
+                                    dy = pos[3 * j + 1] - pos[3 * i + 1]
+                                    dz = pos[3 * j + 2] - pos[3 * i + 2]
+                                    if dx * dx + dy * dy + dz * dz < self.rx_r2[rx]:
+                                        d[0] = dx
+                                        d[1] = dy
+                                        d[2] = dz
+                                        hit.tri = -1
+                                        if sc.n_tri:
+                                            hit = sc.first_hit(pos + 3 * i, d)
+                                        if hit.tri >= 0:
+                                            self.stats[0] += 1        # a membrane lies between them
+                                        else:
+                                            found = True
+                                            break
+                            j = self.nxt[j]
+                        if found:
+                            break
+                    if found:
+                        break
+                if found:
+                    break
+            if not found:
+                continue
+            t = species[j]
+            self.events[rx] += 1
+            self.done[i] = 1
+            self.done[j] = 1
+            wa = self.weight[t]                              # A's share is D_B / (D_A + D_B)
+            wb = self.weight[s]
+            tot = wa + wb
+            if tot <= 0.0:
+                wa = 0.5
+                wb = 0.5
+                tot = 1.0
+            for k in range(3):
+                q[k] = (wa * pos[3 * i + k] + wb * pos[3 * j + k]) / tot
+            p0 = self.rx_prod[2 * rx]
+            p1 = self.rx_prod[2 * rx + 1]
+            for k in range(3):
+                pos[3 * i + k] = q[k]
+                pos[3 * j + k] = q[k]
+            species[i] = p0
+            species[j] = p1
+            for k in range(2):
+                last = i if k == 0 else j
+                wall[last] = -1.0
+                clock[last] = -log(1.0 - next_uniform(rng))
+                uid[last] = next_uid[0]
+                next_uid[0] += 1
+        # free the slots of reactions with fewer than two products (species -1)
+        i = 0
+        while i < n:
+            if species[i] >= 0:
+                i += 1
+                continue
+            last = n - 1
+            for k in range(3):
+                pos[3 * i + k] = pos[3 * last + k]
+            species[i] = species[last]
+            uid[i] = uid[last]
+            wall[i] = wall[last]
+            clock[i] = clock[last]
+            n = last
+        return n
