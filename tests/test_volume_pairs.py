@@ -104,6 +104,36 @@ def test_errors():
     m.add_reaction("A + B -> C", 1e6)
     with pytest.raises(ModelError, match="one reaction per pair"):
         m.add_reaction("B + A -> D", 1e6)
-    m.add_reaction("C -> A + B", 10.0)
-    with pytest.raises(ModelError, match="unbinding radius"):
-        m.simulation()
+    with pytest.raises(ModelError, match="never meet"):
+        m2, _ = box_model(1e-5, 7, "AB", D=0.0)
+        m2.add_reaction("A + B -> A", 1e6)
+        m2.simulation()
+
+
+@pytest.mark.parametrize("dt, seed", [(1e-3, 2), (1e-4, 1)])
+def test_reversible_small_number_equilibrium(dt, seed):
+    """A + B <-> C with A0 = B0 = 100 and K_D = 10 molecules in 1 µm³: the time average of C
+    against the exact equilibrium distribution P(n) ∝ K^n/(n!(A0-n)!(B0-n)!) (physics.md §1.4,
+    ⟨C⟩ = 73.16, SD 3.38). Dissociated pairs start at the unbinding separation, which makes the
+    equilibrium exact (detailed balance). SE from batch means over 2 s blocks (relaxation ~0.1 s)."""
+    from scipy.special import gammaln
+
+    kf, kd = 1e8, 10.0
+    kr = kd * kf / (N_A * 1e-15)
+    m, box = box_model(dt, seed)
+    m.add_reaction("A + B <-> C", (kf, kr))
+    m.release("A", n=100, inside=box)
+    m.release("B", n=100, inside=box)
+    m.count("C")
+    res = m.run(t_end=40.0, every=0.1)
+    c = res["C"][21:].astype(float)                      # after 2 s of equilibration
+    n = np.arange(101)
+    logp = -n * np.log(kd) - gammaln(n + 1) - 2 * gammaln(101 - n)
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    mean = float((n * p).sum())
+    assert mean == pytest.approx(73.16, abs=0.005)
+    blocks = c.reshape(-1, 20).mean(axis=1)
+    se = blocks.std(ddof=1) / np.sqrt(len(blocks))
+    assert abs(c.mean() - mean) < 5 * se, (c.mean(), mean, se)
+    assert c.std() == pytest.approx(float(np.sqrt(((n - mean) ** 2 * p).sum())), rel=0.25)

@@ -38,11 +38,17 @@ _REACH = 8.0                 # the grid extends 8 s beyond the sphere (the Gauss
 _TOL = 1e-10
 
 
-@lru_cache(maxsize=256)
-def reduced_flux(b: float) -> float:
-    """F(b): pairs reacting per step, in units of c·s³, for reduced binding radius b = σ_b/s."""
+@lru_cache(maxsize=1024)
+def reduced_flux(b: float, unbind: float | None = None) -> float:
+    """F(b): pairs reacting per step, in units of c·s³, for reduced binding radius b = σ_b/s.
+
+    With ``unbind`` (the reduced unbinding separation u > b), the steady state is the equilibrium
+    of a reversible reaction: the pairs that react in a step come back as a shell at u, there is no
+    net flux and no far-field depletion."""
     if not b > 0:
         raise ValueError(f"reduced binding radius must be positive, got {b!r}")
+    if unbind is not None and not unbind > b:
+        raise ValueError(f"the unbinding separation {unbind!r} must exceed the binding radius {b!r}")
     # midpoint grid: cells of h_in inside the sphere, of h_out (1/40 of a step) outside it
     h_out = 1.0 / _GRID_PER_UNIT
     n_in = max(_MIN_POINTS_INSIDE, int(math.ceil(b / h_out)))
@@ -60,12 +66,15 @@ def reduced_flux(b: float) -> float:
     inside = x < b
     shell = 4 * math.pi * x * x * w
     u = np.where(inside, 1.0, np.minimum(1.0, b / x))               # start: a steady Smoluchowski profile
+    back = None if unbind is None else int(np.argmin(np.abs(x - unbind)))
     F = 0.0
     for _ in range(100000):
-        a = F / (2 * math.pi)
+        a = F / (2 * math.pi) if back is None else 0.0
         new = K @ u + a * tail
         F_new = float(np.sum((1.0 - new[inside]) * shell[inside]))
         new[inside] = 1.0
+        if back is not None:
+            new[back] -= F_new / shell[back]                          # the pairs that unbind
         if abs(F_new - F) <= _TOL * max(F_new, 1e-300) and np.max(np.abs(new - u)) < 1e-9:
             return F_new
         u, F = new, F_new
@@ -90,3 +99,20 @@ def binding_radius(k: float, D: float, dt: float) -> float:
     hi = max((3 * F / (4 * math.pi)) ** (1 / 3), F / (2 * math.pi)) * 2.0
     b = optimize.brentq(lambda q: reduced_flux(q) - F, lo, hi, rtol=1e-10)
     return b * s
+
+
+#: Unbinding separation of reversible reactions: the irreversible binding radius plus this many
+#: rms steps (s = √(2DΔt)), so that most dissociated pairs separate before they can rebind.
+UNBIND_GAP = 1.0
+
+
+def reversible_radii(k: float, D: float, dt: float) -> tuple[float, float]:
+    """(σ_b, σ_u) in µm for A + B <-> C with forward rate constant k (M⁻¹s⁻¹): dissociation puts
+    A and B σ_u apart, and σ_b is chosen so that the forward rate at equilibrium, where the
+    dissociated pairs come back next to the sink, is k. Then the equilibrium obeys
+    [C]/([A][B]) = k_f/k_r exactly (detailed balance; Andrews & Bray 2004)."""
+    s = math.sqrt(2 * D * dt)
+    F = k / PER_UM3_PER_MOLAR * dt / s ** 3
+    u = binding_radius(k, D, dt) / s + UNBIND_GAP
+    b = optimize.brentq(lambda q: reduced_flux(q, u) - F, 1e-6 * u, u * (1 - 1e-9), rtol=1e-10)
+    return b * s, u * s

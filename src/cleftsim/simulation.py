@@ -14,7 +14,7 @@ from cleftsim._core.random import seed_state
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
-from cleftsim.volume_tables import pair_arrays, volume_arrays
+from cleftsim.volume_tables import pair_arrays, radii, volume_arrays
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
@@ -82,9 +82,10 @@ class Simulation:
         if model.surface_species:
             self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
         n_release = sum(r.n for r in model.releases)
-        tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events)
+        bind, sep = radii(model)
+        tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events, sep)
         self.volume = None if tables is None else VolumeKinetics(tables)
-        tables = pair_arrays(model, self._events)
+        tables = pair_arrays(model, self._events, bind)
         self.pairs = None if tables is None else PairReactions(tables)
         cap = max(1024, n_release) + self._pending_room()
         self._pos = np.zeros((cap, 3))

@@ -1,5 +1,6 @@
 # First-order reactions of volume molecules (decay, conversion, dissociation) at exact times.
 from libc.stdint cimport uint64_t
+from cleftsim._core.scene cimport Scene
 
 cimport cython
 
@@ -16,13 +17,18 @@ cdef class VolumeKinetics:
     cdef const double* rx_k              # rate constant of every reaction of the model
     cdef const int* rx_vol_start         # (n_rx + 1) CSR of volume products
     cdef const int* rx_vol
+    cdef const double* rx_sep            # (n_rx) separation of the two products of a dissociation (µm), 0: none
+    cdef const double* D                 # (n_vol) diffusion coefficients: products straddle the parent by D
     cdef long long* events               # per-reaction event counts (shared with the membrane)
+    cdef long long* stats                # [dissociations placed at zero separation: no clear direction]
     cdef double* pend_pos                # products beyond the first, with the time left in their step
     cdef int* pend_species
     cdef double* pend_left
     cdef Py_ssize_t n_pend
 
-    cdef bint live(self, Py_ssize_t i, double left, double* pos, int* species, double* clock,
+    cdef void straddle(self, Scene sc, const double* c, int a, int b, double sep, double* pa, double* pb,
+                       uint64_t* rng) noexcept nogil
+    cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil
-    cdef Py_ssize_t first_order(self, double* pos, int* species, long long* uid, double* wall, double* clock,
+    cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil

@@ -9,11 +9,19 @@ the first product (which takes the molecule's place and position) and a fresh cl
 products start at the same place and time and also live out the rest of the step. A reaction
 without products removes the molecule. Rates never become per-step probabilities, so the
 kinetics do not depend on dt.
+
+Dissociation of the product of a reversible pair reaction (C -> A + B with A + B -> C) puts A and
+B the unbinding separation σ_u apart (cleftsim.bimolecular.reversible_radii), in a random
+direction, on either side of the parent split by their diffusion coefficients
+(x_A = x_C − D_A/(D_A + D_B)·σ_u·e, x_B = x_C + D_B/(D_A + D_B)·σ_u·e), so that detailed balance holds.
+A direction whose products would lie across a surface from the parent is redrawn (up to 32
+times; then both stay at the parent's place, counted in stats).
 """
 import numpy as np
-from libc.math cimport log
+from libc.math cimport log, sqrt
 
-from cleftsim._core.random cimport next_uniform
+from cleftsim._core.random cimport next_uniform, next_normal
+from cleftsim._core.scene cimport Scene, Hit
 
 
 cdef inline double fresh_clock(uint64_t* rng) noexcept nogil:
@@ -31,7 +39,13 @@ cdef class VolumeKinetics:
         cdef int[::1] rx_vol_start = a["rx_vol_start"]
         cdef int[::1] rx_vol = a["rx_vol"]
         cdef long long[::1] events = a["events"]
+        cdef double[::1] rx_sep = a["rx_sep"]
+        cdef double[::1] D = a["D"]
+        cdef long long[::1] stats = a["stats"]
         self._arrays = dict(a)
+        self.rx_sep = &rx_sep[0]
+        self.D = &D[0]
+        self.stats = &stats[0]
         self.n_vol = uni_total.shape[0]
         self.uni_start = &uni_start[0]
         self.uni_rx = &uni_rx[0]
@@ -58,13 +72,49 @@ cdef class VolumeKinetics:
         self.n_pend = 0
         self.overflow = False
 
-    cdef bint live(self, Py_ssize_t i, double left, double* pos, int* species, double* clock,
+    cdef void straddle(self, Scene sc, const double* c, int a, int b, double sep, double* pa, double* pb,
+                       uint64_t* rng) noexcept nogil:
+        """Positions pa, pb of a dissociating pair (species a, b) around the parent at c."""
+        cdef double e[3]
+        cdef double d[3]
+        cdef double norm, wa, wb, tot = self.D[a] + self.D[b]
+        cdef int tries, k
+        cdef Hit h
+        wa = self.D[a] / tot if tot > 0.0 else 0.5
+        wb = 1.0 - wa
+        for tries in range(32):
+            for k in range(3):
+                e[k] = next_normal(rng)
+            norm = sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
+            for k in range(3):
+                pa[k] = c[k] - wa * sep * e[k] / norm
+                pb[k] = c[k] + wb * sep * e[k] / norm
+            if sc.n_tri == 0:
+                return
+            for k in range(3):
+                d[k] = pa[k] - c[k]
+            h = sc.first_hit(c, d)
+            if h.tri >= 0:
+                continue
+            for k in range(3):
+                d[k] = pb[k] - c[k]
+            h = sc.first_hit(c, d)
+            if h.tri < 0:
+                return
+        self.stats[0] += 1
+        for k in range(3):
+            pa[k] = c[k]
+            pb[k] = c[k]
+
+    cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil:
         """Molecule i lives out the last `left` seconds of the step, reacting at the exact times
         its clock runs out; returns False if a reaction removed it. An event whose extra products
         would not fit in the buffer is postponed to the start of the next step (overflow set)."""
         cdef int s = species[i], rx, j, k
         cdef double R, u
+        cdef double pa[3]
+        cdef double pb[3]
         while True:
             R = self.uni_total[s]
             if R <= 0.0 or clock[i] >= R * left:
@@ -84,9 +134,14 @@ cdef class VolumeKinetics:
                 return True
             left -= clock[i] / R
             self.events[rx] += 1
+            if self.rx_sep[rx] > 0.0:                       # pa -> pos[i], pb -> the buffer
+                self.straddle(sc, pos + 3 * i, self.rx_vol[self.rx_vol_start[rx]],
+                              self.rx_vol[self.rx_vol_start[rx] + 1], self.rx_sep[rx], pa, pb, rng)
+                for k in range(3):
+                    pos[3 * i + k] = pa[k]
             for j in range(self.rx_vol_start[rx] + 1, self.rx_vol_start[rx + 1]):
                 for k in range(3):
-                    self.pend_pos[3 * self.n_pend + k] = pos[3 * i + k]
+                    self.pend_pos[3 * self.n_pend + k] = pb[k] if self.rx_sep[rx] > 0.0 else pos[3 * i + k]
                 self.pend_species[self.n_pend] = self.rx_vol[j]
                 self.pend_left[self.n_pend] = left
                 self.n_pend += 1
@@ -96,7 +151,7 @@ cdef class VolumeKinetics:
             species[i] = s
             clock[i] = fresh_clock(rng)
 
-    cdef Py_ssize_t first_order(self, double* pos, int* species, long long* uid, double* wall, double* clock,
+    cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil:
         """Fire the first-order events of the step for molecules 0..n-1 and the extra products
         they make (which join at the end of the arrays: the caller keeps room for pend_cap more);
@@ -105,7 +160,7 @@ cdef class VolumeKinetics:
         cdef int j
         self.n_pend = 0
         while i < n:
-            if self.live(i, dt, pos, species, clock, rng):
+            if self.live(sc, i, dt, pos, species, clock, rng):
                 i += 1
                 continue
             last = n - 1
@@ -123,7 +178,7 @@ cdef class VolumeKinetics:
             uid[n] = next_uid[0]
             wall[n] = -1.0
             clock[n] = fresh_clock(rng)
-            if self.live(n, self.pend_left[k], pos, species, clock, rng):
+            if self.live(sc, n, self.pend_left[k], pos, species, clock, rng):
                 next_uid[0] += 1
                 n += 1
             k += 1
