@@ -137,3 +137,26 @@ def test_reversible_small_number_equilibrium(dt, seed):
     se = blocks.std(ddof=1) / np.sqrt(len(blocks))
     assert abs(c.mean() - mean) < 5 * se, (c.mean(), mean, se)
     assert c.std() == pytest.approx(float(np.sqrt(((n - mean) ** 2 * p).sum())), rel=0.25)
+
+
+@pytest.mark.parametrize("dt", [1e-5, 1e-4])
+def test_reversible_time_course_follows_the_riccati_solution(dt):
+    """A + B <-> C from C = 0 (physics.md §1.4): C(t) = x₊x₋(1 − e^{−γt})/(x₊ − x₋e^{−γt}),
+    γ = k_f(x₊ − x₋), in molecule units (1 µm³). Tolerance: 5 SD per sample with the binomial SD
+    sqrt(C(1 − C/A0)) of C, an upper bound of the equilibrium spread (1/(1/C + 1/(A−C) + 1/(B−C)))."""
+    a0, b0, kf, kd = 2000, 3000, 3e7, 1000.0
+    km = kf / (N_A * 1e-15)
+    m, box = box_model(dt, 11)
+    m.add_reaction("A + B <-> C", (kf, kd * km))
+    m.release("A", n=a0, inside=box)
+    m.release("B", n=b0, inside=box)
+    m.count("C")
+    res = m.run(t_end=0.02, every=0.001)
+    s = a0 + b0 + kd
+    root = np.sqrt(s * s - 4 * a0 * b0)
+    xp, xm = (s + root) / 2, (s - root) / 2
+    e = np.exp(-km * (xp - xm) * res.times)
+    exact = xp * xm * (1 - e) / (xp - xm * e)
+    sd = np.sqrt(np.maximum(exact * (1 - exact / a0), 1.0))
+    z = (res["C"] - exact) / sd
+    assert np.max(np.abs(z)) < 5, np.round(z, 2)

@@ -306,7 +306,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
             if pr is not None:
                 n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, rng)
             if vk is not None:
-                n = vk.first_order(sc, pp, sp, up, wp, cp, n, &next_uid, dt, rng)
+                n = vk.first_order(sc, pp, sp, up, wp, cp, n, &next_uid, dt,
+                                   pr.done if pr is not None else NULL, rng)
             if mb is not None:
                 mb.first_order(sc, dt, &conc[step, 0], rng)
                 for k in range(mb.n_pend):

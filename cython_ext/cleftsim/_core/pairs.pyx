@@ -79,7 +79,8 @@ cdef class PairReactions:
     cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                           Py_ssize_t n, long long* next_uid, uint64_t* rng) noexcept nogil:
         """React every pair in range among molecules 0..n-1 (n <= cap); returns the new count.
-        Products get new uids and fresh clocks."""
+        Products get new uids and fresh clocks; done[i] marks them (they were made at the end of
+        the step, so they have no time left for first-order events in it)."""
         cdef Py_ssize_t i, j, last
         cdef int s, t, rx, k, a, b, c, p0, p1
         cdef unsigned long long bk
@@ -189,5 +190,6 @@ cdef class PairReactions:
             uid[i] = uid[last]
             wall[i] = wall[last]
             clock[i] = clock[last]
+            self.done[i] = self.done[last]
             n = last
         return n

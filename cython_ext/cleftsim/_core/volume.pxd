@@ -31,4 +31,5 @@ cdef class VolumeKinetics:
     cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil
+                                Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                uint64_t* rng) noexcept nogil

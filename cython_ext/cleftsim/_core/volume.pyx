@@ -152,18 +152,22 @@ cdef class VolumeKinetics:
             clock[i] = fresh_clock(rng)
 
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, uint64_t* rng) noexcept nogil:
+                                Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                uint64_t* rng) noexcept nogil:
         """Fire the first-order events of the step for molecules 0..n-1 and the extra products
         they make (which join at the end of the arrays: the caller keeps room for pend_cap more);
-        returns the new number of molecules."""
+        returns the new number of molecules. Molecules with born[i] set (NULL: none) were made
+        at the end of this step and have no time left in it."""
         cdef Py_ssize_t i = 0, last, k = 0
         cdef int j
         self.n_pend = 0
         while i < n:
-            if self.live(sc, i, dt, pos, species, clock, rng):
+            if self.live(sc, i, 0.0 if born != NULL and born[i] else dt, pos, species, clock, rng):
                 i += 1
                 continue
             last = n - 1
+            if born != NULL:
+                born[i] = born[last]
             for j in range(3):
                 pos[3 * i + j] = pos[3 * last + j]
             species[i] = species[last]
