@@ -22,6 +22,7 @@ from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RUL
 from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.volume cimport VolumeKinetics
 from cleftsim._core.pairs cimport PairReactions
+from cleftsim._core.molecules cimport move_slot
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
 
@@ -242,13 +243,7 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
         if reg >= 0:
             absorbed[reg * sc.n_species + s] += 1
         last = n - 1
-        p[0] = pos[3 * last]
-        p[1] = pos[3 * last + 1]
-        p[2] = pos[3 * last + 2]
-        species[i] = species[last]
-        uid[i] = uid[last]
-        wall[i] = wall[last]
-        clock[i] = clock[last]
+        move_slot(pos, species, uid, wall, clock, i, last)
         n = last
     return n
 

@@ -33,13 +33,10 @@ from cleftsim._core.scene cimport Scene
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_uniform, next_normal
 from cleftsim._core.surface cimport tangent_basis, move_on_surface
+from cleftsim._core.hashgrid cimport cell_hash, bucket_of, ball_buckets
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
-
-
-cdef inline unsigned long long cell_hash(long long a, long long b, long long c) noexcept nogil:
-    return (<unsigned long long>a * 73856093ULL) ^ (<unsigned long long>b * 19349663ULL) ^ (<unsigned long long>c * 83492791ULL)
 
 
 cdef class Membrane:
@@ -166,7 +163,6 @@ cdef class Membrane:
     cdef void rebuild_hash(self) noexcept nogil:
         cdef Py_ssize_t i
         cdef unsigned long long b
-        cdef const double* p
         self.max_count = 0
         for i in range(<Py_ssize_t>(self.mask + 1)):
             self.head[i] = -1
@@ -174,9 +170,7 @@ cdef class Membrane:
         for i in range(self.n):
             if self.state[i] < 0:
                 continue
-            p = self.pos + 3 * i
-            b = cell_hash(<long long>floor(p[0] * self.inv_h), <long long>floor(p[1] * self.inv_h),
-                          <long long>floor(p[2] * self.inv_h)) & self.mask
+            b = bucket_of(self.pos + 3 * i, self.inv_h, self.mask)
             self.nxt[i] = self.head[b]
             self.head[b] = <int>i
             self.count[b] += 1
@@ -216,34 +210,20 @@ cdef class Membrane:
         coming from `side` (+1: the side n_hit points to). Returns True if it reacted (and is
         consumed); surface molecules count if they face that side, lie within the site radius
         and sit on a triangle within 60° of the membrane's orientation."""
-        cdef long long c0[3]
         cdef unsigned long long buckets[8]
         cdef int cand[64]
         cdef int cand_rx[64]
         cdef double cand_p[64]
-        cdef int nb = 0, nc = 0, a, b, c, k, m, j, s, q
-        cdef unsigned long long bk
+        cdef int nb, nc = 0, k, m, j, s, q
         cdef double total = 0.0, u, dx, dy, dz, f
         cdef const double* pj
-        cdef bint seen, crowded = False
+        cdef bint crowded = False
         u = next_uniform(rng)
         if u >= 8 * self.max_count * self.p_max[ligand]:
             return False                                   # more than any 8 buckets can hold
-        # the 2x2x2 cells (edge 2 r_s) that cover the ball of radius r_s around x, as distinct buckets
-        for k in range(3):
-            c0[k] = <long long>floor((x[k] - self.site_radius) * self.inv_h)
-        for a in range(2):
-            for b in range(2):
-                for c in range(2):
-                    bk = cell_hash(c0[0] + a, c0[1] + b, c0[2] + c) & self.mask
-                    seen = False
-                    for k in range(nb):
-                        if buckets[k] == bk:
-                            seen = True
-                    if not seen:
-                        buckets[nb] = bk
-                        nb += 1
-                        total += self.count[bk]
+        nb = ball_buckets(x, self.site_radius, self.inv_h, self.mask, buckets)
+        for k in range(nb):
+            total += self.count[buckets[k]]
         if u >= total * self.p_max[ligand]:
             return False
         total = 0.0

@@ -12,16 +12,14 @@ weighted by the diffusion coefficients, (D_B x_A + D_A x_B)/(D_A + D_B), which i
 centre of diffusion lies; a reaction without products frees both slots.
 """
 import numpy as np
-from libc.math cimport floor, log
+from libc.math cimport log
 from libc.stdint cimport uint64_t
 
 from cleftsim._core.random cimport next_uniform
 
 from cleftsim._core.scene cimport Scene, Hit
-
-
-cdef inline unsigned long long cell_hash(long long a, long long b, long long c) noexcept nogil:
-    return (<unsigned long long>a * 73856093ULL) ^ (<unsigned long long>b * 19349663ULL) ^ (<unsigned long long>c * 83492791ULL)
+from cleftsim._core.hashgrid cimport bucket_of, ball_buckets
+from cleftsim._core.molecules cimport move_slot
 
 
 cdef class PairReactions:
@@ -82,71 +80,46 @@ cdef class PairReactions:
         Products get new uids and fresh clocks; done[i] marks them (they were made at the end of
         the step, so they have no time left for first-order events in it)."""
         cdef Py_ssize_t i, j, last
-        cdef int s, t, rx, k, a, b, c, p0, p1
+        cdef int s, t, rx = -1, k, m, nb, p0, p1
         cdef unsigned long long bk
         cdef unsigned long long buckets[8]
-        cdef int nb
-        cdef long long c0[3]
-        cdef double dx, dy, dz, wa, wb, tot
+        cdef double wa, wb, tot
         cdef double d[3]
         cdef double q[3]
         cdef Hit hit
-        cdef bint seen, found
+        cdef bint found
         for i in range(<Py_ssize_t>(self.mask + 1)):
             self.head[i] = -1
         for i in range(n):
             self.done[i] = 0
             if not self.target[species[i]]:
                 continue
-            bk = cell_hash(<long long>floor(pos[3 * i] * self.inv_h), <long long>floor(pos[3 * i + 1] * self.inv_h),
-                           <long long>floor(pos[3 * i + 2] * self.inv_h)) & self.mask
+            bk = bucket_of(pos + 3 * i, self.inv_h, self.mask)
             self.nxt[i] = self.head[bk]
             self.head[bk] = <int>i
         for i in range(n):
             s = species[i]
             if self.done[i] or not self.searches[s]:
                 continue
-            for k in range(3):
-                c0[k] = <long long>floor((pos[3 * i + k] - self.r_max) * self.inv_h)
-            nb = 0
+            nb = ball_buckets(pos + 3 * i, self.r_max, self.inv_h, self.mask, buckets)
             found = False
-            for a in range(2):
-                for b in range(2):
-                    for c in range(2):
-                        bk = cell_hash(c0[0] + a, c0[1] + b, c0[2] + c) & self.mask
-                        seen = False
-                        for k in range(nb):
-                            if buckets[k] == bk:
-                                seen = True
-                        if seen:
-                            continue
-                        buckets[nb] = bk
-                        nb += 1
-                        j = self.head[bk]
-                        while j >= 0 and not found:
-                            if j != i and not self.done[j]:
-                                rx = self.pair_rx[s * self.n_vol + species[j]]
-                                if rx >= 0:
-                                    dx = pos[3 * j] - pos[3 * i]
-                                    dy = pos[3 * j + 1] - pos[3 * i + 1]
-                                    dz = pos[3 * j + 2] - pos[3 * i + 2]
-                                    if dx * dx + dy * dy + dz * dz < self.rx_r2[rx]:
-                                        d[0] = dx
-                                        d[1] = dy
-                                        d[2] = dz
-                                        hit.tri = -1
-                                        if sc.n_tri:
-                                            hit = sc.first_hit(pos + 3 * i, d)
-                                        if hit.tri >= 0:
-                                            self.stats[0] += 1        # a membrane lies between them
-                                        else:
-                                            found = True
-                                            break
-                            j = self.nxt[j]
-                        if found:
-                            break
-                    if found:
-                        break
+            for m in range(nb):
+                j = self.head[buckets[m]]
+                while j >= 0:
+                    if j != i and not self.done[j]:
+                        rx = self.pair_rx[s * self.n_vol + species[j]]
+                        if rx >= 0:
+                            for k in range(3):
+                                d[k] = pos[3 * j + k] - pos[3 * i + k]
+                            if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < self.rx_r2[rx]:
+                                hit.tri = -1
+                                if sc.n_tri:
+                                    hit = sc.first_hit(pos + 3 * i, d)
+                                if hit.tri < 0:
+                                    found = True
+                                    break
+                                self.stats[0] += 1            # a membrane lies between them
+                    j = self.nxt[j]
                 if found:
                     break
             if not found:
@@ -184,12 +157,7 @@ cdef class PairReactions:
                 i += 1
                 continue
             last = n - 1
-            for k in range(3):
-                pos[3 * i + k] = pos[3 * last + k]
-            species[i] = species[last]
-            uid[i] = uid[last]
-            wall[i] = wall[last]
-            clock[i] = clock[last]
+            move_slot(pos, species, uid, wall, clock, i, last)
             self.done[i] = self.done[last]
             n = last
         return n

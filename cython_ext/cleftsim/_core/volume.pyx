@@ -22,6 +22,7 @@ from libc.math cimport log, sqrt
 
 from cleftsim._core.random cimport next_uniform, next_normal
 from cleftsim._core.scene cimport Scene, Hit
+from cleftsim._core.molecules cimport move_slot
 
 
 cdef inline double fresh_clock(uint64_t* rng) noexcept nogil:
@@ -168,12 +169,7 @@ cdef class VolumeKinetics:
             last = n - 1
             if born != NULL:
                 born[i] = born[last]
-            for j in range(3):
-                pos[3 * i + j] = pos[3 * last + j]
-            species[i] = species[last]
-            uid[i] = uid[last]
-            wall[i] = wall[last]
-            clock[i] = clock[last]
+            move_slot(pos, species, uid, wall, clock, i, last)
             n = last
         while k < self.n_pend:                      # the buffer may grow while it is read
             for j in range(3):
