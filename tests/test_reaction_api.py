@@ -79,7 +79,7 @@ def test_rate_pair_for_one_arrow_and_single_rate_for_two():
     ("S => B", ["'S => B'", "needs exactly one arrow: '->' or '<->'"]),
     ("S -> B -> C", ["exactly one arrow"]),
     ("S <- B", ["exactly one arrow"]),
-    ("-> B", ["'-> B'", "has no reactants"]),
+    ("->", ["'->'", "neither reactants nor products"]),
     ("S <-> 0", ["both sides of '<->' need species"]),
     ("0 S -> B", ["stoichiometry must be at least 1"]),
     ("S + B! -> C", ["cannot read 'B!'", "among the reactants"]),
@@ -239,6 +239,15 @@ def test_clamped_species_cannot_be_released_in_a_box_or_sphere_inside_the_clamp(
     raises(m.simulation, "'L' is clamped inside box and cannot also be released there")
 
 
+def test_clamped_species_cannot_be_produced_inside_the_clamped_object():
+    m, lig, box = model()
+    m.place("S", box.region("bottom"), n=10)
+    m.clamp(lig, "1 mM", inside=box)
+    m.add_reaction("0 -> L", "1 uM/s", inside=box)
+    raises(m.simulation, "'L' is clamped inside box and cannot also be produced there",
+           "remove the production or the clamp")
+
+
 def test_release_outside_the_clamped_object_is_fine():
     m, lig, box = model()
     m.place("S", box.region("bottom"), n=10)
@@ -325,9 +334,10 @@ def test_parse_and_round_trip(text, parsed):
         assert str(reactions.parse(str(eq))[0]) == str(eq)
     assert str(reactions.parse("2 A -> C")[0]) == "A + A -> C"
     assert str(reactions.parse("A -> 0")[0]) == "A -> 0"
+    assert reactions.parse("0 -> A")[0].reactants == () and str(reactions.parse("-> A")[0]) == "0 -> A"
 
 
-@pytest.mark.parametrize("text", ["A + -> B", "A => B", "A -> B -> C", "-> B", "0 A -> B", 42, "A <-> "])
+@pytest.mark.parametrize("text", ["A + -> B", "A => B", "A -> B -> C", "->", "0 -> 0", "0 A -> B", 42, "A <-> "])
 def test_parse_errors_are_reaction_syntax_errors(text):
     with pytest.raises(ReactionSyntaxError):
         reactions.parse(text)

@@ -114,7 +114,8 @@ class Reaction:
     (a first-order transition of a surface molecule, possibly releasing volume molecules),
     ``"volume"`` (a first-order reaction of a volume molecule: decay, conversion, dissociation) or
     ``"pair"`` (two volume molecules: A + B, or A + A with k defined by d[products]/dt = k[A]²,
-    so d[A]/dt = −2k[A]² for A + A -> C).
+    so d[A]/dt = −2k[A]² for A + A -> C) or ``"production"`` (zeroth order, ``"0 -> A"``: new
+    molecules appear uniformly ``inside`` a closed object at k (M/s) times its volume).
     """
 
     equation: str
@@ -123,6 +124,7 @@ class Reaction:
     k: float
     kind: str
     index: int
+    inside: Any = None             # GeometryObject of a production
 
     @property
     def surface_reactant(self) -> SurfaceSpecies | None:
@@ -327,13 +329,16 @@ class Model:
         self.surface_species.append(sp)
         return sp
 
-    def add_reaction(self, equation: str, rates: Any, name: str | None = None):
+    def add_reaction(self, equation: str, rates: Any, name: str | None = None,
+                     inside: GeometryObject | str | None = None):
         """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
 
         ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
         ``"SL -> S + L"`` (first order, s⁻¹; volume products appear on the side the molecule
-        faces), ``"A <-> B"`` with ``(k_forward, k_reverse)``. Returns the Reaction, or the pair
-        (forward, reverse) for ``<->``; pass it to :meth:`count_events` to count its events.
+        faces), ``"A + B -> C"`` (two volume molecules, M⁻¹s⁻¹ or a volume per time per pair),
+        ``"A <-> B"`` with ``(k_forward, k_reverse)``, ``"0 -> A"`` (production in M/s, uniformly
+        ``inside`` a closed object). Returns the Reaction, or the pair (forward, reverse) for
+        ``<->``; pass it to :meth:`count_events` to count its events.
         """
         try:
             eqs = reactions.parse(equation)
@@ -344,12 +349,24 @@ class Model:
             labels = [str(eq) for eq in eqs]
         else:
             labels = [name] if len(eqs) == 1 else [f"{name}[forward]", f"{name}[reverse]"]
-        made = tuple(self._add_equation(eq, k, lab) for eq, k, lab in zip(eqs, rate_list, labels))
+        if inside is not None and all(eq.reactants for eq in eqs):
+            raise ModelError(f"reaction {equation!r}: only a zeroth-order production ('0 -> A') takes inside=; "
+                             f"other reactions happen wherever their reactants are")
+        where = None
+        if inside is not None:
+            where = self._closed(inside, f"the production {equation!r} (inside=)")
+        made = tuple(self._add_equation(eq, k, lab, where) for eq, k, lab in zip(eqs, rate_list, labels))
         return made[0] if len(made) == 1 else made
 
-    def _add_equation(self, eq: reactions.Equation, k: Any, label: str) -> Reaction:
+    def _add_equation(self, eq: reactions.Equation, k: Any, label: str, where=None) -> Reaction:
         reac = tuple(self._any_species(n) for n in eq.reactants)
         prod = tuple(self._any_species(n) for n in eq.products)
+        if not reac:
+            if len(prod) != 1 or not isinstance(prod[0], Species):
+                raise ModelError(f"reaction {str(eq)!r}: a zeroth-order production makes one volume molecule; "
+                                 f"write one reaction '0 -> A' per volume species A")
+            if where is None:
+                raise ModelError(f"reaction {str(eq)!r}: a production needs a place; pass inside=<closed object>")
         surf_in = [r for r in reac if isinstance(r, SurfaceSpecies)]
         surf_out = [r for r in prod if isinstance(r, SurfaceSpecies)]
         if not surf_in and surf_out:
@@ -377,7 +394,8 @@ class Model:
         except (units.UnitError, reactions.ReactionSyntaxError) as exc:
             raise ModelError(str(exc)) from None
         kind = ("pair" if len(reac) == 2 else "volume") if not surf_in else ("binding" if len(reac) == 2 else "surface")
-        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions))
+        kind = "production" if not reac else kind
+        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions), where if not reac else None)
         self.reactions.append(rx)
         return rx
 
@@ -629,7 +647,8 @@ class Model:
                          for r in self.releases],
             "site_radius": self.site_radius,
             "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
-            "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind} for r in self.reactions],
+            "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind}
+                          | ({"inside": r.inside.name} if r.inside is not None else {}) for r in self.reactions],
             "placements": [{"species": p.species.name, "region": p.region.label, "n": p.n, "kind": p.kind,
                             "facing": "outside" if p.orient > 0 else "inside"} for p in self.placements],
             "clamps": [{"species": c.species.name, "where": c.label, "waveform": c.waveform.describe()}

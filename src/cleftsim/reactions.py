@@ -1,13 +1,15 @@
-"""The reaction language: ``"A + B -> C"``, ``"C -> A + B"``, ``"A <-> B"``, ``"A -> 0"``.
+"""The reaction language: ``"A + B -> C"``, ``"C -> A + B"``, ``"A <-> B"``, ``"A -> 0"``, ``"0 -> A"``.
 
 One syntax for every kind of reaction (volume + surface binding, surface transitions, and the
 volume reactions). Species are names separated by ``+``; a repeated species is written twice
-(``"A + A -> C"``) or with a count (``"2 A -> C"``); ``0`` or nothing stands for no product.
+(``"A + A -> C"``) or with a count (``"2 A -> C"``); ``0`` or nothing stands for no product, or
+for no reactant in a zeroth-order production (``"0 -> A"``, which needs a place: ``inside=``).
 ``->`` is one reaction with one rate; ``<->`` is a forward and a reverse reaction and takes a pair
 of rates ``(k_forward, k_reverse)``.
 
-Rates are plain numbers in base units or strings with units: first order s⁻¹ (``"100 /s"``),
-second order M⁻¹s⁻¹ (``"4.59e6 /M/s"``) or a volume per time per pair (``"0.01 um^3/s"``).
+Rates are plain numbers in base units or strings with units: zeroth order M/s (``"1 uM/s"``, or
+molecules per volume per time, ``"100 /um^3/s"``), first order s⁻¹ (``"100 /s"``), second order
+M⁻¹s⁻¹ (``"4.59e6 /M/s"``) or a volume per time per pair (``"0.01 um^3/s"``).
 """
 from __future__ import annotations
 
@@ -66,20 +68,19 @@ def parse(equation: str) -> tuple[Equation, ...]:
     if equation.count("->") == 1 and "<" not in equation:
         left, right = equation.split("->")
         eq = Equation(_side(left, equation, "reactants"), _side(right, equation, "products"))
-        if not eq.reactants:
-            raise ReactionSyntaxError(f"reaction {equation!r} has no reactants")
+        if not eq.reactants and not eq.products:
+            raise ReactionSyntaxError(f"reaction {equation!r} has neither reactants nor products")
         return (eq,)
     raise ReactionSyntaxError(f"reaction {equation!r} needs exactly one arrow: '->' or '<->'")
 
 
 def rate(value: Any, order: int, what: str) -> float:
-    """A rate constant of the given order in base units (s⁻¹ or M⁻¹s⁻¹); must be finite and >= 0."""
-    if order not in (1, 2):
-        raise ReactionSyntaxError(f"{what}: only first- and second-order reactions are supported, this one has "
-                                  f"{order} reactants")
-    kind = "rate" if order == 1 else "bimolecular"
-    k = units.to_base(value, kind, f"rate of {what}" + (" (first order: s^-1)" if order == 1 else
-                                                         " (second order: M^-1 s^-1 or um^3/s)"))
+    """A rate constant of the given order in base units (M/s, s⁻¹ or M⁻¹s⁻¹); finite and >= 0."""
+    if order not in (0, 1, 2):
+        raise ReactionSyntaxError(f"{what}: at most two reactants are supported, this one has {order}")
+    kind, hint = {0: ("production", "zeroth order: M/s or /um^3/s"), 1: ("rate", "first order: s^-1"),
+                  2: ("bimolecular", "second order: M^-1 s^-1 or um^3/s")}[order]
+    k = units.to_base(value, kind, f"rate of {what} ({hint})")
     if k < 0:
         raise units.UnitError(f"rate of {what} must be >= 0, got {value!r}")
     return k

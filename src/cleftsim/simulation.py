@@ -14,6 +14,7 @@ from cleftsim._core.random import seed_state
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
+from cleftsim.units import PER_UM3_PER_MOLAR
 from cleftsim.volume_tables import pair_arrays, radii, volume_arrays
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
@@ -83,6 +84,11 @@ class Simulation:
             self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
         n_release = sum(r.n for r in model.releases)
         bind, sep = radii(model)
+        # zeroth-order productions: (reaction, molecules per second), chunks of ~10⁵ new molecules at most
+        self._production_rates = [(rx, rx.k * PER_UM3_PER_MOLAR * abs(rx.inside.mesh.volume))
+                                  for rx in model.reactions if rx.kind == "production"]
+        per_step = sum(rate for _, rate in self._production_rates) * model.dt
+        self._production_steps = max(1, int(1e5 / per_step)) if per_step > 0 else CHUNK_STEPS
         tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events, sep)
         self.volume = None if tables is None else VolumeKinetics(tables)
         tables = pair_arrays(model, self._events, bind)
@@ -105,8 +111,8 @@ class Simulation:
         self._check_clamps()
 
     def _check_clamps(self) -> None:
-        """A clamped species is a bath inside its object: it cannot also be released there, nor
-        pass through the object's walls."""
+        """A clamped species is a bath inside its object: it cannot also be released or produced
+        there, nor pass through the object's walls."""
         rules = self.model.rule_table()
         for cl in self.model.clamps:
             for reg, side in cl.contexts:
@@ -114,16 +120,19 @@ class Simulation:
                     raise ModelError(f"{cl.species.name!r} is clamped {cl.label}, but a wall of it is transparent to "
                                      f"{cl.species.name!r}; make it reflect (set_surface) or clamp next to a region")
             clamped = [o for o in self.model.objects if any((r.index, 0) in cl.contexts for r in o.regions)]
-            for rel in self.model.releases:
+            sources = [(rel, "released") for rel in self.model.releases] + [
+                (Release(rx.products[0], 4096, 0.0, "object", (rx.inside,)), "produced")
+                for rx in self.model.reactions if rx.kind == "production"]
+            for rel, how in sources:
                 if rel.species.index != cl.species.index or not clamped:
                     continue
-                # up to 4096 sample positions of the release (its own generator: the run's
+                # up to 4096 sample positions of the source (its own generator: the run's
                 # random streams are untouched) must all lie outside the clamped objects
                 probe = Release(rel.species, min(rel.n, 4096), rel.t, rel.kind, rel.params)
                 pts = self._sample_positions(probe, np.random.default_rng(0))
                 if any(world.contains(self.scene, o.index, o.mesh, pts).any() for o in clamped):
-                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be released there; "
-                                     f"remove the release or the clamp")
+                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be {how} there; "
+                                     f"remove the {'release' if how == 'released' else 'production'} or the clamp")
 
     def _check_release_points(self) -> None:
         """A point release must not lie on a surface: which side it is on would be undefined."""
@@ -210,19 +219,43 @@ class Simulation:
         while self.step_index < target:
             self._apply_due_releases()
             stop = min(target, self._pending[0][0]) if self._pending else target
-            m = min(stop - self.step_index, CHUNK_STEPS)
-            self._reserve(self.n + self._pending_room())
+            m = min(stop - self.step_index, CHUNK_STEPS, self._production_steps)
+            new = self._productions(m)
+            self._reserve(self.n + self._pending_room() + int(np.diff(new[3]).max()))
             if self.pairs is not None:
                 self.pairs.ensure(len(self._pos))
             self.n, done, self._next_uid = advance(
                 self.scene, self.membrane, self.volume, self.pairs, self._pos, self._species, self._uid, self._wall,
                 self._clock, self.n, m, self.model.dt, self._sigma, self._ddt, self._rcut, self._stream,
-                self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m))
+                self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m), *new)
             self.step_index += done
             if self.membrane is not None and self.membrane.overflow:
                 self.membrane.grow_pending(max(2 * self.membrane.pend_cap, 2 * self.membrane.need))
             if self.volume is not None and self.volume.overflow:
                 self.volume.grow_pending(2 * self.volume.pend_cap)
+
+    def _productions(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Molecules made by zeroth-order productions in the next m steps: positions, reaction,
+        time left in the step (s), and the (m + 1) start of each step's rows. The count per step
+        is Poisson (mean k·V·N_A·dt), times and positions uniform (steps the kernel does not reach
+        in this call are drawn afresh in the next: the process is memoryless)."""
+        dt = self.model.dt
+        rows = []
+        for rx, mean in self._production_rates:
+            counts = self.rng.poisson(mean * dt, m)
+            k = int(counts.sum())
+            pos = self._sample_positions(Release(rx.products[0], k, 0.0, "object", (rx.inside,)))
+            rows.append((np.repeat(np.arange(m), counts), pos, np.full(k, rx.index, dtype=np.int32),
+                         dt * self.rng.random(k)))
+        step = np.concatenate([r[0] for r in rows] or [np.zeros(0, dtype=np.int64)])
+        order = np.argsort(step, kind="stable")
+        pos = np.concatenate([r[1] for r in rows] + [np.zeros((1, 3))])
+        rxs = np.concatenate([r[2] for r in rows] + [np.zeros(1, dtype=np.int32)])
+        left = np.concatenate([r[3] for r in rows] + [np.zeros(1)])
+        order = np.append(order, len(step))                 # a spare row: the kernel never reads it
+        start = np.searchsorted(step[order[:-1]], np.arange(m + 1)).astype(np.int64)
+        return (np.ascontiguousarray(pos[order]), np.ascontiguousarray(rxs[order]),
+                np.ascontiguousarray(left[order]), start)
 
     def _pending_room(self) -> int:
         """Room the kernels need beyond the molecules present: their product buffers."""

@@ -10,6 +10,7 @@ time               s
 diffusion coeff.   µm²/s
 first-order rate   s⁻¹
 bimolecular rate   M⁻¹s⁻¹ (a volume per time per pair, e.g. ``"0.01 um^3/s"``, is converted)
+production rate    M/s (molecules per volume per time, e.g. ``"100 /um^3/s"``, is converted)
 surface density    µm⁻²
 concentration      M
 =================  ==========
@@ -36,6 +37,7 @@ _BASE = {
     "diffusion": "um**2/s",
     "rate": "1/s",
     "bimolecular": "1/M/s",
+    "production": "M/s",
     "density": "1/um**2",
     "concentration": "M",
 }
@@ -47,6 +49,7 @@ _WHAT = {
     "diffusion": "diffusion coefficient",
     "rate": "first-order rate",
     "bimolecular": "bimolecular rate",
+    "production": "production rate",
     "density": "surface density",
     "concentration": "concentration",
 }
@@ -80,9 +83,11 @@ def to_base(value: Any, kind: str, name: str = "value") -> float:
                 raise UnitError(f"{name}: {value!r} has no unit; give e.g. a number in {unit}")
             out = float(q.to(unit).magnitude)
         except pint.DimensionalityError:
-            if kind == "bimolecular":         # a rate per pair: volume / time -> M⁻¹s⁻¹
+            # a rate per pair (volume / time -> M⁻¹s⁻¹); molecules per volume per time (-> M/s)
+            alt = {"bimolecular": ("um**3/s", PER_UM3_PER_MOLAR), "production": ("1/um**3/s", 1 / PER_UM3_PER_MOLAR)}
+            if kind in alt:
                 try:
-                    return to_base(q.to("um**3/s").magnitude * PER_UM3_PER_MOLAR, kind, name)
+                    return to_base(q.to(alt[kind][0]).magnitude * alt[kind][1], kind, name)
                 except pint.DimensionalityError:
                     pass
             raise UnitError(

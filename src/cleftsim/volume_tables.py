@@ -36,19 +36,19 @@ def radii(model) -> tuple[dict[int, float], dict[int, float]]:
 
 def volume_arrays(model, pend_cap: int, events: np.ndarray, sep: dict[int, float]) -> dict | None:
     """Every array the VolumeKinetics kernel needs (see volume.pxd), or None without first-order
-    volume reactions."""
+    volume reactions and productions."""
     uni = [[] for _ in model.species]
     for rx in model.reactions:
         if rx.kind == "volume":
             uni[rx.reactants[0].index].append(rx)
-    if not any(uni):
+    if not any(uni) and not any(rx.kind == "production" for rx in model.reactions):
         return None
     uni_start, uni_rx = csr([[rx.index for rx in rxs] for rxs in uni])
     vol_start, vol = csr([[p.index for p in rx.volume_products] for rx in model.reactions])
     as_i = lambda x: np.ascontiguousarray(np.asarray(x if len(x) else [0], dtype=np.int32))
     return {
         "uni_start": uni_start, "uni_rx": as_i(uni_rx),
-        "uni_total": np.array([sum(rx.k for rx in rxs) for rxs in uni]),
+        "uni_total": np.array([sum(rx.k for rx in rxs) for rxs in uni], dtype=np.float64),
         "rx_k": np.array([rx.k for rx in model.reactions]),
         "rx_vol_start": as_i(vol_start), "rx_vol": as_i(vol),
         "rx_sep": np.array([sep.get(rx.index, 0.0) for rx in model.reactions]),

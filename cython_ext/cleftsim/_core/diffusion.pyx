@@ -251,7 +251,8 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
 def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:, ::1] pos, int[::1] species, long long[::1] uid,
             double[::1] wall, double[::1] clock, Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
             uint64_t[::1] rng_state, long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats,
-            long long next_uid, double[:, ::1] conc):
+            long long next_uid, double[:, ::1] conc, double[:, ::1] new_pos, int[::1] new_rx, double[::1] new_left,
+            long long[::1] new_start):
     """Advance by up to n_steps time steps of length dt (s); returns (n, steps done, next uid).
 
     Each step: mobile surface molecules take their lateral step; every volume molecule takes its
@@ -261,7 +262,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     those of volume molecules (`vk`, or None; clock[i] is each molecule's unit-exponential hazard
     left, see volume.pyx) and those of the membrane, with conc[step] the mean concentration (M) of
     each clamp over the step; then the volume products of the membrane's events join the volume
-    arrays with new uids.
+    arrays with new uids. Molecules made by zeroth-order productions in step k of this call are
+    new_pos/new_rx/new_left[new_start[k]:new_start[k + 1]] (see volume.pyx; vk is then not None).
 
     sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
     test (0 when species s meets no absorbing surface). Absorbed or reacted molecules are removed
@@ -276,7 +278,7 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     """
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
-    cdef Py_ssize_t k, cap = pos.shape[0]
+    cdef Py_ssize_t k, n_new, cap = pos.shape[0]
     cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (vk.pend_cap if vk is not None else 0)
     cdef double* pp = &pos[0, 0]
     cdef int* sp = &species[0]
@@ -290,9 +292,12 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
         raise ValueError("conc needs one row per step and at least one column")
     if pr is not None and pr.cap < cap:
         raise ValueError("the pair hash must hold the arrays' capacity (PairReactions.ensure)")
+    if new_start.shape[0] < n_steps + 1 or (vk is None and new_start[n_steps] > new_start[0]):
+        raise ValueError("new_start needs n_steps + 1 entries, and productions need the VolumeKinetics kernel")
     with nogil:
         for step in range(n_steps):
-            if n + pend_cap > cap:
+            n_new = new_start[step + 1] - new_start[step]
+            if n + pend_cap + n_new > cap:
                 break
             done += 1
             if mb is not None and mb.mobile:
@@ -302,7 +307,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                 n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, rng)
             if vk is not None:
                 n = vk.first_order(sc, pp, sp, up, wp, cp, n, &next_uid, dt,
-                                   pr.done if pr is not None else NULL, rng)
+                                   pr.done if pr is not None else NULL, &new_pos[new_start[step], 0],
+                                   &new_rx[new_start[step]], &new_left[new_start[step]], n_new, rng)
             if mb is not None:
                 mb.first_order(sc, dt, &conc[step, 0], rng)
                 for k in range(mb.n_pend):

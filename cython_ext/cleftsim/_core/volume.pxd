@@ -32,4 +32,5 @@ cdef class VolumeKinetics:
                    uint64_t* rng) noexcept nogil
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
                                 uint64_t* rng) noexcept nogil

@@ -16,6 +16,13 @@ direction, on either side of the parent split by their diffusion coefficients
 (x_A = x_C − D_A/(D_A + D_B)·σ_u·e, x_B = x_C + D_B/(D_A + D_B)·σ_u·e), so that detailed balance holds.
 A direction whose products would lie across a surface from the parent is redrawn (up to 32
 times; then both stay at the parent's place, counted in stats).
+
+Zeroth-order productions (``0 -> A`` inside a closed object) arrive as molecules made at uniform
+times within the step at uniform positions in the object (drawn by the caller, the count per
+step Poisson): each lives out the rest of its step for first-order events like an extra product.
+It does not move or meet partners before the end of the step; in a closed reflecting object the
+uniform position is exactly where a molecule made earlier in the step would be (uniform density
+is stationary there).
 """
 import numpy as np
 from libc.math cimport log, sqrt
@@ -154,11 +161,14 @@ cdef class VolumeKinetics:
 
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
                                 uint64_t* rng) noexcept nogil:
         """Fire the first-order events of the step for molecules 0..n-1 and the extra products
-        they make (which join at the end of the arrays: the caller keeps room for pend_cap more);
-        returns the new number of molecules. Molecules with born[i] set (NULL: none) were made
-        at the end of this step and have no time left in it."""
+        they make (which join at the end of the arrays: the caller keeps room for pend_cap + n_new
+        more); returns the new number of molecules. Molecules with born[i] set (NULL: none) were
+        made at the end of this step and have no time left in it. The n_new molecules of
+        zeroth-order productions (reaction new_rx[k], at new_pos[k], made new_left[k] seconds
+        before the end of the step) join too and live out their time left."""
         cdef Py_ssize_t i = 0, last, k = 0
         cdef int j
         self.n_pend = 0
@@ -171,6 +181,18 @@ cdef class VolumeKinetics:
                 born[i] = born[last]
             move_slot(pos, species, uid, wall, clock, i, last)
             n = last
+        for k in range(n_new):
+            for j in range(3):
+                pos[3 * n + j] = new_pos[3 * k + j]
+            species[n] = self.rx_vol[self.rx_vol_start[new_rx[k]]]
+            self.events[new_rx[k]] += 1
+            uid[n] = next_uid[0]
+            wall[n] = -1.0
+            clock[n] = fresh_clock(rng)
+            if self.live(sc, n, new_left[k], pos, species, clock, rng):
+                next_uid[0] += 1
+                n += 1
+        k = 0
         while k < self.n_pend:                      # the buffer may grow while it is read
             for j in range(3):
                 pos[3 * n + j] = self.pend_pos[3 * k + j]
