@@ -49,3 +49,36 @@ def test_physics_md_example_and_inverse():
     for k, D, dt in ((1e7, 1000.0, 1e-6), (1e9, 330.0, 1e-6), (6.02e6, 20.0, 1e-3)):
         sigma = bm.binding_radius(k, D, dt)
         assert bm.rate_of_radius(sigma, D, dt) == pytest.approx(k, rel=1e-8)
+
+
+@pytest.mark.parametrize("b, lam_dt", [(20.0, 1e-3), (20.0, 1e-2), (40.0, 1e-3)])
+def test_given_radius_with_small_steps_is_the_doi_model(b, lam_dt):
+    """A pair within σ reacting with probability p per step is, for small steps, the Doi model
+    with hazard λ = −ln(1 − p)/Δt: k = 4πDσ[1 − tanh(κσ)/(κσ)], κ = √(λ/D) (physics.md §1.6,
+    ReaDDy's reaction). Reduced units: s = 1, D = 1/2, Δt = 1; the corrections are O(1/b)."""
+    p = 1 - math.exp(-lam_dt)
+    kappa_sigma = math.sqrt(lam_dt / 0.5) * b
+    doi = 4 * math.pi * 0.5 * b * (1 - math.tanh(kappa_sigma) / kappa_sigma)
+    assert bm.reduced_flux(b, None, p) == pytest.approx(doi, rel=1.0 / b)
+    assert bm.reduced_flux(b, None, p) == pytest.approx(doi, rel=5e-3)
+
+
+def test_probability_for_a_given_radius_inverts_the_rate_and_refuses_too_much():
+    D, dt, sigma = 200.0, 1e-7, 0.01
+    for k in (1e8, 1e9):
+        p, sep = bm.probability_for_radius(k, sigma, D, dt)
+        assert sep is None and 0 < p < 1
+        assert bm.rate_of_radius(sigma, D, dt, p) == pytest.approx(k, rel=1e-8)
+        p, sep = bm.probability_for_radius(k, sigma, D, dt, reversible=True)
+        assert sep == pytest.approx(sigma + bm.UNBIND_GAP * math.sqrt(2 * D * dt))
+        assert bm.rate_of_radius(sigma, D, dt, p, unbind=sep) == pytest.approx(k, rel=1e-8)
+    k_max = bm.rate_of_radius(sigma, D, dt)
+    with pytest.raises(bm.RateTooHigh) as exc:
+        bm.probability_for_radius(1.01 * k_max, sigma, D, dt)
+    assert exc.value.args[0] == pytest.approx(k_max)
+    # the diffusion limit of a radius is below Smoluchowski's 4πDσ, and for small steps (b = 10)
+    # it is 4πD(σ − βs), the Smoluchowski rate with the boundary shift, to O(1/b²)
+    smol = 4 * math.pi * D * sigma * bm.PER_UM3_PER_MOLAR
+    assert k_max < smol
+    s = math.sqrt(2 * D * 2.5e-9)
+    assert bm.rate_of_radius(sigma, D, 2.5e-9) == pytest.approx(smol * (1 - BETA * s / sigma), rel=(s / sigma) ** 2)

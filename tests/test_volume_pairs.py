@@ -160,3 +160,52 @@ def test_reversible_time_course_follows_the_riccati_solution(dt):
     sd = np.sqrt(np.maximum(exact * (1 - exact / a0), 1.0))
     z = (res["C"] - exact) / sd
     assert np.max(np.abs(z)) < 5, np.round(z, 2)
+
+
+@pytest.mark.parametrize("dt, radius, k, t_end", [(1e-5, "5 nm", 2e7, 4e-3), (1e-7, "10 nm", 1e9, 4e-5)])
+def test_a_plus_b_with_a_given_radius_follows_the_closed_form(dt, radius, k, t_end):
+    """radius= fixes the reaction radius; the probability per step of a pair within it is
+    calibrated instead (b = σ/√(2DΔt) = 0.08 and 1.6: large and intermediate steps)."""
+    a0, b0 = 4000, 40000
+    m, box = box_model(dt, 4)
+    rx = m.add_reaction("A + B -> C", k, radius=radius)
+    m.release("A", n=a0, inside=box)
+    m.release("B", n=b0, inside=box)
+    m.count("A")
+    res = m.run(t_end=t_end, every=t_end / 10)
+    km = k / (N_A * 1e-15)
+    exact = a0 * (b0 - a0) / (b0 * np.exp(km * (b0 - a0) * res.times) - a0)
+    assert_close(res["A"], exact, a0, "A(t)")
+    assert rx.radius == pytest.approx(float(radius.split()[0]) * 1e-3)
+
+
+def test_reversible_small_number_equilibrium_with_a_given_radius():
+    """As test_reversible_small_number_equilibrium (exact ⟨C⟩ = 73.16) with radius = 20 nm: the
+    probability is calibrated at equilibrium with the unbinding separation (detailed balance)."""
+    kf, kd, dt = 1e8, 10.0, 1e-4
+    m, box = box_model(dt, 6)
+    m.add_reaction("A + B <-> C", (kf, kd * kf / (N_A * 1e-15)), radius="20 nm")
+    m.release("A", n=100, inside=box)
+    m.release("B", n=100, inside=box)
+    m.count("C")
+    res = m.run(t_end=20.0, every=0.1)
+    c = res["C"][21:].astype(float)
+    blocks = c[: len(c) // 20 * 20].reshape(-1, 20).mean(axis=1)
+    se = blocks.std(ddof=1) / np.sqrt(len(blocks))
+    assert abs(c.mean() - 73.16) < 5 * se, (c.mean(), se)
+
+
+def test_a_rate_above_the_diffusion_limit_of_the_given_radius_is_refused():
+    m, _ = box_model(1e-6, 1)
+    with pytest.raises(ModelError) as exc:
+        m.add_reaction("A + B -> C", 1e10, radius="0.5 nm")
+    msg = str(exc.value)
+    for part in ("'A + B -> C'", "above the diffusion limit of radius 0.5 nm", "dt = 1e-06 s",
+                 "use radius >=", "omit radius="):
+        assert part in msg, msg
+    with pytest.raises(ModelError, match="radius= is for reactions of two volume molecules"):
+        m.add_reaction("A -> C", 5.0, radius="1 nm")
+    with pytest.raises(ModelError, match="radius must be positive"):
+        m.add_reaction("A + B -> C", 1e6, radius=0.0)
+    with pytest.raises(ModelError, match="radius of reaction"):
+        m.add_reaction("A + B -> C", 1e6, radius="1 s")

@@ -21,6 +21,13 @@ with φ the standard normal density. The pairs that reacted in a step are F = �
 4πx² dx (in units of c s³), so k = F s³/Δt. Far from the sink the steady depletion is
 u = F/(2πx) (the 1/r profile of a sink of rate k: k/(4πDr) in reduced units), which closes the
 integral beyond the grid exactly. The iteration is run to a fixed point.
+
+With a given reaction radius σ (``radius=`` of a reaction) a pair within σ at the end of a step
+reacts with probability p per step, and p is what is calibrated: the inside of the sphere keeps
+a fraction 1 − p of its pairs, F = p ∫_{x<b} (1 − u') 4πx² dx. For small steps this is the Doi
+model with hazard λ = −ln(1 − p)/Δt, whose rate is 4πDσ[1 − tanh(κσ)/(κσ)], κ = √(λ/D)
+(Doi 1975; Erban & Chapman 2009, Phys Biol 6:046001), and p = 1 gives the largest rate a radius
+allows at that Δt (the diffusion limit: 4πDσ for small steps, (4π/3)σ³/Δt for large ones).
 """
 from __future__ import annotations
 
@@ -39,14 +46,17 @@ _TOL = 1e-10
 
 
 @lru_cache(maxsize=1024)
-def reduced_flux(b: float, unbind: float | None = None) -> float:
-    """F(b): pairs reacting per step, in units of c·s³, for reduced binding radius b = σ_b/s.
+def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float:
+    """F(b): pairs reacting per step, in units of c·s³, for reduced binding radius b = σ_b/s and
+    reaction probability p per step of a pair within it.
 
     With ``unbind`` (the reduced unbinding separation u > b), the steady state is the equilibrium
     of a reversible reaction: the pairs that react in a step come back as a shell at u, there is no
     net flux and no far-field depletion."""
     if not b > 0:
         raise ValueError(f"reduced binding radius must be positive, got {b!r}")
+    if not 0 < p <= 1:
+        raise ValueError(f"reaction probability must be in (0, 1], got {p!r}")
     if unbind is not None and not unbind > b:
         raise ValueError(f"the unbinding separation {unbind!r} must exceed the binding radius {b!r}")
     # midpoint grid: cells of h_in inside the sphere, of h_out (1/40 of a step) outside it
@@ -71,8 +81,8 @@ def reduced_flux(b: float, unbind: float | None = None) -> float:
     for _ in range(100000):
         a = F / (2 * math.pi) if back is None else 0.0
         new = K @ u + a * tail
-        F_new = float(np.sum((1.0 - new[inside]) * shell[inside]))
-        new[inside] = 1.0
+        F_new = p * float(np.sum((1.0 - new[inside]) * shell[inside]))
+        new[inside] = 1.0 - (1.0 - p) * (1.0 - new[inside])
         if back is not None:
             new[back] -= F_new / shell[back]                          # the pairs that unbind
         if abs(F_new - F) <= _TOL * max(F_new, 1e-300) and np.max(np.abs(new - u)) < 1e-9:
@@ -81,10 +91,13 @@ def reduced_flux(b: float, unbind: float | None = None) -> float:
     raise RuntimeError(f"binding-radius iteration did not converge for b = {b}")
 
 
-def rate_of_radius(sigma_b: float, D: float, dt: float) -> float:
-    """Rate constant (M⁻¹s⁻¹) produced by binding radius sigma_b (µm), D = D_A + D_B (µm²/s), dt (s)."""
+def rate_of_radius(sigma_b: float, D: float, dt: float, p: float = 1.0, unbind: float | None = None) -> float:
+    """Rate constant (M⁻¹s⁻¹) produced by binding radius sigma_b (µm) with reaction probability p
+    per step, D = D_A + D_B (µm²/s), dt (s); at equilibrium with dissociated pairs placed
+    ``unbind`` (µm) apart if given."""
     s = math.sqrt(2 * D * dt)
-    return reduced_flux(sigma_b / s) * s ** 3 / dt * PER_UM3_PER_MOLAR
+    u = None if unbind is None else unbind / s
+    return reduced_flux(sigma_b / s, u, p) * s ** 3 / dt * PER_UM3_PER_MOLAR
 
 
 def binding_radius(k: float, D: float, dt: float) -> float:
@@ -116,3 +129,26 @@ def reversible_radii(k: float, D: float, dt: float) -> tuple[float, float]:
     u = binding_radius(k, D, dt) / s + UNBIND_GAP
     b = optimize.brentq(lambda q: reduced_flux(q, u) - F, 1e-6 * u, u * (1 - 1e-9), rtol=1e-10)
     return b * s, u * s
+
+
+class RateTooHigh(ValueError):
+    """A rate that a given reaction radius cannot reach at the time step."""
+
+
+def probability_for_radius(k: float, sigma: float, D: float, dt: float,
+                           reversible: bool = False) -> tuple[float, float | None]:
+    """(p, σ_u): the reaction probability per step of a pair within the given radius sigma (µm)
+    for which A + B proceeds at rate k (M⁻¹s⁻¹), and for a reversible reaction the unbinding
+    separation σ_u = σ + UNBIND_GAP·s at which p is calibrated at equilibrium (detailed balance).
+    Raises RateTooHigh, naming the largest rate (p = 1), when k is above it."""
+    s = math.sqrt(2 * D * dt)
+    F = k / PER_UM3_PER_MOLAR * dt / s ** 3
+    b = sigma / s
+    u = b + UNBIND_GAP if reversible else None
+    top = reduced_flux(b, u, 1.0)
+    if F > top * (1 + 1e-9):
+        raise RateTooHigh(top * s ** 3 / dt * PER_UM3_PER_MOLAR)
+    if F >= top:
+        return 1.0, None if u is None else u * s
+    p = optimize.brentq(lambda q: reduced_flux(b, u, q) - F, 1e-12, 1.0, rtol=1e-10)
+    return p, None if u is None else u * s

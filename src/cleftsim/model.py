@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from cleftsim import binding, reactions, units, waveforms
+from cleftsim.volume_tables import pair_radius
 from cleftsim.geometry import Mesh, MeshError
 from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
 
@@ -125,6 +126,7 @@ class Reaction:
     kind: str
     index: int
     inside: Any = None             # GeometryObject of a production
+    radius: float | None = None    # given reaction radius (µm) of a pair reaction
 
     @property
     def surface_reactant(self) -> SurfaceSpecies | None:
@@ -330,7 +332,7 @@ class Model:
         return sp
 
     def add_reaction(self, equation: str, rates: Any, name: str | None = None,
-                     inside: GeometryObject | str | None = None):
+                     inside: GeometryObject | str | None = None, radius: Any = None):
         """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
 
         ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
@@ -339,6 +341,11 @@ class Model:
         ``"A <-> B"`` with ``(k_forward, k_reverse)``, ``"0 -> A"`` (production in M/s, uniformly
         ``inside`` a closed object). Returns the Reaction, or the pair (forward, reverse) for
         ``<->``; pass it to :meth:`count_events` to count its events.
+
+        Two volume molecules react when they are closer than a binding radius computed from k,
+        their D and dt (:mod:`cleftsim.bimolecular`); ``radius`` (µm or e.g. ``"2 nm"``) fixes it
+        instead, and the probability of reacting per step within it is computed (a rate above
+        what that radius allows at this dt is refused).
         """
         try:
             eqs = reactions.parse(equation)
@@ -353,12 +360,22 @@ class Model:
             raise ModelError(f"reaction {equation!r}: only a zeroth-order production ('0 -> A') takes inside=; "
                              f"other reactions happen wherever their reactants are")
         where = None
+        if radius is not None:
+            try:
+                radius = units.length(radius, f"radius of reaction {equation!r}")
+            except units.UnitError as exc:
+                raise ModelError(str(exc)) from None
+            if not radius > 0:
+                raise ModelError(f"reaction {equation!r}: radius must be positive, got {radius!r}")
+            if any(eq.reactants and len(eq.reactants) != 2 for eq in eqs[:1]):
+                raise ModelError(f"reaction {equation!r}: radius= is for reactions of two volume molecules")
         if inside is not None:
             where = self._closed(inside, f"the production {equation!r} (inside=)")
-        made = tuple(self._add_equation(eq, k, lab, where) for eq, k, lab in zip(eqs, rate_list, labels))
+        made = tuple(self._add_equation(eq, k, lab, where, radius if i == 0 else None)
+                     for i, (eq, k, lab) in enumerate(zip(eqs, rate_list, labels)))
         return made[0] if len(made) == 1 else made
 
-    def _add_equation(self, eq: reactions.Equation, k: Any, label: str, where=None) -> Reaction:
+    def _add_equation(self, eq: reactions.Equation, k: Any, label: str, where=None, radius=None) -> Reaction:
         reac = tuple(self._any_species(n) for n in eq.reactants)
         prod = tuple(self._any_species(n) for n in eq.products)
         if not reac:
@@ -395,7 +412,11 @@ class Model:
             raise ModelError(str(exc)) from None
         kind = ("pair" if len(reac) == 2 else "volume") if not surf_in else ("binding" if len(reac) == 2 else "surface")
         kind = "production" if not reac else kind
-        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions), where if not reac else None)
+        if radius is not None and kind != "pair":
+            raise ModelError(f"reaction {str(eq)!r}: radius= is for reactions of two volume molecules")
+        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions), where if not reac else None, radius)
+        if radius is not None:
+            pair_radius(rx, self.dt, reversible=False)          # refuse a rate the radius cannot reach
         self.reactions.append(rx)
         return rx
 
@@ -648,7 +669,8 @@ class Model:
             "site_radius": self.site_radius,
             "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
             "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind}
-                          | ({"inside": r.inside.name} if r.inside is not None else {}) for r in self.reactions],
+                          | ({"inside": r.inside.name} if r.inside is not None else {})
+                          | ({"radius": r.radius} if r.radius is not None else {}) for r in self.reactions],
             "placements": [{"species": p.species.name, "region": p.region.label, "n": p.n, "kind": p.kind,
                             "facing": "outside" if p.orient > 0 else "inside"} for p in self.placements],
             "clamps": [{"species": c.species.name, "where": c.label, "waveform": c.waveform.describe()}

@@ -7,30 +7,53 @@ from cleftsim import bimolecular
 from cleftsim.surface_tables import csr
 
 
-def radii(model) -> tuple[dict[int, float], dict[int, float]]:
-    """Binding radius (µm) of every pair reaction, and the unbinding separation (µm) of every
-    first-order reaction that is the reverse of one (C -> A + B with A + B -> C), by reaction index."""
+def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | None]:
+    """(σ_b µm, p, σ_u µm or None) of a pair reaction: the binding radius, the reaction
+    probability per step of a pair within it, and the unbinding separation of its reverse.
+    Without a given radius, p = 1 and σ_b is computed (cleftsim.bimolecular); with one, p is."""
     from cleftsim.model import ModelError
 
+    a, b = rx.reactants
+    D = a.D + b.D
+    if D <= 0:
+        raise ModelError(f"reaction {rx.equation!r}: both reactants have D = 0, so they never meet")
+    k = 2 * rx.k if a.index == b.index else rx.k        # A + A: d[products]/dt = k[A]², per pair 2k
+    if k <= 0:
+        return 0.0, 1.0, None
+    if rx.radius is None:
+        if reversible:
+            sigma, s_u = bimolecular.reversible_radii(k, D, dt)
+            return sigma, 1.0, s_u
+        return bimolecular.binding_radius(k, D, dt), 1.0, None
+    try:
+        p, sep = bimolecular.probability_for_radius(k, rx.radius, D, dt, reversible)
+    except bimolecular.RateTooHigh as exc:
+        k_max = exc.args[0] / (2 if a.index == b.index else 1)
+        need = bimolecular.binding_radius(k, D, dt)
+        hint = f"use radius >= {need * 1e3:.4g} nm (the radius computed for this k and dt"
+        hint += ", a little more for a reversible reaction)" if reversible else ")"
+        raise ModelError(
+            f"reaction {rx.equation!r}: k = {rx.k:.4g} M^-1 s^-1 is above the diffusion limit of radius "
+            f"{rx.radius * 1e3:.4g} nm at dt = {dt:.4g} s (D_A + D_B = {D:.4g} um^2/s): at most {k_max:.4g} "
+            f"M^-1 s^-1{' at equilibrium' if reversible else ''}; {hint}, or omit radius= to have it computed"
+        ) from None
+    return rx.radius, p, sep
+
+
+def radii(model) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
+    """(σ_b µm, p) of every pair reaction, and the unbinding separation (µm) of every first-order
+    reaction that is the reverse of one (C -> A + B with A + B -> C), by reaction index."""
     bind, sep = {}, {}
     for rx in model.reactions:
         if rx.kind != "pair":
             continue
-        a, b = rx.reactants
-        D = a.D + b.D
-        if D <= 0:
-            raise ModelError(f"reaction {rx.equation!r}: both reactants have D = 0, so they never meet")
-        k = 2 * rx.k if a.index == b.index else rx.k        # A + A: d[products]/dt = k[A]², per pair 2k
+        pair = sorted(r.index for r in rx.reactants)
         backs = [r for r in model.reactions if r.kind == "volume"
-                 and sorted(p.index for p in r.volume_products) == sorted([a.index, b.index])]
-        if k <= 0:
-            bind[rx.index] = 0.0
-        elif backs:
-            bind[rx.index], s_u = bimolecular.reversible_radii(k, D, model.dt)
-            for back in backs:
-                sep[back.index] = s_u
-        else:
-            bind[rx.index] = bimolecular.binding_radius(k, D, model.dt)
+                 and sorted(p.index for p in r.volume_products) == pair]
+        sigma, p, s_u = pair_radius(rx, model.dt, bool(backs))
+        bind[rx.index] = (sigma, p)
+        for back in backs:
+            sep[back.index] = s_u
     return bind, sep
 
 
@@ -57,7 +80,7 @@ def volume_arrays(model, pend_cap: int, events: np.ndarray, sep: dict[int, float
     }
 
 
-def pair_arrays(model, events: np.ndarray, bind: dict[int, float]) -> dict | None:
+def pair_arrays(model, events: np.ndarray, bind: dict[int, tuple[float, float]]) -> dict | None:
     """Every array the PairReactions kernel needs (see pairs.pxd), or None without pair reactions."""
     pairs = [rx for rx in model.reactions if rx.kind == "pair"]
     if not pairs:
@@ -65,16 +88,18 @@ def pair_arrays(model, events: np.ndarray, bind: dict[int, float]) -> dict | Non
     n_vol, n_rx = len(model.species), len(model.reactions)
     pair_rx = np.full(n_vol * n_vol, -1, dtype=np.int32)
     rx_r2 = np.zeros(n_rx)
+    rx_p = np.ones(n_rx)
     rx_prod = np.full((n_rx, 2), -1, dtype=np.int32)
     searches = np.zeros(n_vol, dtype=np.int8)
     target = np.zeros(n_vol, dtype=np.int8)
     for rx in pairs:
         a, b = rx.reactants
-        rx_r2[rx.index] = bind[rx.index] ** 2
+        rx_r2[rx.index] = bind[rx.index][0] ** 2
+        rx_p[rx.index] = bind[rx.index][1]
         pair_rx[a.index * n_vol + b.index] = rx.index       # a searches, b waits in the hash
         searches[a.index] = 1
         target[b.index] = 1
         rx_prod[rx.index, :len(rx.volume_products)] = [p.index for p in rx.volume_products]
-    return {"pair_rx": pair_rx, "rx_r2": rx_r2, "rx_prod": rx_prod,
+    return {"pair_rx": pair_rx, "rx_r2": rx_r2, "rx_p": rx_p, "rx_prod": rx_prod,
             "weight": np.array([s.D for s in model.species], dtype=np.float64), "searches": searches, "target": target,
             "events": events, "stats": np.zeros(1, dtype=np.int64)}

@@ -19,6 +19,7 @@ cdef class PairReactions:
     cdef unsigned long long mask
     cdef const int* pair_rx             # (n_vol * n_vol) reaction of (searching, target) species, -1 if none
     cdef const double* rx_r2            # squared binding radius per reaction (µm²), 0 if not bimolecular
+    cdef const double* rx_p             # probability per step that a pair in range reacts (1: always)
     cdef const int* rx_prod             # (n_rx, 2) up to two products, -1 for none
     cdef const double* weight           # (n_vol) D of each species: products sit at the D-weighted point
     cdef const signed char* searches    # (n_vol) species looks for partners (first reactant of a reaction)

@@ -3,9 +3,10 @@
 
 After every molecule has taken its step, a pair of species (A, B) with a reaction reacts when
 the two are closer than the binding radius σ_b of cleftsim.bimolecular (computed so that the
-steady-state rate equals k at this time step), unless a triangle lies between them. Each molecule
-reacts at most once per step; a molecule with several partners in range takes the first one
-found. Only the second reactants of the reactions go into a spatial hash (cells of edge 2σ_max,
+steady-state rate equals k at this time step), unless a triangle lies between them; with a
+reaction radius given by the user, each pair in range reacts with the calibrated probability p
+per step instead. Each molecule reacts at most once per step; a molecule with several partners
+in range takes the first one found that reacts. Only the second reactants of the reactions go into a spatial hash (cells of edge 2σ_max,
 chained buckets, rebuilt each step in O(n)), and only the first reactants search it, so each pair
 is examined once. Products take the reactants' slots, at the point
 weighted by the diffusion coefficients, (D_B x_A + D_A x_B)/(D_A + D_B), which is where the pair's
@@ -28,6 +29,7 @@ cdef class PairReactions:
     def __cinit__(self, dict a):
         cdef int[::1] pair_rx = a["pair_rx"]
         cdef double[::1] rx_r2 = a["rx_r2"]
+        cdef double[::1] rx_p = a["rx_p"]
         cdef int[:, ::1] rx_prod = a["rx_prod"]
         cdef double[::1] weight = a["weight"]
         cdef signed char[::1] searches = a["searches"]
@@ -41,6 +43,7 @@ cdef class PairReactions:
         self.inv_h = 1.0 / self.h
         self.pair_rx = &pair_rx[0]
         self.rx_r2 = &rx_r2[0]
+        self.rx_p = &rx_p[0]
         self.rx_prod = &rx_prod[0, 0]
         self.weight = &weight[0]
         self.searches = &searches[0]
@@ -115,10 +118,11 @@ cdef class PairReactions:
                                 hit.tri = -1
                                 if sc.n_tri:
                                     hit = sc.first_hit(pos + 3 * i, d)
-                                if hit.tri < 0:
+                                if hit.tri >= 0:
+                                    self.stats[0] += 1        # a membrane lies between them
+                                elif self.rx_p[rx] >= 1.0 or next_uniform(rng) < self.rx_p[rx]:
                                     found = True
                                     break
-                                self.stats[0] += 1            # a membrane lies between them
                     j = self.nxt[j]
                 if found:
                     break
