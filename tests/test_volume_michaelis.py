@@ -91,14 +91,7 @@ def test_lna_helper_is_exact_for_first_order_conversion():
     assert np.allclose(d, 0, atol=1e-9)
 
 
-@pytest.mark.parametrize("dt", [
-    1e-5,
-    pytest.param(1e-4, marks=pytest.mark.xfail(strict=False, reason=(
-        "engine: products of first-order volume reactions cannot take part in the pair reactions "
-        "at the end of the step they are made in (advance(): pairs react before the first-order "
-        "events of the step), one step lost per enzyme cycle: P ~5 SD below the ODE at "
-        "k_pair·S0·dt = 0.1"))),
-])
+@pytest.mark.parametrize("dt", [1e-5, 1e-4])
 def test_michaelis_menten_follows_the_mass_action_ode(dt):
     """E + S <-> ES, ES -> E + P in a closed 1 µm box: P(t) at 10 samples against the ODE, each
     held to |z| < 5 with the LNA SD (module docstring).
@@ -111,10 +104,11 @@ def test_michaelis_menten_follows_the_mass_action_ode(dt):
     dt = 100 µs: σ_b = 13.35 nm, b = 0.067 (the reversible radius is the same to < 0.1 %); the
     S spacing is 46 nm, and an E finds on average (4π/3)σ_b³·S0/V = 0.010 and 0.100 S inside σ_b.
 
-    At dt = 100 µs the simulation is slower than the ODE (seeds 1–7: max |z| 4.1–8.0, z ≈ −5 at
-    mid-course, all negative; at 10 µs z ≈ −0.2 ± 0.4 there): an E freed by ES -> E + P or
-    ES -> E + S can first bind at the end of the next step, not of its own, which costs about one
-    step per enzyme cycle (k_pair·S·dt = 0.1 here). Expected to fail until the engine changes.
+    At dt = 100 µs this caught an engine bug (z ≈ −5 at mid-course for seeds 1–7): an E freed
+    by ES -> E + P or ES -> E + S could first bind at the end of the next step, which cost about
+    one step per enzyme cycle (k_pair·S·dt = 0.1 here). The step now runs the first-order events
+    before the pair reactions, and a molecule made during the step reacts in proportion to the
+    part of the step it has existed.
     """
     e0, s0, kf, kr, kcat, t_end = 2000, 10000, 6e7, 250.0, 750.0, 0.02
     kf_pair = kf / (N_A * 1e-15)                         # per pair per s in 1 µm³

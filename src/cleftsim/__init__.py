@@ -12,14 +12,14 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 from cleftsim import geometry, schemes, units, waveforms
-from cleftsim.model import Model, ModelError, Reaction, Region, GeometryObject, Species
+from cleftsim.model import AccuracyWarning, Model, ModelError, Reaction, Region, GeometryObject, Species
 from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
 from cleftsim.result import Result
 from cleftsim.simulation import Simulation, SimulationInterrupted
 from cleftsim.units import UnitError
 
 __all__ = [
-    "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
+    "AccuracyWarning", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
     "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "geometry", "schemes", "units",
     "waveforms", "__version__",
 ]

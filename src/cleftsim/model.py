@@ -33,6 +33,10 @@ class ModelError(ValueError):
     """The model is inconsistent or an input is invalid; the message names the item and the fix."""
 
 
+class AccuracyWarning(UserWarning):
+    """The model runs, but a setting makes a result less accurate than the algorithm allows."""
+
+
 @dataclass(frozen=True)
 class Species:
     """A volume species: name, diffusion coefficient D (µm²/s), index in the model."""

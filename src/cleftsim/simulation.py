@@ -15,7 +15,7 @@ from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
 from cleftsim.units import PER_UM3_PER_MOLAR
-from cleftsim.volume_tables import pair_arrays, radii, volume_arrays
+from cleftsim.volume_tables import check_radii_fit, pair_arrays, radii, volume_arrays
 
 #: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
 #: A molecule ending farther than this from every absorbing triangle has a crossing probability
@@ -84,6 +84,13 @@ class Simulation:
             self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
         n_release = sum(r.n for r in model.releases)
         bind, sep = radii(model)
+        if bind:
+            probe = np.random.default_rng(0)                 # its own generator: the run's streams are untouched
+            starts = model.releases + [Release(rx.products[0], 64, 0.0, "object", (rx.inside,))
+                                       for rx in model.reactions if rx.kind == "production"]
+            points = [self._sample_positions(Release(r.species, min(r.n, 64), r.t, r.kind, r.params), probe)
+                      for r in starts]
+            check_radii_fit(model, self.scene, bind, sep, np.concatenate(points or [np.zeros((0, 3))]))
         # zeroth-order productions: (reaction, molecules per second), chunks of ~10⁵ new molecules at most
         self._production_rates = [(rx, rx.k * PER_UM3_PER_MOLAR * abs(rx.inside.mesh.volume))
                                   for rx in model.reactions if rx.kind == "production"]
@@ -350,6 +357,7 @@ class Simulation:
                            (int(v) for v in self.membrane.arrays("stats")[0])))
         if self.pairs is not None:
             out["pairs_blocked_by_surfaces"] = self.pairs.blocked()
+            out["pair_list_moves"] = self.pairs.relinked()
         return out
 
     def sample(self, t_end: Any, every: Any = None) -> Result:

@@ -57,6 +57,59 @@ def radii(model) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
     return bind, sep
 
 
+def narrowest_chord(scene, points: np.ndarray, reach: float) -> tuple[float, np.ndarray | None]:
+    """(width µm, point) of the shortest chord of the space through the sample points along the
+    three axes, bounded by surfaces on both sides within ``reach``; (inf, None) if none is. (Axis
+    chords are never shorter than the gap they cross, at most √3 times longer: slanted chords
+    would cut corners and report narrow spaces that are not there.)"""
+    best, where = np.inf, None
+    for p in np.asarray(points, dtype=float):
+        for d in np.eye(3):
+            fwd = scene.trace(p, d * reach)
+            back = scene.trace(p, -d * reach)
+            if fwd[0] >= 0 and back[0] >= 0 and (fwd[1] + back[1]) * reach < best:
+                best, where = (fwd[1] + back[1]) * reach, p
+    return best, where
+
+
+def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> None:
+    """The reaction volume of A + B must fit in the space the molecules move in (measured by
+    chords through ``points``, samples of where they start): a binding radius above half the
+    narrowest chord is refused (the walls would cut the reactive sphere and the rate would fall
+    short of k); an unbinding separation above it gets a warning naming a time step at which it
+    fits (walls would squeeze dissociated pairs, which biases the equilibrium)."""
+    import warnings
+
+    from cleftsim.model import AccuracyWarning, ModelError
+
+    if scene.n_tri == 0 or not bind or len(points) == 0:
+        return
+    far = max([r for r, _ in bind.values()] + list(sep.values()))
+    gap, at = narrowest_chord(scene, points, 2.0 * far)
+    if not np.isfinite(gap):
+        return
+    place = f"the space of {gap * 1e3:.4g} nm across near ({', '.join(f'{x:.4g}' for x in at)}) um"
+    for rx in model.reactions:
+        if rx.kind != "pair":
+            continue
+        sigma = bind[rx.index][0]
+        D = sum(r.D for r in rx.reactants)
+        if 2 * sigma > gap:
+            raise ModelError(
+                f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm does not fit in {place}; "
+                f"use a smaller dt (the radius shrinks with it) or a radius= below {gap * 5e2:.4g} nm")
+        backs = [sep[r.index] for r in model.reactions if r.index in sep
+                 and sorted(p.index for p in r.volume_products) == sorted(q.index for q in rx.reactants)]
+        if backs and 2 * backs[0] > gap:
+            room = gap / 2 - sigma
+            hint = (f"dt <= {room ** 2 / (2 * D * bimolecular.UNBIND_GAP ** 2):.3g} s"
+                    if room > 0 else "a smaller dt")
+            warnings.warn(
+                f"reaction {rx.equation!r}: dissociated pairs are placed {backs[0] * 1e3:.4g} nm apart, more than "
+                f"fits in {place}; walls will squeeze them and bias the equilibrium. Use {hint}",
+                AccuracyWarning, stacklevel=4)
+
+
 def volume_arrays(model, pend_cap: int, events: np.ndarray, sep: dict[int, float]) -> dict | None:
     """Every array the VolumeKinetics kernel needs (see volume.pxd), or None without first-order
     volume reactions and productions."""
@@ -102,4 +155,4 @@ def pair_arrays(model, events: np.ndarray, bind: dict[int, tuple[float, float]])
         rx_prod[rx.index, :len(rx.volume_products)] = [p.index for p in rx.volume_products]
     return {"pair_rx": pair_rx, "rx_r2": rx_r2, "rx_p": rx_p, "rx_prod": rx_prod,
             "weight": np.array([s.D for s in model.species], dtype=np.float64), "searches": searches, "target": target,
-            "events": events, "stats": np.zeros(1, dtype=np.int64)}
+            "events": events, "stats": np.zeros(2, dtype=np.int64)}

@@ -257,13 +257,14 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
 
     Each step: mobile surface molecules take their lateral step; every volume molecule takes its
     Gaussian step through the geometry (surface rules; binding to surface molecules of the
-    membrane `mb`, or None); then pairs of volume molecules in range react (`pr`, or None; its
-    hash must hold the arrays' capacity); then the first-order events of the step fire at their exact times:
-    those of volume molecules (`vk`, or None; clock[i] is each molecule's unit-exponential hazard
-    left, see volume.pyx) and those of the membrane, with conc[step] the mean concentration (M) of
-    each clamp over the step; then the volume products of the membrane's events join the volume
-    arrays with new uids. Molecules made by zeroth-order productions in step k of this call are
-    new_pos/new_rx/new_left[new_start[k]:new_start[k + 1]] (see volume.pyx; vk is then not None).
+    membrane `mb`, or None); then the first-order events of volume molecules fire at their exact
+    times (`vk`, or None; clock[i] is each molecule's unit-exponential hazard left, see
+    volume.pyx), and molecules made by zeroth-order productions in step k of this call join
+    (new_pos/new_rx/new_left[new_start[k]:new_start[k + 1]]; vk is then not None); then pairs of
+    volume molecules in range react (`pr`, or None; its hash must hold the arrays' capacity;
+    molecules made during the step react in proportion to the part of the step they existed);
+    then the membrane's first-order events fire, with conc[step] the mean concentration (M) of
+    each clamp over the step, and their volume products join the volume arrays with new uids.
 
     sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
     test (0 when species s meets no absorbing surface). Absorbed or reacted molecules are removed
@@ -303,12 +304,12 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
             if mb is not None and mb.mobile:
                 mb.lateral_step(rng)
             n = diffuse_step(sc, mb, pp, sp, up, wp, cp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
-            if pr is not None:
-                n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, rng)
             if vk is not None:
                 n = vk.first_order(sc, pp, sp, up, wp, cp, n, &next_uid, dt,
-                                   pr.done if pr is not None else NULL, &new_pos[new_start[step], 0],
+                                   pr.frac if pr is not None else NULL, &new_pos[new_start[step], 0],
                                    &new_rx[new_start[step]], &new_left[new_start[step]], n_new, rng)
+            if pr is not None:
+                n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, vk is not None, rng)
             if mb is not None:
                 mb.first_order(sc, dt, &conc[step, 0], rng)
                 for k in range(mb.n_pend):

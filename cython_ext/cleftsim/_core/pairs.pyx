@@ -5,12 +5,19 @@ After every molecule has taken its step, a pair of species (A, B) with a reactio
 the two are closer than the binding radius σ_b of cleftsim.bimolecular (computed so that the
 steady-state rate equals k at this time step), unless a triangle lies between them; with a
 reaction radius given by the user, each pair in range reacts with the calibrated probability p
-per step instead. Each molecule reacts at most once per step; a molecule with several partners
-in range takes the first one found that reacts. Only the second reactants of the reactions go into a spatial hash (cells of edge 2σ_max,
-chained buckets, rebuilt each step in O(n)), and only the first reactants search it, so each pair
-is examined once. Products take the reactants' slots, at the point
-weighted by the diffusion coefficients, (D_B x_A + D_A x_B)/(D_A + D_B), which is where the pair's
-centre of diffusion lies; a reaction without products frees both slots.
+per step instead. The step's first-order events come first, and a molecule made during the step
+(by them, or by a production) reacts in proportion to the part of the step it has existed: no
+step is lost between, e.g., an enzyme's release and its next binding. Each molecule reacts at
+most once per step; a molecule with several partners in range takes the first one found that
+reacts.
+
+Only the second reactants of the reactions go into a spatial hash (cells of edge 2σ_max, buckets
+of doubly linked lists kept from step to step: a molecule moves between lists only when its
+bucket changed, so a step in which few molecules change cell costs a hash and a comparison per
+molecule), and only the first reactants search it, so each pair is examined once. Products take
+the reactants' slots, at the point weighted by the diffusion coefficients,
+(D_B x_A + D_A x_B)/(D_A + D_B), which is where the pair's centre of diffusion lies; a reaction
+without products frees both slots.
 """
 import numpy as np
 from libc.math cimport log
@@ -57,6 +64,10 @@ cdef class PairReactions:
         """Pairs in range that did not react because a triangle lies between them."""
         return int(self._arrays["stats"][0])
 
+    def relinked(self):
+        """Molecule-steps in which a molecule changed bucket list (the lists are kept, not rebuilt)."""
+        return int(self._arrays["stats"][1])
+
     def ensure(self, Py_ssize_t cap):
         """Make room for cap molecules."""
         if cap <= self.cap:
@@ -66,40 +77,83 @@ cdef class PairReactions:
             nb *= 2
         head_arr = np.full(nb, -1, dtype=np.int32)
         nxt_arr = np.full(cap, -1, dtype=np.int32)
+        prv_arr = np.full(cap, -1, dtype=np.int32)
+        bucket_arr = np.full(cap, -1, dtype=np.int32)
         done_arr = np.zeros(cap, dtype=np.int8)
+        frac_arr = np.ones(cap)
         cdef int[::1] head = head_arr
         cdef int[::1] nxt = nxt_arr
+        cdef int[::1] prv = prv_arr
+        cdef int[::1] bucket = bucket_arr
         cdef signed char[::1] done = done_arr
-        self._arrays.update(head=head_arr, nxt=nxt_arr, done=done_arr)
+        cdef double[::1] frac = frac_arr
+        self._arrays.update(head=head_arr, nxt=nxt_arr, prv=prv_arr, bucket=bucket_arr, done=done_arr,
+                            frac=frac_arr)
         self.head = &head[0]
         self.nxt = &nxt[0]
+        self.prv = &prv[0]
+        self.bucket = &bucket[0]
         self.done = &done[0]
+        self.frac = &frac[0]
         self.mask = nb - 1
         self.cap = cap
+        self.n_listed = 0                   # the new lists are empty: the next step fills them
+
+    cdef void unlink(self, Py_ssize_t i) noexcept nogil:
+        cdef int a = self.prv[i], b = self.nxt[i]
+        if a >= 0:
+            self.nxt[a] = b
+        else:
+            self.head[self.bucket[i]] = b
+        if b >= 0:
+            self.prv[b] = a
+        self.bucket[i] = -1
+
+    cdef void link(self, Py_ssize_t i, int bk) noexcept nogil:
+        cdef int first = self.head[bk]
+        self.nxt[i] = first
+        self.prv[i] = -1
+        if first >= 0:
+            self.prv[first] = <int>i
+        self.head[bk] = <int>i
+        self.bucket[i] = bk
+
+    cdef void update_lists(self, const double* pos, const int* species, Py_ssize_t n) noexcept nogil:
+        """Bring the bucket lists up to date with slots 0..n-1: only a slot whose bucket changed
+        (the molecule moved to another cell, or the slot holds another molecule or species) is
+        moved between lists; slots beyond n leave theirs."""
+        cdef Py_ssize_t i
+        cdef int bk
+        for i in range(n, self.n_listed):
+            if self.bucket[i] >= 0:
+                self.unlink(i)
+        for i in range(n):
+            self.done[i] = 0
+            bk = <int>bucket_of(pos + 3 * i, self.inv_h, self.mask) if self.target[species[i]] else -1
+            if bk != self.bucket[i]:
+                if self.bucket[i] >= 0:
+                    self.unlink(i)
+                if bk >= 0:
+                    self.link(i, bk)
+                self.stats[1] += 1
+        self.n_listed = n
 
     cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                          Py_ssize_t n, long long* next_uid, uint64_t* rng) noexcept nogil:
+                          Py_ssize_t n, long long* next_uid, bint partial, uint64_t* rng) noexcept nogil:
         """React every pair in range among molecules 0..n-1 (n <= cap); returns the new count.
-        Products get new uids and fresh clocks; done[i] marks them (they were made at the end of
-        the step, so they have no time left for first-order events in it)."""
+        Products get new uids and fresh clocks (their first-order time starts with the next
+        step). With `partial`, frac[i] is the fraction of the step molecule i has existed as its
+        species (VolumeKinetics.first_order, which runs first), and a pair in range reacts with
+        probability p·min(frac_i, frac_j): a molecule made during the step has its share of it."""
         cdef Py_ssize_t i, j, last
         cdef int s, t, rx = -1, k, m, nb, p0, p1
-        cdef unsigned long long bk
         cdef unsigned long long buckets[8]
-        cdef double wa, wb, tot
+        cdef double wa, wb, tot, chance
         cdef double d[3]
         cdef double q[3]
         cdef Hit hit
         cdef bint found
-        for i in range(<Py_ssize_t>(self.mask + 1)):
-            self.head[i] = -1
-        for i in range(n):
-            self.done[i] = 0
-            if not self.target[species[i]]:
-                continue
-            bk = bucket_of(pos + 3 * i, self.inv_h, self.mask)
-            self.nxt[i] = self.head[bk]
-            self.head[bk] = <int>i
+        self.update_lists(pos, species, n)
         for i in range(n):
             s = species[i]
             if self.done[i] or not self.searches[s]:
@@ -120,9 +174,13 @@ cdef class PairReactions:
                                     hit = sc.first_hit(pos + 3 * i, d)
                                 if hit.tri >= 0:
                                     self.stats[0] += 1        # a membrane lies between them
-                                elif self.rx_p[rx] >= 1.0 or next_uniform(rng) < self.rx_p[rx]:
-                                    found = True
-                                    break
+                                else:
+                                    chance = self.rx_p[rx]
+                                    if partial:
+                                        chance *= self.frac[i] if self.frac[i] < self.frac[j] else self.frac[j]
+                                    if chance >= 1.0 or next_uniform(rng) < chance:
+                                        found = True
+                                        break
                     j = self.nxt[j]
                 if found:
                     break

@@ -25,12 +25,13 @@ cdef class VolumeKinetics:
     cdef int* pend_species
     cdef double* pend_left
     cdef Py_ssize_t n_pend
+    cdef double age                      # set by live(): time the molecule has been its species at the step's end (s)
 
     cdef void straddle(self, Scene sc, const double* c, int a, int b, double sep, double* pa, double* pb,
                        uint64_t* rng) noexcept nogil
     cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                Py_ssize_t n, long long* next_uid, double dt, double* frac,
                                 const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
                                 uint64_t* rng) noexcept nogil

@@ -117,12 +117,15 @@ cdef class VolumeKinetics:
     cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil:
         """Molecule i lives out the last `left` seconds of the step, reacting at the exact times
-        its clock runs out; returns False if a reaction removed it. An event whose extra products
-        would not fit in the buffer is postponed to the start of the next step (overflow set)."""
+        its clock runs out; returns False if a reaction removed it. The time left after its last
+        event (its age as the species it ends as) is stored in self.age. An event whose extra
+        products would not fit in the buffer is postponed to the start of the next step
+        (overflow set)."""
         cdef int s = species[i], rx, j, k
         cdef double R, u
         cdef double pa[3]
         cdef double pb[3]
+        self.age = left
         while True:
             R = self.uni_total[s]
             if R <= 0.0 or clock[i] >= R * left:
@@ -141,6 +144,7 @@ cdef class VolumeKinetics:
                 self.overflow = True
                 return True
             left -= clock[i] / R
+            self.age = left
             self.events[rx] += 1
             if self.rx_sep[rx] > 0.0:                       # pa -> pos[i], pb -> the buffer
                 self.straddle(sc, pos + 3 * i, self.rx_vol[self.rx_vol_start[rx]],
@@ -160,25 +164,27 @@ cdef class VolumeKinetics:
             clock[i] = fresh_clock(rng)
 
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, signed char* born,
+                                Py_ssize_t n, long long* next_uid, double dt, double* frac,
                                 const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
                                 uint64_t* rng) noexcept nogil:
         """Fire the first-order events of the step for molecules 0..n-1 and the extra products
         they make (which join at the end of the arrays: the caller keeps room for pend_cap + n_new
-        more); returns the new number of molecules. Molecules with born[i] set (NULL: none) were
-        made at the end of this step and have no time left in it. The n_new molecules of
-        zeroth-order productions (reaction new_rx[k], at new_pos[k], made new_left[k] seconds
-        before the end of the step) join too and live out their time left."""
+        more); returns the new number of molecules. The n_new molecules of zeroth-order
+        productions (reaction new_rx[k], at new_pos[k], made new_left[k] seconds before the end of
+        the step) join too and live out their time left. frac[i] (unless NULL) receives the
+        fraction of the step each molecule has existed as its present species, for the pair
+        reactions that follow."""
         cdef Py_ssize_t i = 0, last, k = 0
         cdef int j
+        cdef double inv_dt = 1.0 / dt
         self.n_pend = 0
         while i < n:
-            if self.live(sc, i, 0.0 if born != NULL and born[i] else dt, pos, species, clock, rng):
+            if self.live(sc, i, dt, pos, species, clock, rng):
+                if frac != NULL:
+                    frac[i] = self.age * inv_dt
                 i += 1
                 continue
             last = n - 1
-            if born != NULL:
-                born[i] = born[last]
             move_slot(pos, species, uid, wall, clock, i, last)
             n = last
         for k in range(n_new):
@@ -190,6 +196,8 @@ cdef class VolumeKinetics:
             wall[n] = -1.0
             clock[n] = fresh_clock(rng)
             if self.live(sc, n, new_left[k], pos, species, clock, rng):
+                if frac != NULL:
+                    frac[n] = self.age * inv_dt
                 next_uid[0] += 1
                 n += 1
         k = 0
@@ -201,6 +209,8 @@ cdef class VolumeKinetics:
             wall[n] = -1.0
             clock[n] = fresh_clock(rng)
             if self.live(sc, n, self.pend_left[k], pos, species, clock, rng):
+                if frac != NULL:
+                    frac[n] = self.age * inv_dt
                 next_uid[0] += 1
                 n += 1
             k += 1
