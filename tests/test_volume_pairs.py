@@ -5,10 +5,13 @@ the reactions start from a uniform mixture, so the rate is k within the first st
 transient of a Smoluchowski rate lasts ~σ_b²/D, far below a step here). Each count is compared
 at every sample with the closed form, |z| < 5, with the binomial SD of the survivors.
 """
+import re
+
 import numpy as np
 import pytest
 
 import cleftsim as cs
+from cleftsim import bimolecular
 from cleftsim.model import ModelError
 
 N_A = 6.02214076e23
@@ -91,7 +94,8 @@ def test_no_reaction_across_a_membrane():
     m.release("A", n=3000, inside=left)
     m.release("B", n=3000, inside=right)
     m.count("C")
-    sim = m.simulation()
+    with pytest.warns(cs.AccuracyWarning, match="the walls cut about"):   # 40 nm in 200 nm boxes
+        sim = m.simulation()
     res = sim.sample(t_end=2e-3, every=2e-4)
     assert np.all(res["C"] == 0)
     assert res.diagnostics["pairs_blocked_by_surfaces"] > 0      # pairs were in range across the gap
@@ -213,7 +217,8 @@ def test_a_rate_above_the_diffusion_limit_of_the_given_radius_is_refused():
 
 def test_reaction_volumes_that_do_not_fit_the_geometry():
     """A binding radius above half the narrowest gap is refused; an unbinding separation above it
-    (here 0.67 µm in a 1 µm box at dt = 1 ms) gets an AccuracyWarning naming a dt that fits."""
+    (here 0.67 µm in a 1 µm box at dt = 1 ms) gets an AccuracyWarning naming a dt that fits, and
+    so does a binding radius that loses more than 1 % of its rate at the walls (34 nm here)."""
     m, box = box_model(1e-4, 1)
     m.add_reaction("A + B -> C", 1e6, radius="0.6 um")
     m.release("A", n=10, inside=box)
@@ -222,9 +227,13 @@ def test_reaction_volumes_that_do_not_fit_the_geometry():
     m, box = box_model(1e-3, 1)
     m.add_reaction("A + B <-> C", (1e8, 1.66))
     m.release("C", n=10, inside=box)
-    with pytest.warns(cs.AccuracyWarning, match=r"placed 666.6 nm apart.*space of 1000 nm across.*Use dt <= 0.000543 s"):
+    with pytest.warns(cs.AccuracyWarning) as warned:
         m.simulation()
-    m, box = box_model(5e-4, 1)
+    messages = [str(w.message) for w in warned]
+    assert any(re.search(r"placed 666.6 nm apart.*space of 1000 nm across.*Use dt <= 0.000543 s", t) for t in messages)
+    assert any(re.search(r"radius 34.1 nm is large.*cut about 1.3 % off its rate.*Use dt <= 5.98e-05 s", t)
+               for t in messages), messages
+    m, box = box_model(2e-4, 1)
     m.add_reaction("A + B <-> C", (1e8, 1.66))
     m.release("C", n=10, inside=box)
     import warnings
@@ -252,3 +261,39 @@ def test_the_pair_lists_are_kept_not_rebuilt():
     assert_close(res["A"], a0 * np.exp(-km * b0 * res.times), a0, "A(t)")
     moves = res.diagnostics["pair_list_moves"]
     assert b0 <= moves <= b0 + 3 * (a0 - res["A"][-1]), (moves, a0 - res["A"][-1])
+
+
+def test_rate_deficit_at_walls_is_warned_and_estimated_right():
+    """A + B -> C in a 100 nm thin slab (4 × 4 × 0.1 µm) with σ_b = 10 nm at dt = 100 µs (large
+    steps, s = 200 nm: positions uniform): the walls cut the reactive balls of molecules near
+    them, and the rate falls short of k by wall_deficit = 0.375·σ_b/h per pair of walls (3.75 %
+    for the slab, 0.09 % each for the side walls). The model warns, and the measured effective
+    rate, from A(t_end) = A0/(1 + k_eff·A0·t) over three seeds, matches the estimate within
+    4 SE (binomial SD of A(t_end)) and is below k by more than 4 SE."""
+    from cleftsim.volume_tables import wall_deficit
+
+    dt, D, h, L, n = 1e-4, 100.0, 0.1, 4.0, 19000
+    k = 4 * np.pi / 3 * 0.010 ** 3 / dt * N_A * 1e-15       # σ_b ≈ 10 nm at this dt
+    km = k / (N_A * 1e-15 * L * L * h)
+    ratios, ses = [], []
+    for seed in (1, 2, 3):
+        m = cs.Model(dt=dt, seed=seed)
+        box = m.add_geometry(cs.geometry.box((L, L, h)), "box")
+        for s in "ABC":
+            m.add_species(s, D=D)
+        m.add_reaction("A + B -> C", k)
+        m.release("A", n=n, inside=box)
+        m.release("B", n=n, inside=box)
+        m.count("A")
+        with pytest.warns(cs.AccuracyWarning, match=r"radius 10 nm is large for the space of 100 nm across.*"
+                                                     r"cut about 3.8 % off its rate.*Use dt <= "):
+            sim = m.simulation()
+        res = sim.sample(t_end=40 * dt, every=40 * dt)
+        a, t = float(res["A"][-1]), res.times[-1]
+        ratios.append((n / a - 1) / (n * t) / km)
+        ses.append(np.sqrt(a * (1 - a / n)) / (a * a * t) / km)
+    mean, se = np.mean(ratios), np.sqrt(np.sum(np.square(ses))) / 3
+    sigma_b = bimolecular.binding_radius(k, 2 * D, dt)
+    predicted = 1 - wall_deficit(sigma_b, h) - 2 * wall_deficit(sigma_b, L)
+    assert abs(mean - predicted) < 4 * se, (mean, predicted, se)
+    assert mean < 1 - 4 * se
