@@ -231,7 +231,11 @@ def run_reversible_cells(seed):
                     m.release("B", n=1, inside=cell)
                 i += 1
     m.count("C")
-    return m.run(t_end=STEPS * DT_REV, every=EVERY * DT_REV), kr
+    # the model warns that walls cut the reactive sphere of molecules near them: here the only
+    # partner of each B is the static A at the cell's centre, whose sphere stays clear of the walls
+    with pytest.warns(cs.AccuracyWarning, match="the walls cut about"):
+        sim = m.simulation()
+    return sim.sample(t_end=STEPS * DT_REV, every=EVERY * DT_REV), kr
 
 
 def test_reversible_equilibrium_at_small_steps():
