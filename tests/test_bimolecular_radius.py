@@ -82,3 +82,15 @@ def test_probability_for_a_given_radius_inverts_the_rate_and_refuses_too_much():
     assert k_max < smol
     s = math.sqrt(2 * D * 2.5e-9)
     assert bm.rate_of_radius(sigma, D, 2.5e-9) == pytest.approx(smol * (1 - BETA * s / sigma), rel=(s / sigma) ** 2)
+
+
+@pytest.mark.parametrize("b", [50.0, 330.0])
+def test_very_small_steps_are_solved_and_reach_the_smoluchowski_limit(b):
+    """Large b (the grid starts 8 s inside the sphere, the rest in closed form): 2π(b − β) up to
+    the grid's discretisation (2e-4 relative at 40 points per s)."""
+    assert bm.reduced_flux(b) == pytest.approx(2 * math.pi * (b - BETA), rel=5e-4)
+
+
+def test_a_probability_at_very_large_b_is_refused_with_advice():
+    with pytest.raises(ValueError, match="too large for the radial calculation.*use a larger dt"):
+        bm.reduced_flux(200.0, None, 0.5)

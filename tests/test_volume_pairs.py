@@ -297,3 +297,12 @@ def test_rate_deficit_at_walls_is_warned_and_estimated_right():
     predicted = 1 - wall_deficit(sigma_b, h) - 2 * wall_deficit(sigma_b, L)
     assert abs(mean - predicted) < 4 * se, (mean, predicted, se)
     assert mean < 1 - 4 * se
+
+
+def test_pair_reactions_in_a_periodic_box_are_refused():
+    m = cs.Model(dt=1e-5, seed=1, periodic_box=(1, 1, 1))
+    for s in "ABC":
+        m.add_species(s, D=100.0)
+    m.add_reaction("A + B -> C", 1e7)
+    with pytest.raises(ModelError, match="periodic box are not supported.*reflecting box"):
+        m.simulation()

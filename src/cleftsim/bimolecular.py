@@ -20,7 +20,9 @@ x = r/s, one step is
 with φ the standard normal density. The pairs that reacted in a step are F = ∫_{x<b} (1 − u'(x))
 4πx² dx (in units of c s³), so k = F s³/Δt. Far from the sink the steady depletion is
 u = F/(2πx) (the 1/r profile of a sink of rate k: k/(4πDr) in reduced units), which closes the
-integral beyond the grid exactly. The iteration is run to a fixed point.
+integral beyond the grid exactly. The steady state is the fixed point of this linear step, solved
+directly as one linear system (the grid starts 8 s inside the sphere when all of the sphere reacts,
+so large b costs nothing more).
 
 With a given reaction radius σ (``radius=`` of a reaction) a pair within σ at the end of a step
 reacts with probability p per step, and p is what is calibrated: the inside of the sphere keeps
@@ -42,7 +44,7 @@ from cleftsim.units import PER_UM3_PER_MOLAR
 _GRID_PER_UNIT = 40          # grid points per reduced length unit (s), at least
 _MIN_POINTS_INSIDE = 40      # grid points inside the reactive sphere, at least
 _REACH = 8.0                 # the grid extends 8 s beyond the sphere (the Gaussian is negligible there)
-_TOL = 1e-10
+_MAX_POINTS_INSIDE = 4000    # a bound on the grid inside the sphere when all of it matters (b <= 100)
 
 
 @lru_cache(maxsize=1024)
@@ -59,12 +61,22 @@ def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float
         raise ValueError(f"reaction probability must be in (0, 1], got {p!r}")
     if unbind is not None and not unbind > b:
         raise ValueError(f"the unbinding separation {unbind!r} must exceed the binding radius {b!r}")
-    # midpoint grid: cells of h_in inside the sphere, of h_out (1/40 of a step) outside it
+    # midpoint grid: cells of h_in inside the sphere, of h_out (1/40 of a step) outside it. An
+    # irreversible sphere that always reacts (p = 1) is empty (u = 1) below core = b − _REACH,
+    # which no pair from outside reaches: the grid starts there, and the core's share of each
+    # step's integral, ∫_0^core (y/x)[φ(x − y) − φ(x + y)] dy
+    #   = [φ(core + x) − φ(core − x)]/x + Φ(core − x) + Φ(core + x) − 1,
+    # is added in closed form (so large b costs no more than b = _REACH)
+    core = max(0.0, b - _REACH) if unbind is None and p == 1.0 else 0.0
     h_out = 1.0 / _GRID_PER_UNIT
-    n_in = max(_MIN_POINTS_INSIDE, int(math.ceil(b / h_out)))
-    h_in = b / n_in
+    n_in = max(_MIN_POINTS_INSIDE, int(math.ceil((b - core) / h_out)))
+    if n_in > _MAX_POINTS_INSIDE:
+        raise ValueError(f"reduced radius b = {b:.4g} is too large for the radial calculation with a reaction "
+                         f"probability or an unbinding separation (at most {_MAX_POINTS_INSIDE / _GRID_PER_UNIT:g}); "
+                         f"use a larger dt")
+    h_in = (b - core) / n_in
     n_out = int(math.ceil(_REACH / h_out))
-    x = np.concatenate([(np.arange(n_in) + 0.5) * h_in, b + (np.arange(n_out) + 0.5) * h_out])
+    x = np.concatenate([core + (np.arange(n_in) + 0.5) * h_in, b + (np.arange(n_out) + 0.5) * h_out])
     w = np.concatenate([np.full(n_in, h_in), np.full(n_out, h_out)])
     X = b + n_out * h_out
     # kernel K[i, j] = (y_j/x_i)[φ(x_i − y_j) − φ(x_i + y_j)] w_j
@@ -73,22 +85,33 @@ def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float
     K = (x[None, :] / x[:, None]) * (np.exp(-0.5 * d * d) - np.exp(-0.5 * s * s)) / math.sqrt(2 * math.pi) * w
     # beyond the grid u = a/y: ∫_X^∞ (a/y)(y/x)[φ(x − y) − φ(x + y)] dy = (a/x)[Q(X − x) − Q(X + x)]
     tail = (special.ndtr(x - X) - special.ndtr(-X - x)) / x          # Q(X − x) − Q(X + x) = Φ(x − X) − Φ(−X − x)
+    if core > 0:
+        tail_core = ((special.ndtr(core - x) + special.ndtr(core + x) - 1.0)
+                     + (np.exp(-0.5 * (core + x) ** 2) - np.exp(-0.5 * (core - x) ** 2)) / (math.sqrt(2 * math.pi) * x))
+    else:
+        tail_core = np.zeros_like(x)
     inside = x < b
     shell = 4 * math.pi * x * x * w
-    u = np.where(inside, 1.0, np.minimum(1.0, b / x))               # start: a steady Smoluchowski profile
-    back = None if unbind is None else int(np.argmin(np.abs(x - unbind)))
-    F = 0.0
-    for _ in range(100000):
-        a = F / (2 * math.pi) if back is None else 0.0
-        new = K @ u + a * tail
-        F_new = p * float(np.sum((1.0 - new[inside]) * shell[inside]))
-        new[inside] = 1.0 - (1.0 - p) * (1.0 - new[inside])
-        if back is not None:
-            new[back] -= F_new / shell[back]                          # the pairs that unbind
-        if abs(F_new - F) <= _TOL * max(F_new, 1e-300) and np.max(np.abs(new - u)) < 1e-9:
-            return F_new
-        u, F = new, F_new
-    raise RuntimeError(f"binding-radius iteration did not converge for b = {b}")
+    # the fixed point of the step is linear in (u, F): with r = K u + c·F·tail + tail_core,
+    # c = 1/(2π) (far field of a sink) or 0 (reversible: no net flux),
+    #   inside:  u = 1 − (1 − p)(1 − r);   outside: u = r, less F/shell at the unbinding shell;
+    #   F = p Σ_inside (1 − r)·shell.
+    # Solved directly (an iteration of the step converges slowly, or not at all, for large b).
+    n = len(x)
+    c = 0.0 if unbind is not None else 1.0 / (2 * math.pi)
+    q = np.where(inside, 1.0 - p, 1.0)                                # weight of r in each row
+    A = np.zeros((n + 1, n + 1))
+    A[:n, :n] = np.eye(n) - q[:, None] * K
+    A[:n, n] = -q * c * tail
+    rhs = np.empty(n + 1)
+    rhs[:n] = np.where(inside, p, 0.0) + q * tail_core
+    if unbind is not None:
+        A[int(np.argmin(np.abs(x - unbind))), n] += 1.0 / shell[int(np.argmin(np.abs(x - unbind)))]
+    ws = p * shell * inside
+    A[n, :n] = ws @ K
+    A[n, n] = 1.0 + c * float(ws @ tail)
+    rhs[n] = float(ws @ (1.0 - tail_core))
+    return float(np.linalg.solve(A, rhs)[n])
 
 
 def rate_of_radius(sigma_b: float, D: float, dt: float, p: float = 1.0, unbind: float | None = None) -> float:

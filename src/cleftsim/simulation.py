@@ -84,6 +84,9 @@ class Simulation:
             self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
         n_release = sum(r.n for r in model.releases)
         bind, sep = radii(model)
+        if bind and model.periodic is not None:
+            raise ModelError("reactions of two volume molecules in a periodic box are not supported (pairs across "
+                             "the periodic faces would not react); bound the space with a reflecting box instead")
         if bind:
             probe = np.random.default_rng(0)                 # its own generator: the run's streams are untouched
             starts = model.releases + [Release(rx.products[0], 64, 0.0, "object", (rx.inside,))

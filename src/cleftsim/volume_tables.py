@@ -1,7 +1,10 @@
 """Compile a model's volume reactions into the arrays of the VolumeKinetics and PairReactions kernels."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import optimize
 
 from cleftsim import bimolecular
 from cleftsim.surface_tables import csr
@@ -20,12 +23,12 @@ def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | 
     k = 2 * rx.k if a.index == b.index else rx.k        # A + A: d[products]/dt = k[A]², per pair 2k
     if k <= 0:
         return 0.0, 1.0, None
-    if rx.radius is None:
-        if reversible:
-            sigma, s_u = bimolecular.reversible_radii(k, D, dt)
-            return sigma, 1.0, s_u
-        return bimolecular.binding_radius(k, D, dt), 1.0, None
     try:
+        if rx.radius is None:
+            if reversible:
+                sigma, s_u = bimolecular.reversible_radii(k, D, dt)
+                return sigma, 1.0, s_u
+            return bimolecular.binding_radius(k, D, dt), 1.0, None
         p, sep = bimolecular.probability_for_radius(k, rx.radius, D, dt, reversible)
     except bimolecular.RateTooHigh as exc:
         k_max = exc.args[0] / (2 if a.index == b.index else 1)
@@ -37,6 +40,8 @@ def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | 
             f"{rx.radius * 1e3:.4g} nm at dt = {dt:.4g} s (D_A + D_B = {D:.4g} um^2/s): at most {k_max:.4g} "
             f"M^-1 s^-1{' at equilibrium' if reversible else ''}; {hint}, or omit radius= to have it computed"
         ) from None
+    except ValueError as exc:                            # a radius the radial calculation cannot handle
+        raise ModelError(f"reaction {rx.equation!r}: {exc}") from None
     return rx.radius, p, sep
 
 
@@ -72,20 +77,52 @@ def narrowest_chord(scene, points: np.ndarray, reach: float) -> tuple[float, np.
     return best, where
 
 
+#: Rate deficit from walls above which a binding radius gets an AccuracyWarning (and the dt it
+#: names brings it to half of this).
+WALL_DEFICIT_WARN = 0.01
+
+
+def wall_deficit(sigma: float, width: float) -> float:
+    """Fraction of the rate of A + B lost to the walls of a slab of the given width (µm) with
+    binding radius sigma (µm), for large steps: a pair reacts where it lands within σ, and a
+    molecule at z < σ from a wall has the cap (1 − z/σ)²(2 + z/σ)/4 of its reactive ball cut off,
+    3/16 on average over the layer; two layers of σ in a width h give 0.375·σ/h. (A box has three
+    pairs of walls, so its deficit is up to three times this.)"""
+    return 0.375 * sigma / width
+
+
+def _dt_for_deficit(k: float, D: float, dt: float, width: float, target: float) -> str:
+    """Advice: the time step at which the computed binding radius of rate k (M⁻¹s⁻¹) loses
+    ``target`` of its rate to the walls of a space ``width`` across. Small steps approach the
+    Smoluchowski radius k/(4πD); the search stops at b = 5 (beyond it the radius hardly shrinks)."""
+    smol = k / bimolecular.PER_UM3_PER_MOLAR / (4 * math.pi * D)
+    if wall_deficit(smol, width) >= target:
+        return (f"a larger space: even for small steps the radius of this k is {smol * 1e3:.3g} nm "
+                f"(k/4πD, diffusion-limited)")
+    dt_lo = (smol / 5) ** 2 / (2 * D)
+    f = lambda ln_dt: wall_deficit(bimolecular.binding_radius(k, D, math.exp(ln_dt)), width) - target
+    if dt_lo >= dt or f(math.log(dt_lo)) > 0:
+        return f"dt <= {min(dt_lo, dt):.3g} s"
+    return f"dt <= {math.exp(optimize.brentq(f, math.log(dt_lo), math.log(dt), xtol=1e-3)):.3g} s"
+
+
 def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> None:
     """The reaction volume of A + B must fit in the space the molecules move in (measured by
     chords through ``points``, samples of where they start): a binding radius above half the
     narrowest chord is refused (the walls would cut the reactive sphere and the rate would fall
-    short of k); an unbinding separation above it gets a warning naming a time step at which it
-    fits (walls would squeeze dissociated pairs, which biases the equilibrium)."""
+    short of k), and one whose rate deficit at the walls (wall_deficit) exceeds
+    WALL_DEFICIT_WARN gets a warning naming a time step that brings it to half of that; an
+    unbinding separation above half the chord gets a warning naming a time step at which it fits
+    (walls would squeeze dissociated pairs, which biases the equilibrium)."""
     import warnings
 
     from cleftsim.model import AccuracyWarning, ModelError
 
     if scene.n_tri == 0 or not bind or len(points) == 0:
         return
-    far = max([r for r, _ in bind.values()] + list(sep.values()))
-    gap, at = narrowest_chord(scene, points, 2.0 * far)
+    far = max([2 * r for r, _ in bind.values()] + [0.75 * r / WALL_DEFICIT_WARN for r, _ in bind.values()]
+              + [2 * r for r in sep.values()])
+    gap, at = narrowest_chord(scene, points, far)
     if not np.isfinite(gap):
         return
     place = f"the space of {gap * 1e3:.4g} nm across near ({', '.join(f'{x:.4g}' for x in at)}) um"
@@ -98,6 +135,18 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
             raise ModelError(
                 f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm does not fit in {place}; "
                 f"use a smaller dt (the radius shrinks with it) or a radius= below {gap * 5e2:.4g} nm")
+        loss = wall_deficit(sigma, gap)
+        if loss > WALL_DEFICIT_WARN:
+            a, b = rx.reactants
+            k = 2 * rx.k if a.index == b.index else rx.k
+            if rx.radius is None:
+                hint = _dt_for_deficit(k, D, model.dt, gap, WALL_DEFICIT_WARN / 2)
+            else:
+                hint = f"a radius below {WALL_DEFICIT_WARN / 2 / 0.375 * gap * 1e3:.3g} nm"
+            warnings.warn(
+                f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm is large for {place}: the walls "
+                f"cut about {100 * loss:.2g} % off its rate (more in corners). Use {hint}",
+                AccuracyWarning, stacklevel=4)
         backs = [sep[r.index] for r in model.reactions if r.index in sep
                  and sorted(p.index for p in r.volume_products) == sorted(q.index for q in rx.reactants)]
         if backs and 2 * backs[0] > gap:
