@@ -88,12 +88,8 @@ class Simulation:
             raise ModelError("reactions of two volume molecules in a periodic box are not supported (pairs across "
                              "the periodic faces would not react); bound the space with a reflecting box instead")
         if bind:
-            probe = np.random.default_rng(0)                 # its own generator: the run's streams are untouched
-            starts = model.releases + [Release(rx.products[0], 64, 0.0, "object", (rx.inside,))
-                                       for rx in model.reactions if rx.kind == "production"]
-            points = [self._sample_positions(Release(r.species, min(r.n, 64), r.t, r.kind, r.params), probe)
-                      for r in starts]
-            check_radii_fit(model, self.scene, bind, sep, np.concatenate(points or [np.zeros((0, 3))]))
+            check_radii_fit(model, self.scene, bind, sep, np.concatenate(
+                [pts for _, pts in self._source_samples(64)] or [np.zeros((0, 3))]))
         # zeroth-order productions: (reaction, molecules per second), chunks of ~10⁵ new molecules at most
         self._production_rates = [(rx, rx.k * PER_UM3_PER_MOLAR * abs(rx.inside.mesh.volume))
                                   for rx in model.reactions if rx.kind == "production"]
@@ -130,19 +126,27 @@ class Simulation:
                     raise ModelError(f"{cl.species.name!r} is clamped {cl.label}, but a wall of it is transparent to "
                                      f"{cl.species.name!r}; make it reflect (set_surface) or clamp next to a region")
             clamped = [o for o in self.model.objects if any((r.index, 0) in cl.contexts for r in o.regions)]
-            sources = [(rel, "released") for rel in self.model.releases] + [
-                (Release(rx.products[0], 4096, 0.0, "object", (rx.inside,)), "produced")
-                for rx in self.model.reactions if rx.kind == "production"]
-            for rel, how in sources:
-                if rel.species.index != cl.species.index or not clamped:
+            for rel, pts in self._source_samples(4096) if clamped else ():
+                if rel.species.index != cl.species.index:
                     continue
-                # up to 4096 sample positions of the source (its own generator: the run's
-                # random streams are untouched) must all lie outside the clamped objects
-                probe = Release(rel.species, min(rel.n, 4096), rel.t, rel.kind, rel.params)
-                pts = self._sample_positions(probe, np.random.default_rng(0))
+                # sample positions of the source must all lie outside the clamped objects
+                how = "released" if any(rel is r for r in self.model.releases) else "produced"
                 if any(world.contains(self.scene, o.index, o.mesh, pts).any() for o in clamped):
                     raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be {how} there; "
                                      f"remove the {'release' if how == 'released' else 'production'} or the clamp")
+
+    def _production_source(self, rx, n: int) -> Release:
+        """n molecules of a production's product, uniform in its object (a Release to sample)."""
+        return Release(rx.products[0], n, 0.0, "object", (rx.inside,))
+
+    def _source_samples(self, most: int) -> list[tuple[Release, np.ndarray]]:
+        """Every release and production with up to ``most`` sample positions of where its
+        molecules start (drawn with their own generator: the run's random streams are untouched)."""
+        probe = np.random.default_rng(0)
+        sources = self.model.releases + [self._production_source(rx, most) for rx in self.model.reactions
+                                         if rx.kind == "production"]
+        return [(r, self._sample_positions(Release(r.species, min(r.n, most), r.t, r.kind, r.params), probe))
+                for r in sources]
 
     def _check_release_points(self) -> None:
         """A point release must not lie on a surface: which side it is on would be undefined."""
@@ -254,7 +258,7 @@ class Simulation:
         for rx, mean in self._production_rates:
             counts = self.rng.poisson(mean * dt, m)
             k = int(counts.sum())
-            pos = self._sample_positions(Release(rx.products[0], k, 0.0, "object", (rx.inside,)))
+            pos = self._sample_positions(self._production_source(rx, k))
             rows.append((np.repeat(np.arange(m), counts), pos, np.full(k, rx.index, dtype=np.int32),
                          dt * self.rng.random(k)))
         step = np.concatenate([r[0] for r in rows] or [np.zeros(0, dtype=np.int64)])
