@@ -10,6 +10,13 @@ from cleftsim import bimolecular
 from cleftsim.surface_tables import csr
 
 
+def pair_rate(rx) -> float:
+    """The rate constant per pair (M⁻¹s⁻¹) of a pair reaction: k for A + B; 2k for A + A, whose
+    k is defined by d[products]/dt = k[A]²."""
+    a, b = rx.reactants
+    return 2 * rx.k if a.index == b.index else rx.k
+
+
 def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | None]:
     """(σ_b µm, p, σ_u µm or None) of a pair reaction: the binding radius, the reaction
     probability per step of a pair within it, and the unbinding separation of its reverse.
@@ -20,7 +27,7 @@ def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | 
     D = a.D + b.D
     if D <= 0:
         raise ModelError(f"reaction {rx.equation!r}: both reactants have D = 0, so they never meet")
-    k = 2 * rx.k if a.index == b.index else rx.k        # A + A: d[products]/dt = k[A]², per pair 2k
+    k = pair_rate(rx)
     if k <= 0:
         return 0.0, 1.0, None
     try:
@@ -137,10 +144,8 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
                 f"use a smaller dt (the radius shrinks with it) or a radius= below {gap * 5e2:.4g} nm")
         loss = wall_deficit(sigma, gap)
         if loss > WALL_DEFICIT_WARN:
-            a, b = rx.reactants
-            k = 2 * rx.k if a.index == b.index else rx.k
             if rx.radius is None:
-                hint = _dt_for_deficit(k, D, model.dt, gap, WALL_DEFICIT_WARN / 2)
+                hint = _dt_for_deficit(pair_rate(rx), D, model.dt, gap, WALL_DEFICIT_WARN / 2)
             else:
                 hint = f"a radius below {WALL_DEFICIT_WARN / 2 / 0.375 * gap * 1e3:.3g} nm"
             warnings.warn(
