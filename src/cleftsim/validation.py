@@ -352,12 +352,12 @@ def job_pair_rate(dt_us: float, n_a: int, seed: int) -> dict:
     a = float(res["A"][-1])
     per = 1.0 / (PER_UM3_PER_MOLAR * PAIR_BOX ** 3)                # M⁻¹s⁻¹ -> per pair per s
     closed = lambda k: n_a * (n_b - n_a) / (n_b * np.exp(k * per * (n_b - n_a) * t_end) - n_a)
-    k_hat = optimize.brentq(lambda k: closed(k) - a, 1e-3 * PAIR_K, 1e3 * PAIR_K)
+    k_hat = optimize.brentq(lambda k: closed(k) - a, 0.2 * PAIR_K, 5 * PAIR_K)
     slope = (closed(k_hat * 1.001) - closed(k_hat * 0.999)) / (0.002 * k_hat)
     sigma = bimolecular.binding_radius(PAIR_K, 2 * PAIR_D, dt_us * 1e-6)
     return {"job": "pair_rate", "dt_us": dt_us, "k": k_hat, "se": np.sqrt(a * (1 - a / n_a)) / abs(slope),
             "sigma_nm": sigma * 1e3, "b": sigma / np.sqrt(4 * PAIR_D * dt_us * 1e-6),
-            "wall": 3 * volume_tables.wall_deficit(sigma, PAIR_BOX), "seconds": time.perf_counter() - t0}
+            "wall": volume_tables.wall_deficit(sigma, 3 / PAIR_BOX), "seconds": time.perf_counter() - t0}
 
 
 def job_pair_equilibrium(dt_us: float, t_end: float, seed: int) -> dict:

@@ -69,19 +69,19 @@ def radii(model) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
     return bind, sep
 
 
-def narrowest_chord(scene, points: np.ndarray, reach: float) -> tuple[float, np.ndarray | None]:
-    """(width µm, point) of the shortest chord of the space through the sample points along the
-    three axes, bounded by surfaces on both sides within ``reach``; (inf, None) if none is. (Axis
-    chords are never shorter than the gap they cross, at most √3 times longer: slanted chords
-    would cut corners and report narrow spaces that are not there.)"""
-    best, where = np.inf, None
-    for p in np.asarray(points, dtype=float):
-        for d in np.eye(3):
+def chords(scene, points: np.ndarray, reach: float) -> np.ndarray:
+    """(n, 3) length (µm) of the chord of the space through each sample point along each axis,
+    bounded by surfaces on both sides within ``reach`` (inf where it is not). Axis chords are
+    never shorter than the gap they cross and at most √3 times longer (slanted chords would cut
+    corners and report narrow spaces that are not there)."""
+    out = np.full((len(points), 3), np.inf)
+    for i, p in enumerate(np.asarray(points, dtype=float)):
+        for ax, d in enumerate(np.eye(3)):
             fwd = scene.trace(p, d * reach)
             back = scene.trace(p, -d * reach)
-            if fwd[0] >= 0 and back[0] >= 0 and (fwd[1] + back[1]) * reach < best:
-                best, where = (fwd[1] + back[1]) * reach, p
-    return best, where
+            if fwd[0] >= 0 and back[0] >= 0:
+                out[i, ax] = (fwd[1] + back[1]) * reach
+    return out
 
 
 #: Rate deficit from walls above which a binding radius gets an AccuracyWarning (and the dt it
@@ -89,25 +89,26 @@ def narrowest_chord(scene, points: np.ndarray, reach: float) -> tuple[float, np.
 WALL_DEFICIT_WARN = 0.01
 
 
-def wall_deficit(sigma: float, width: float) -> float:
-    """Fraction of the rate of A + B lost to the walls of a slab of the given width (µm) with
-    binding radius sigma (µm), for large steps: a pair reacts where it lands within σ, and a
-    molecule at z < σ from a wall has the cap (1 − z/σ)²(2 + z/σ)/4 of its reactive ball cut off,
-    3/16 on average over the layer; two layers of σ in a width h give 0.375·σ/h. (A box has three
-    pairs of walls, so its deficit is up to three times this.)"""
-    return 0.375 * sigma / width
+def wall_deficit(sigma: float, inverse_width: float) -> float:
+    """Fraction of the rate of A + B lost to walls with binding radius sigma (µm), for large
+    steps: a pair reacts where it lands within σ, and a molecule at z < σ from a wall has the cap
+    (1 − z/σ)²(2 + z/σ)/4 of its reactive ball cut off, 3/16 on average over the layer; two
+    layers of σ in a slab of width h give 0.375·σ/h. ``inverse_width`` (µm⁻¹) sums 1/h over the
+    pairs of walls (1/h for a slab, 3/L for a cube of edge L; in general the sum over the axes
+    of 1/chord, averaged over where the molecules are)."""
+    return 0.375 * sigma * inverse_width
 
 
-def _dt_for_deficit(k: float, D: float, dt: float, width: float, target: float) -> str:
+def _dt_for_deficit(k: float, D: float, dt: float, inverse_width: float, target: float) -> str:
     """Advice: the time step at which the computed binding radius of rate k (M⁻¹s⁻¹) loses
-    ``target`` of its rate to the walls of a space ``width`` across. Small steps approach the
-    Smoluchowski radius k/(4πD); the search stops at b = 5 (beyond it the radius hardly shrinks)."""
+    ``target`` of its rate to the walls (wall_deficit). Small steps approach the Smoluchowski
+    radius k/(4πD); the search stops at b = 5 (beyond it the radius hardly shrinks)."""
     smol = k / bimolecular.PER_UM3_PER_MOLAR / (4 * math.pi * D)
-    if wall_deficit(smol, width) >= target:
+    if wall_deficit(smol, inverse_width) >= target:
         return (f"a larger space: even for small steps the radius of this k is {smol * 1e3:.3g} nm "
                 f"(k/4πD, diffusion-limited)")
     dt_lo = (smol / 5) ** 2 / (2 * D)
-    f = lambda ln_dt: wall_deficit(bimolecular.binding_radius(k, D, math.exp(ln_dt)), width) - target
+    f = lambda ln_dt: wall_deficit(bimolecular.binding_radius(k, D, math.exp(ln_dt)), inverse_width) - target
     if dt_lo >= dt or f(math.log(dt_lo)) > 0:
         return f"dt <= {min(dt_lo, dt):.3g} s"
     return f"dt <= {math.exp(optimize.brentq(f, math.log(dt_lo), math.log(dt), xtol=1e-3)):.3g} s"
@@ -115,7 +116,7 @@ def _dt_for_deficit(k: float, D: float, dt: float, width: float, target: float) 
 
 def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> None:
     """The reaction volume of A + B must fit in the space the molecules move in (measured by
-    chords through ``points``, samples of where they start): a binding radius above half the
+    axis chords through ``points``, samples of where they start): a binding radius above half the
     narrowest chord is refused (the walls would cut the reactive sphere and the rate would fall
     short of k), and one whose rate deficit at the walls (wall_deficit) exceeds
     WALL_DEFICIT_WARN gets a warning naming a time step that brings it to half of that; an
@@ -129,9 +130,12 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
         return
     far = max([2 * r for r, _ in bind.values()] + [0.75 * r / WALL_DEFICIT_WARN for r, _ in bind.values()]
               + [2 * r for r in sep.values()])
-    gap, at = narrowest_chord(scene, points, far)
+    lengths = chords(scene, points, far)
+    gap = float(lengths.min())
     if not np.isfinite(gap):
         return
+    at = points[int(np.argmin(lengths.min(axis=1)))]
+    inverse_width = float(np.mean(np.sum(1.0 / lengths, axis=1)))
     place = f"the space of {gap * 1e3:.4g} nm across near ({', '.join(f'{x:.4g}' for x in at)}) um"
     for rx in model.reactions:
         if rx.kind != "pair":
@@ -142,16 +146,16 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
             raise ModelError(
                 f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm does not fit in {place}; "
                 f"use a smaller dt (the radius shrinks with it) or a radius= below {gap * 5e2:.4g} nm")
-        loss = wall_deficit(sigma, gap)
+        loss = wall_deficit(sigma, inverse_width)
         if loss > WALL_DEFICIT_WARN:
             if rx.radius is None:
-                hint = _dt_for_deficit(pair_rate(rx), D, model.dt, gap, WALL_DEFICIT_WARN / 2)
+                hint = _dt_for_deficit(pair_rate(rx), D, model.dt, inverse_width, WALL_DEFICIT_WARN / 2)
             else:
-                hint = f"a radius below {WALL_DEFICIT_WARN / 2 / 0.375 * gap * 1e3:.3g} nm"
+                hint = f"a radius below {WALL_DEFICIT_WARN / 2 / (0.375 * inverse_width) * 1e3:.3g} nm"
             warnings.warn(
-                f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm is large for {place}: the walls "
-                f"cut about {100 * loss:.2g} % off its rate (more in corners). Use {hint}",
-                AccuracyWarning, stacklevel=4)
+                f"reaction {rx.equation!r}: its reaction radius {sigma * 1e3:.4g} nm is large for the space the "
+                f"molecules start in (narrowest {gap * 1e3:.4g} nm across): the walls cut about {100 * loss:.2g} % "
+                f"off its rate. Use {hint}", AccuracyWarning, stacklevel=4)
         backs = [sep[r.index] for r in model.reactions if r.index in sep
                  and sorted(p.index for p in r.volume_products) == sorted(q.index for q in rx.reactants)]
         if backs and 2 * backs[0] > gap:
