@@ -272,8 +272,10 @@ class Simulation:
                 np.ascontiguousarray(left[order]), start)
 
     def _pending_room(self) -> int:
-        """Room the kernels need beyond the molecules present: their product buffers."""
-        return sum(k.pend_cap for k in (self.membrane, self.volume) if k is not None)
+        """Room the kernels need beyond the molecules present: their product buffers (the volume
+        kernel's twice: first-order events, then pair products living out their step)."""
+        return ((self.membrane.pend_cap if self.membrane is not None else 0)
+                + (2 * self.volume.pend_cap if self.volume is not None else 0))
 
     def _clamp_table(self, m: int) -> np.ndarray:
         """(m, clamps) mean concentration (M) of each clamp over each of the next m steps."""

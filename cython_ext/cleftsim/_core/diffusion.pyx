@@ -280,7 +280,9 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
     cdef Py_ssize_t k, n_new, cap = pos.shape[0]
-    cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (vk.pend_cap if vk is not None else 0)
+    # room for the product buffers: the membrane's once, the volume's twice (first-order events, then
+    # the pair products living out their step)
+    cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (2 * vk.pend_cap if vk is not None else 0)
     cdef double* pp = &pos[0, 0]
     cdef int* sp = &species[0]
     cdef long long* up = &uid[0]
@@ -310,6 +312,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                                    &new_rx[new_start[step]], &new_left[new_start[step]], n_new, rng)
             if pr is not None:
                 n = pr.react(sc, pp, sp, up, wp, cp, n, &next_uid, vk is not None, rng)
+                if vk is not None:
+                    n = vk.age_products(sc, pp, sp, up, wp, cp, n, &next_uid, dt, pr.done, pr.frac, rng)
             if mb is not None:
                 mb.first_order(sc, dt, &conc[step, 0], rng)
                 for k in range(mb.n_pend):

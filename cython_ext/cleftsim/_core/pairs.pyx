@@ -141,10 +141,12 @@ cdef class PairReactions:
     cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                           Py_ssize_t n, long long* next_uid, bint partial, uint64_t* rng) noexcept nogil:
         """React every pair in range among molecules 0..n-1 (n <= cap); returns the new count.
-        Products get new uids and fresh clocks (their first-order time starts with the next
-        step). With `partial`, frac[i] is the fraction of the step molecule i has existed as its
+        With `partial`, frac[i] is the fraction of the step molecule i has existed as its
         species (VolumeKinetics.first_order, which runs first), and a pair in range reacts with
-        probability p·min(frac_i, frac_j): a molecule made during the step has its share of it."""
+        probability p·min(frac_i, frac_j): a molecule made during the step has its share of it.
+        Products get new uids and fresh clocks, done[i] = 1, and (with `partial`) in frac[i] the
+        fraction of the step left after the (uniformly distributed) moment the pair met, for
+        VolumeKinetics.age_products."""
         cdef Py_ssize_t i, j, last
         cdef int s, t, rx = -1, k, m, nb, p0, p1
         cdef unsigned long long buckets[8]
@@ -206,6 +208,12 @@ cdef class PairReactions:
                 pos[3 * j + k] = q[k]
             species[i] = p0
             species[j] = p1
+            # the pair met at a uniform time within the part of the step both existed: the
+            # products' share of the step left (VolumeKinetics.age_products lives it out)
+            if partial:
+                chance = (self.frac[i] if self.frac[i] < self.frac[j] else self.frac[j]) * next_uniform(rng)
+                self.frac[i] = chance
+                self.frac[j] = chance
             for k in range(2):
                 last = i if k == 0 else j
                 wall[last] = -1.0
@@ -221,5 +229,6 @@ cdef class PairReactions:
             last = n - 1
             move_slot(pos, species, uid, wall, clock, i, last)
             self.done[i] = self.done[last]
+            self.frac[i] = self.frac[last]
             n = last
         return n

@@ -31,6 +31,11 @@ cdef class VolumeKinetics:
                        uint64_t* rng) noexcept nogil
     cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
                    uint64_t* rng) noexcept nogil
+    cdef Py_ssize_t age_products(self, Scene sc, double* pos, int* species, long long* uid, double* wall,
+                                 double* clock, Py_ssize_t n, long long* next_uid, double dt, signed char* made,
+                                 double* left, uint64_t* rng) noexcept nogil
+    cdef Py_ssize_t flush(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
+                          Py_ssize_t n, long long* next_uid, double dt, double* frac, uint64_t* rng) noexcept nogil
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, double* frac,
                                 const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,

@@ -200,7 +200,35 @@ cdef class VolumeKinetics:
                     frac[n] = self.age * inv_dt
                 next_uid[0] += 1
                 n += 1
-        k = 0
+        return self.flush(sc, pos, species, uid, wall, clock, n, next_uid, dt, frac, rng)
+
+    cdef Py_ssize_t age_products(self, Scene sc, double* pos, int* species, long long* uid, double* wall,
+                                 double* clock, Py_ssize_t n, long long* next_uid, double dt, signed char* made,
+                                 double* left, uint64_t* rng) noexcept nogil:
+        """Molecules with made[i] are products of the step's pair reactions, made left[i]·dt before
+        the end of the step (the pair met at that moment, not at the end of the step where it was
+        found): they live that time out now, so that their first-order events (and so, e.g., an
+        enzyme's cycle) keep continuous time. Returns the new number of molecules."""
+        cdef Py_ssize_t i = 0, last
+        self.n_pend = 0
+        while i < n:
+            if not made[i] or self.live(sc, i, left[i] * dt, pos, species, clock, rng):
+                i += 1
+                continue
+            last = n - 1
+            made[i] = made[last]
+            left[i] = left[last]
+            move_slot(pos, species, uid, wall, clock, i, last)
+            n = last
+        return self.flush(sc, pos, species, uid, wall, clock, n, next_uid, dt, NULL, rng)
+
+    cdef Py_ssize_t flush(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
+                          Py_ssize_t n, long long* next_uid, double dt, double* frac, uint64_t* rng) noexcept nogil:
+        """Append the extra products waiting in the buffer, each living out its time left (and
+        recording it in frac unless NULL); returns the new number of molecules."""
+        cdef Py_ssize_t k = 0
+        cdef int j
+        cdef double inv_dt = 1.0 / dt
         while k < self.n_pend:                      # the buffer may grow while it is read
             for j in range(3):
                 pos[3 * n + j] = self.pend_pos[3 * k + j]
