@@ -107,8 +107,10 @@ def test_michaelis_menten_follows_the_mass_action_ode(dt):
     At dt = 100 µs this caught an engine bug (z ≈ −5 at mid-course for seeds 1–7): an E freed
     by ES -> E + P or ES -> E + S could first bind at the end of the next step, which cost about
     one step per enzyme cycle (k_pair·S·dt = 0.1 here). The step now runs the first-order events
-    before the pair reactions, and a molecule made during the step reacts in proportion to the
-    part of the step it has existed.
+    before the pair reactions, a molecule made during the step reacts in proportion to the part
+    of the step it has existed, and the products of a pair live out the rest of the step from the
+    moment the pair met (4 seeds at 100 µs: mid-course P −0.3 ± 0.3 % from the ODE, was −2.2 %
+    with the products starting at the end of the step, and about −5 % before the reordering).
     """
     e0, s0, kf, kr, kcat, t_end = 2000, 10000, 6e7, 250.0, 750.0, 0.02
     kf_pair = kf / (N_A * 1e-15)                         # per pair per s in 1 µm³
