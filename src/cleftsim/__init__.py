@@ -11,7 +11,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from cleftsim import geometry, schemes, units, waveforms
+from cleftsim import features, geometry, schemes, units, waveforms
 from cleftsim.model import AccuracyWarning, Model, ModelError, Reaction, Region, GeometryObject, Species
 from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
 from cleftsim.result import Result
@@ -20,6 +20,6 @@ from cleftsim.units import UnitError
 
 __all__ = [
     "AccuracyWarning", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
-    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "geometry", "schemes", "units",
+    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "schemes", "units",
     "waveforms", "__version__",
 ]
