@@ -16,10 +16,11 @@ from cleftsim.model import AccuracyWarning, Model, ModelError, Reaction, Region,
 from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
 from cleftsim.result import Result
 from cleftsim.simulation import Simulation, SimulationInterrupted
+from cleftsim.ensemble import EnsembleResult, run_ensemble, trial_seed
 from cleftsim.units import UnitError
 
 __all__ = [
-    "AccuracyWarning", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
+    "AccuracyWarning", "EnsembleResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
     "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "schemes", "units",
-    "waveforms", "__version__",
+    "waveforms", "run_ensemble", "trial_seed", "__version__",
 ]

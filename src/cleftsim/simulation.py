@@ -56,11 +56,14 @@ class Simulation:
     ``observe()`` read its state. The model is validated and compiled when this is created.
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, seed: np.random.SeedSequence | None = None):
         if not model.species and not model.surface_species:
             raise ModelError("the model has no species; add one with model.add_species(name, D)")
         self.model = model
-        kernel_seq, release_seq = np.random.SeedSequence(model.seed).spawn(2)
+        # the model's seed, or a given SeedSequence (an ensemble's trial: cleftsim.ensemble)
+        self.seed = np.random.SeedSequence(model.seed) if seed is None else seed
+        kernel_seq, release_seq = (np.random.SeedSequence(self.seed.entropy, spawn_key=tuple(self.seed.spawn_key) + (i,))
+                                   for i in range(2))     # the first two children, however often it was spawned
         self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
         self.rng = np.random.Generator(np.random.PCG64(release_seq))   # release positions
         D = np.array([s.D for s in model.species] or [0.0])
@@ -395,7 +398,8 @@ class Simulation:
     def _result(self, start: int, marks: list[int], data: dict[str, list]) -> Result:
         from cleftsim import __version__
 
-        meta = {"seed": self.model.seed, "dt": self.model.dt, "version": __version__,
+        meta = {"seed": self.model.seed, "entropy": self.seed.entropy, "spawn_key": tuple(self.seed.spawn_key),
+                "dt": self.model.dt, "version": __version__,
                 "model": self.model.describe()}
         times = (start + np.array(marks, dtype=np.int64)) * self.model.dt
         n = len(marks)
