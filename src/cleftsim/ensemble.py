@@ -8,7 +8,7 @@ with any number of workers.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -104,14 +104,26 @@ def _pooled_trial(args: tuple) -> tuple[int, np.ndarray, dict]:
     return _run_trial(_WORKER_MODEL, *args)
 
 
+class EnsembleInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_ensemble`; ``.result`` holds the trials that finished."""
+
+    def __init__(self, result: EnsembleResult | None):
+        super().__init__("ensemble interrupted; the finished trials are in .result")
+        self.result = result
+
+
 def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed: int | None = None,
-                 executor: Any = None) -> EnsembleResult:
+                 executor: Any = None, out: str | os.PathLike | None = None,
+                 progress: bool = True) -> EnsembleResult:
     """Run ``trials`` independent trials of ``model`` from t = 0 to ``t_end``, sampling every
     ``every`` (as :meth:`Model.run`), and collect them in an :class:`EnsembleResult`.
 
     ``seed``: the ensemble's seed (default: the model's; a fresh one, recorded in the result, if
     neither is set). ``executor``: ``None`` (a pool of processes on all local cores) or
-    ``"serial"``. Trial k gives the same result either way.
+    ``"serial"``; trial k gives the same result either way. ``out``: an HDF5 results file
+    (cleftsim.store) that receives each trial as it finishes; if it already holds some trials of
+    this same ensemble, only the missing ones run. ``progress``: a progress bar with ETA (tqdm).
+    Ctrl-C stops the run and raises :class:`EnsembleInterrupted` with the finished trials.
     """
     if not isinstance(trials, (int, np.integer)) or isinstance(trials, bool) or trials < 1:
         raise ModelError(f"trials must be a positive integer, got {trials!r}")
@@ -119,18 +131,66 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
-    Simulation(model)                                  # validate and compile once here: errors surface now
-    jobs = [(int(seed), k, t_end, every) for k in range(trials)]
-    if executor == "serial":
-        done = [_run_trial(model, *job) for job in jobs]
-    elif executor is None:
-        workers = min(trials, os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(model,)) as pool:
-            done = list(pool.map(_pooled_trial, jobs))
-    else:
+    if executor not in (None, "serial"):
         raise ModelError(f"executor must be None (local processes) or 'serial', got {executor!r}")
-    done.sort(key=lambda r: r[0])
-    times = done[0][1]
-    data = {name: np.stack([r[2][name] for r in done]) for name in done[0][2]}
-    meta = {"seed": int(seed), "trials": trials, "model": model.describe()}
-    return EnsembleResult(times, data, int(seed), np.arange(trials), meta)
+    seed = int(seed)
+    probe = Simulation(model)                         # validate and compile once here: errors surface now
+    marks = probe.sample_times(t_end, every)
+    names = [o.name for o in model.observables]
+    settings = {"t_end": float(marks[-1]), "every": float(marks[1] - marks[0]) if len(marks) > 1 else None}
+    store = None
+    if out is not None:
+        from cleftsim.store import EnsembleFile
+
+        store = EnsembleFile(out, model.describe(), settings, seed, trials, marks, names)
+    have = set(store.done().tolist()) if store is not None else set()
+    data = {name: np.full((trials, len(marks)), np.nan) for name in names}
+    jobs = [(seed, k, t_end, every) for k in range(trials) if k not in have]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=trials, initial=len(have), desc="trials", unit="trial", smoothing=0.1)
+
+    def finished(k: int, values: dict) -> None:
+        for name in names:
+            data[name][k] = values[name]
+        if store is not None:
+            store.write(k, values)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if executor == "serial":
+            for job in jobs:
+                k, _, values = _run_trial(model, *job)
+                finished(k, values)
+        elif jobs:
+            workers = min(len(jobs), os.cpu_count() or 1)
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(model,)) as pool:
+                futures = [pool.submit(_pooled_trial, job) for job in jobs]
+                try:
+                    for fut in as_completed(futures):
+                        k, _, values = fut.result()
+                        finished(k, values)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    except KeyboardInterrupt:
+        raise EnsembleInterrupted(_collect(marks, data, seed, trials, model, store)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    return _collect(marks, data, seed, trials, model, store)
+
+
+def _collect(marks, data, seed, trials, model, store) -> EnsembleResult:
+    """The finished trials (those in the results file, or those run here) as an EnsembleResult."""
+    if store is not None:
+        from cleftsim.store import load
+
+        store.close()
+        return load(store.path)
+    done = np.flatnonzero(~np.isnan(next(iter(data.values()))[:, 0])) if data else np.arange(trials)
+    meta = {"seed": seed, "trials": trials, "model": model.describe()}
+    return EnsembleResult(marks, {name: v[done] for name, v in data.items()}, seed, done, meta)

@@ -372,8 +372,8 @@ class Simulation:
             out["pair_list_moves"] = self.pairs.relinked()
         return out
 
-    def sample(self, t_end: Any, every: Any = None) -> Result:
-        """Run to ``t_end`` recording every observable every ``every`` (default dt), from now."""
+    def _marks(self, t_end: Any, every: Any) -> list[int]:
+        """Steps (from now) at which sample() records: 0, every, ..., t_end."""
         n_total = steps_in(self.model, t_end, "t_end")
         k = 1 if every is None else steps_in(self.model, every, "every")
         if k < 1:
@@ -381,7 +381,15 @@ class Simulation:
         if n_total % k:
             raise ModelError(f"t_end = {t_end!r} is not a whole number of sampling intervals every = {every!r}; "
                              f"use t_end = {(n_total // k + 1) * k * self.model.dt:g} s")
-        marks = list(range(0, n_total + 1, k))
+        return list(range(0, n_total + 1, k))
+
+    def sample_times(self, t_end: Any, every: Any = None) -> np.ndarray:
+        """The times (s) at which ``sample(t_end, every)`` would record, from now."""
+        return (self.step_index + np.array(self._marks(t_end, every), dtype=np.int64)) * self.model.dt
+
+    def sample(self, t_end: Any, every: Any = None) -> Result:
+        """Run to ``t_end`` recording every observable every ``every`` (default dt), from now."""
+        marks = self._marks(t_end, every)
         start = self.step_index
         data: dict[str, list] = {o.name: [] for o in self.model.observables}
         done = 0

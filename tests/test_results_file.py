@@ -1,0 +1,118 @@
+"""Results files (cleftsim.store): written trial by trial, read back by cs.load, resumable after
+SIGTERM or SIGKILL with the same final result as an uninterrupted run; another model refused."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+import cleftsim as cs
+
+MODEL = textwrap.dedent('''
+    import cleftsim as cs
+
+    def model():
+        m = cs.Model(dt=1e-5, seed=11)
+        box = m.add_geometry(cs.geometry.box(1.0), "box")
+        m.add_species("A", D=100.0)
+        m.add_reaction("A -> 0", 300.0)
+        m.release("A", n=20000, inside=box)
+        m.count("A")
+        return m
+''')
+RUN = "import sys; from model_def import model; import cleftsim as cs\n" \
+      "cs.run_ensemble(model(), trials=8, t_end=0.02, every=0.002, executor='serial', out=sys.argv[1], progress=False)\n"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    (tmp_path / "model_def.py").write_text(MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def model():
+    from model_def import model as make
+    return make()
+
+
+def test_round_trip_and_the_same_as_in_memory(workdir):
+    path = workdir / "ens.h5"
+    mem = cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", progress=False)
+    filed = cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", out=path,
+                            progress=False)
+    back = cs.load(path)
+    for ens in (filed, back):
+        assert np.array_equal(ens["A"], mem["A"]) and np.array_equal(ens.times, mem.times)
+        assert np.array_equal(ens.trials, [0, 1, 2]) and ens.seed == 11
+    assert back.metadata["model"] == model().describe() and back.metadata["version"] == cs.__version__
+
+
+def test_a_changed_model_or_size_is_refused_for_resume(workdir):
+    path = workdir / "ens.h5"
+    cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    other = model()
+    other.add_species("B", D=1.0)
+    with pytest.raises(cs.ResultsFileError, match="different model.*another file name or delete it"):
+        cs.run_ensemble(other, trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    with pytest.raises(cs.ResultsFileError, match="holds 2 trials of seed 11"):
+        cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    with pytest.raises(cs.ResultsFileError, match="other settings"):
+        cs.run_ensemble(model(), trials=2, t_end=0.006, every=0.002, executor="serial", out=path, progress=False)
+
+
+def done_count(path):
+    try:
+        with h5py.File(path, "r", locking=False) as h5:
+            return int(h5["done"][()].sum())
+    except (OSError, KeyError):
+        return 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(workdir, sig):
+    path = workdir / f"killed_{int(sig)}.h5"
+    env = dict(os.environ, PYTHONPATH=str(workdir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               HDF5_USE_FILE_LOCKING="FALSE")
+    proc = subprocess.Popen([sys.executable, "-c", RUN, str(path)], env=env, cwd=workdir)
+    deadline = time.time() + 120
+    while done_count(path) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    partial = cs.load(path)
+    assert 2 <= len(partial) < 8, len(partial)            # killed part-way, the finished trials readable
+    resumed = cs.run_ensemble(model(), trials=8, t_end=0.02, every=0.002, executor="serial", out=path,
+                              progress=False)
+    whole = cs.run_ensemble(model(), trials=8, t_end=0.02, every=0.002, executor="serial", progress=False)
+    assert np.array_equal(resumed["A"], whole["A"]) and np.array_equal(resumed.trials, np.arange(8))
+    assert np.array_equal(partial["A"], whole["A"][partial.trials])
+
+
+def test_ctrl_c_keeps_the_finished_trials(workdir):
+    """SIGINT (Ctrl-C) in the middle: EnsembleInterrupted carries every finished trial."""
+    path = workdir / "interrupted.h5"
+    script = ("import sys; from model_def import model; import cleftsim as cs\n"
+              "try:\n"
+              "    cs.run_ensemble(model(), trials=8, t_end=0.02, every=0.002, executor='serial', out=sys.argv[1],"
+              " progress=False)\n"
+              "except cs.EnsembleInterrupted as exc:\n"
+              "    print('finished', len(exc.result), list(exc.result.trials))\n")
+    env = dict(os.environ, PYTHONPATH=str(workdir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               HDF5_USE_FILE_LOCKING="FALSE")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], env=env, cwd=workdir,
+                            stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while done_count(path) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    words = out.split()
+    assert words[0] == "finished" and 2 <= int(words[1]) < 8, out
+    assert int(words[1]) == len(cs.load(path))
