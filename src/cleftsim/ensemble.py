@@ -119,8 +119,10 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     ``every`` (as :meth:`Model.run`), and collect them in an :class:`EnsembleResult`.
 
     ``seed``: the ensemble's seed (default: the model's; a fresh one, recorded in the result, if
-    neither is set). ``executor``: ``None`` (a pool of processes on all local cores) or
-    ``"serial"``; trial k gives the same result either way. ``out``: an HDF5 results file
+    neither is set). ``executor``: ``None`` (a pool of processes on all local cores),
+    ``"serial"``, a ``dask.distributed.Client`` or a Dask scheduler's address
+    (``"tcp://host:8786"``; needs ``pip install 'cleftsim[distributed]'``); trial k gives the same
+    result in every case. ``out``: an HDF5 results file
     (cleftsim.store) that receives each trial as it finishes; if it already holds some trials of
     this same ensemble, only the missing ones run. ``progress``: a progress bar with ETA (tqdm).
     Ctrl-C stops the run and raises :class:`EnsembleInterrupted` with the finished trials.
@@ -131,8 +133,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
-    if executor not in (None, "serial"):
-        raise ModelError(f"executor must be None (local processes) or 'serial', got {executor!r}")
+    client = _dask_client(executor)
     seed = int(seed)
     probe = Simulation(model)                         # validate and compile once here: errors surface now
     marks = probe.sample_times(t_end, every)
@@ -165,6 +166,8 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
             for job in jobs:
                 k, _, values = _run_trial(model, *job)
                 finished(k, values)
+        elif client is not None and jobs:
+            _run_on_dask(client, model, jobs, finished)
         elif jobs:
             workers = min(len(jobs), os.cpu_count() or 1)
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(model,)) as pool:
@@ -181,7 +184,44 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     finally:
         if bar is not None:
             bar.close()
+        if client is not None and client is not executor:      # a client made here from an address
+            client.close()
     return _collect(marks, data, seed, trials, model, store)
+
+
+def _dask_client(executor: Any):
+    """The dask.distributed Client for ``executor`` (a Client, or a scheduler address such as
+    ``"tcp://host:8786"``), or None for the local executors."""
+    if executor is None or executor == "serial":
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        Client = None
+    if Client is not None and isinstance(executor, Client):
+        return executor
+    if isinstance(executor, str) and "://" in executor:
+        if Client is None:
+            raise ModelError("running on a Dask cluster needs dask.distributed: pip install 'cleftsim[distributed]'")
+        return Client(executor)
+    raise ModelError(f"executor must be None (local processes), 'serial', a dask.distributed.Client or a "
+                     f"scheduler address such as 'tcp://host:8786', got {executor!r}")
+
+
+def _run_on_dask(client, model: Model, jobs: list, finished) -> None:
+    """Run the jobs as Dask tasks (the model sent once to every worker); a task whose worker dies
+    is rerun elsewhere by the scheduler, with the same seed and so the same result."""
+    from dask.distributed import as_completed as dask_completed
+
+    shared = client.scatter(model, broadcast=True)
+    futures = [client.submit(_run_trial, shared, *job, pure=False, retries=2) for job in jobs]
+    try:
+        for fut in dask_completed(futures):
+            k, _, values = fut.result()
+            finished(k, values)
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 def _collect(marks, data, seed, trials, model, store) -> EnsembleResult:
