@@ -74,3 +74,55 @@ def test_bad_arguments():
         cs.run_ensemble(m, trials=1, t_end=1e-3, executor="threads")
     with pytest.raises(cs.ModelError, match="seed"):
         cs.run_ensemble(m, trials=1, t_end=1e-3, seed=-1)
+
+
+def build(n_a=300, k="200 /s"):
+    m = cs.Model(dt=1e-5, seed=5)
+    box = m.add_geometry(cs.geometry.box(1.0), "box")
+    m.add_species("A", D=100.0)
+    m.add_reaction("A -> 0", k)
+    m.release("A", n=n_a, inside=box)
+    m.count("A")
+    return m
+
+
+def test_sweep_grid_points_indexing_and_common_random_numbers(tmp_path):
+    sw = cs.sweep(build, {"n_a": [100, 200], "k": ["100 /s", "300 /s"]}, trials=3, t_end=2e-3, every=1e-3,
+                  executor="serial", progress=False, out=tmp_path / "sweep")
+    assert sw.points == [{"n_a": 100, "k": "100 /s"}, {"n_a": 100, "k": "300 /s"},
+                         {"n_a": 200, "k": "100 /s"}, {"n_a": 200, "k": "300 /s"}]
+    ens = sw.at(n_a=200, k="300 /s")
+    assert ens is sw[3] and ens["A"].shape == (3, 3) and np.all(ens["A"][:, 0] == 200)
+    alone = cs.run_ensemble(build(200, "300 /s"), trials=3, t_end=2e-3, every=1e-3, executor="serial",
+                            progress=False)
+    assert np.array_equal(alone["A"], ens["A"])                     # the same seeds at every point
+    back = cs.load(tmp_path / "sweep" / "point_3.h5")
+    assert back.metadata["settings"]["parameters"] == {"n_a": 200, "k": "300 /s"}
+    assert np.array_equal(back["A"], ens["A"])
+    points = cs.sweep(build, [{"n_a": 50}, {"n_a": 60, "k": "1 /s"}], trials=2, t_end=1e-3, every=1e-3,
+                      executor="serial", progress=False)
+    assert len(points) == 2 and np.all(points.at(n_a=60)["A"][:, 0] == 60)
+    with pytest.raises(KeyError, match="0 points match"):
+        points.at(n_a=7)
+    with pytest.raises(cs.ModelError, match="need a list of values"):
+        cs.sweep(build, {"n_a": 5}, trials=1, t_end=1e-3)
+
+
+def test_tables():
+    pd = pytest.importorskip("pandas")
+    data = np.arange(6.0).reshape(2, 3)
+    ens = EnsembleResult(np.array([0.0, 1.0, 2.0]), {"x": data}, 1, np.array([0, 1]), {})
+    df = ens.to_pandas()
+    assert list(df.index.names) == ["trial", "time (s)"] and df.loc[(1, 2.0), "x"] == 5.0
+    sw = cs.SweepResult([{"p": 1}, {"p": 2}], [ens, ens])
+    long = sw.to_pandas()
+    assert len(long) == 12 and set(long.columns) == {"p", "trial", "time (s)", "x"}
+    assert isinstance(long, pd.DataFrame)
+
+
+def test_xarray():
+    pytest.importorskip("xarray")
+    data = np.arange(6.0).reshape(2, 3)
+    ds = EnsembleResult(np.array([0.0, 1.0, 2.0]), {"x": data}, 4, np.array([0, 1]), {}).to_xarray()
+    assert ds["x"].dims == ("trial", "time") and float(ds["x"].sel(trial=1, time=2.0)) == 5.0
+    assert ds.attrs["seed"] == 4

@@ -16,12 +16,12 @@ from cleftsim.model import AccuracyWarning, Model, ModelError, Reaction, Region,
 from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
 from cleftsim.result import Result
 from cleftsim.simulation import Simulation, SimulationInterrupted
-from cleftsim.ensemble import EnsembleInterrupted, EnsembleResult, run_ensemble, trial_seed
+from cleftsim.ensemble import EnsembleInterrupted, EnsembleResult, SweepResult, run_ensemble, sweep, trial_seed
 from cleftsim.store import ResultsFileError, load
 from cleftsim.units import UnitError
 
 __all__ = [
-    "AccuracyWarning", "EnsembleInterrupted", "EnsembleResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
+    "AccuracyWarning", "EnsembleInterrupted", "EnsembleResult", "SweepResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
     "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "schemes", "units",
-    "waveforms", "run_ensemble", "trial_seed", "load", "ResultsFileError", "__version__",
+    "waveforms", "run_ensemble", "sweep", "trial_seed", "load", "ResultsFileError", "__version__",
 ]

@@ -86,6 +86,24 @@ class EnsembleResult:
         """Per-trial features of the observable's trace (cleftsim.features.trace_features)."""
         return trace_features(self.times, self[name], **options)
 
+    def to_pandas(self):
+        """A long pandas DataFrame: one row per (trial, time), one column per observable."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        index = pd.MultiIndex.from_product([self.trials, self.times], names=["trial", "time (s)"])
+        return pd.DataFrame({name: v.reshape(-1) for name, v in self._data.items()}, index=index)
+
+    def to_xarray(self):
+        """An xarray Dataset with dimensions (trial, time) (needs xarray)."""
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError("to_xarray() needs xarray: pip install xarray") from None
+        return xr.Dataset({name: (("trial", "time"), v) for name, v in self._data.items()},
+                          coords={"trial": self.trials, "time": self.times}, attrs={"seed": self.seed})
+
 
 _WORKER_MODEL: Model | None = None
 
@@ -114,7 +132,7 @@ class EnsembleInterrupted(KeyboardInterrupt):
 
 def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed: int | None = None,
                  executor: Any = None, out: str | os.PathLike | None = None,
-                 progress: bool = True) -> EnsembleResult:
+                 progress: bool = True, parameters: dict | None = None) -> EnsembleResult:
     """Run ``trials`` independent trials of ``model`` from t = 0 to ``t_end``, sampling every
     ``every`` (as :meth:`Model.run`), and collect them in an :class:`EnsembleResult`.
 
@@ -125,6 +143,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     result in every case. ``out``: an HDF5 results file
     (cleftsim.store) that receives each trial as it finishes; if it already holds some trials of
     this same ensemble, only the missing ones run. ``progress``: a progress bar with ETA (tqdm).
+    ``parameters``: values to record with the results (e.g. a sweep's point).
     Ctrl-C stops the run and raises :class:`EnsembleInterrupted` with the finished trials.
     """
     if not isinstance(trials, (int, np.integer)) or isinstance(trials, bool) or trials < 1:
@@ -138,7 +157,8 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     probe = Simulation(model)                         # validate and compile once here: errors surface now
     marks = probe.sample_times(t_end, every)
     names = [o.name for o in model.observables]
-    settings = {"t_end": float(marks[-1]), "every": float(marks[1] - marks[0]) if len(marks) > 1 else None}
+    settings = {"t_end": float(marks[-1]), "every": float(marks[1] - marks[0]) if len(marks) > 1 else None,
+                "parameters": dict(parameters or {})}
     store = None
     if out is not None:
         from cleftsim.store import EnsembleFile
@@ -180,13 +200,13 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
     except KeyboardInterrupt:
-        raise EnsembleInterrupted(_collect(marks, data, seed, trials, model, store)) from None
+        raise EnsembleInterrupted(_collect(marks, data, seed, trials, model, store, settings)) from None
     finally:
         if bar is not None:
             bar.close()
         if client is not None and client is not executor:      # a client made here from an address
             client.close()
-    return _collect(marks, data, seed, trials, model, store)
+    return _collect(marks, data, seed, trials, model, store, settings)
 
 
 def _dask_client(executor: Any):
@@ -224,7 +244,7 @@ def _run_on_dask(client, model: Model, jobs: list, finished) -> None:
         raise
 
 
-def _collect(marks, data, seed, trials, model, store) -> EnsembleResult:
+def _collect(marks, data, seed, trials, model, store, settings) -> EnsembleResult:
     """The finished trials (those in the results file, or those run here) as an EnsembleResult."""
     if store is not None:
         from cleftsim.store import load
@@ -232,5 +252,83 @@ def _collect(marks, data, seed, trials, model, store) -> EnsembleResult:
         store.close()
         return load(store.path)
     done = np.flatnonzero(~np.isnan(next(iter(data.values()))[:, 0])) if data else np.arange(trials)
-    meta = {"seed": seed, "trials": trials, "model": model.describe()}
+    meta = {"seed": seed, "trials": trials, "model": model.describe(), "settings": settings}
     return EnsembleResult(marks, {name: v[done] for name, v in data.items()}, seed, done, meta)
+
+
+class SweepResult:
+    """Ensembles of a model built at several parameter points: ``points`` (a list of dicts of
+    the parameter values, as given) and ``ensembles`` (an EnsembleResult per point, in order).
+    ``sweep[i]`` is the i-th point's ensemble; ``sweep.at(name=value, ...)`` the one whose values
+    match."""
+
+    def __init__(self, points: list[dict], ensembles: list[EnsembleResult]):
+        self.points = points
+        self.ensembles = ensembles
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, i: int) -> EnsembleResult:
+        return self.ensembles[i]
+
+    def at(self, **values) -> EnsembleResult:
+        hits = [i for i, p in enumerate(self.points) if all(k in p and p[k] == v for k, v in values.items())]
+        if len(hits) != 1:
+            raise KeyError(f"{len(hits)} points match {values}; the points are {self.points}")
+        return self.ensembles[hits[0]]
+
+    def to_pandas(self):
+        """A long pandas DataFrame: the parameter columns, then trial, time and the observables."""
+        import pandas as pd
+
+        frames = []
+        for point, ens in zip(self.points, self.ensembles):
+            df = ens.to_pandas().reset_index()
+            for k, v in point.items():
+                df.insert(0, k, [v] * len(df))
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
+
+
+def sweep_points(params: Any) -> list[dict]:
+    """The points of a sweep: a dict of value lists is a grid (every combination, the first key
+    varying slowest); a list of dicts is taken as the points themselves."""
+    import itertools
+
+    if isinstance(params, dict):
+        keys = list(params)
+        bad = [k for k in keys if isinstance(params[k], (str, bytes)) or not hasattr(params[k], "__iter__")]
+        if bad:
+            raise ModelError(f"sweep parameters {bad} need a list of values, e.g. {{'{bad[0]}': [1, 2, 3]}}")
+        return [dict(zip(keys, combo)) for combo in itertools.product(*(list(params[k]) for k in keys))]
+    points = list(params)
+    if not points or not all(isinstance(p, dict) for p in points):
+        raise ModelError("sweep parameters must be a dict of value lists (a grid) or a list of dicts (points)")
+    return [dict(p) for p in points]
+
+
+def sweep(build_model, params: Any, trials: int, t_end: Any, every: Any = None, seed: int | None = None,
+          executor: Any = None, out: str | os.PathLike | None = None, progress: bool = True) -> SweepResult:
+    """Run an ensemble of ``build_model(**point)`` at every point of ``params`` (sweep_points).
+
+    Trial k uses the same seed at every point (common random numbers: differences between points
+    are not blurred by different noise), from ``seed`` or else the first model's seed. ``out``: a
+    directory that receives one results file per point, ``point_<i>.h5`` (resumable like
+    :func:`run_ensemble`'s). Other arguments as :func:`run_ensemble`.
+    """
+    points = sweep_points(params)
+    models = []
+    for point in points:
+        m = build_model(**point)
+        if not isinstance(m, Model):
+            raise ModelError(f"build_model({point}) returned {type(m).__name__}, not a cleftsim Model")
+        models.append(m)
+    if seed is None:
+        seed = models[0].seed if models[0].seed is not None else int(np.random.SeedSequence().entropy)
+    if out is not None:
+        os.makedirs(out, exist_ok=True)
+    ensembles = [run_ensemble(m, trials, t_end, every, seed=seed, executor=executor, progress=progress,
+                              out=None if out is None else os.path.join(out, f"point_{i}.h5"), parameters=point)
+                 for i, (point, m) in enumerate(zip(points, models))]
+    return SweepResult(points, ensembles)
