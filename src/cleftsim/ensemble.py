@@ -8,6 +8,7 @@ with any number of workers.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -105,21 +106,39 @@ class EnsembleResult:
                           coords={"trial": self.trials, "time": self.times}, attrs={"seed": self.seed})
 
 
-_WORKER_MODEL: Model | None = None
+# Trials only read the compiled geometry (apart from the tracer's scratch marks, so one thread at a
+# time), so it is compiled once per ensemble and process: the serial loop uses the parent's, a pool
+# worker compiles it when it starts, and each thread of a Dask worker keeps the latest few models
+# it was sent (each ensemble scatters its own copy) with their geometry.
+_WORKER: dict[str, Any] = {}
+_DASK = threading.local()
 
 
 def _init_worker(model: Model) -> None:
-    global _WORKER_MODEL
-    _WORKER_MODEL = model
+    _WORKER.update(model=model, scene=Simulation(model).scene)
 
 
-def _run_trial(model: Model, seed: int, k: int, t_end: Any, every: Any) -> tuple[int, np.ndarray, dict]:
-    res = Simulation(model, seed=trial_seed(seed, k)).sample(t_end, every)
+def _dask_scene(model: Model):
+    scenes = _DASK.__dict__.setdefault("scenes", [])
+    for m, scene in scenes:
+        if m is model:
+            return scene
+    scenes.insert(0, (model, Simulation(model).scene))
+    del scenes[4:]
+    return scenes[0][1]
+
+
+def _run_trial(model: Model, scene, seed: int, k: int, t_end: Any, every: Any) -> tuple[int, np.ndarray, dict]:
+    res = Simulation(model, seed=trial_seed(seed, k), scene=scene).sample(t_end, every)
     return k, res.times, {name: res[name] for name in res.names}
 
 
 def _pooled_trial(args: tuple) -> tuple[int, np.ndarray, dict]:
-    return _run_trial(_WORKER_MODEL, *args)
+    return _run_trial(_WORKER["model"], _WORKER["scene"], *args)
+
+
+def _dask_trial(model: Model, *args) -> tuple[int, np.ndarray, dict]:
+    return _run_trial(model, _dask_scene(model), *args)
 
 
 class EnsembleInterrupted(KeyboardInterrupt):
@@ -184,7 +203,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     try:
         if executor == "serial":
             for job in jobs:
-                k, _, values = _run_trial(model, *job)
+                k, _, values = _run_trial(model, probe.scene, *job)
                 finished(k, values)
         elif client is not None and jobs:
             _run_on_dask(client, model, jobs, finished)
@@ -234,7 +253,7 @@ def _run_on_dask(client, model: Model, jobs: list, finished) -> None:
     from dask.distributed import as_completed as dask_completed
 
     shared = client.scatter(model, broadcast=True)
-    futures = [client.submit(_run_trial, shared, *job, pure=False, retries=2) for job in jobs]
+    futures = [client.submit(_dask_trial, shared, *job, pure=False, retries=2) for job in jobs]
     try:
         for fut in dask_completed(futures):
             k, _, values = fut.result()

@@ -56,7 +56,7 @@ class Simulation:
     ``observe()`` read its state. The model is validated and compiled when this is created.
     """
 
-    def __init__(self, model: Model, seed: np.random.SeedSequence | None = None):
+    def __init__(self, model: Model, seed: np.random.SeedSequence | None = None, scene=None):
         if not model.species and not model.surface_species:
             raise ModelError("the model has no species; add one with model.add_species(name, D)")
         self.model = model
@@ -72,9 +72,10 @@ class Simulation:
         rules = reactive_rules(model, model.rule_table())
         absorbs = ((rules & 3) == 1).any(axis=0)[: len(D)]
         self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
-        self.scene = world.build_scene([o.mesh for o in model.objects],
-                                       [o.region_offset for o in model.objects],
-                                       rules, self._rcut, model.periodic, model.grid_cell)
+        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``)
+        self.scene = scene if scene is not None else world.build_scene(
+            [o.mesh for o in model.objects], [o.region_offset for o in model.objects], rules, self._rcut,
+            model.periodic, model.grid_cell)
         self.step_index = 0
         self._tri_region = np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in model.objects]
                                           or [np.zeros(0, dtype=np.int64)])
