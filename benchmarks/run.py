@@ -307,6 +307,44 @@ def bench_pairs(scale: float) -> dict:
             "cost_ratio": out[True] / out[False], "target_cost_ratio": 3.0}
 
 
+def bench_ensemble(scale: float) -> list[dict]:
+    """run_ensemble (issue #5) on all cores (the benchmark's pin to one CPU is lifted here):
+    trials of about 0.2 s (2e4 molecules, 200 steps in a 1 µm box), serial against the local
+    process pool; and the per-trial overhead, from trials of one step of 10 molecules."""
+    pinned = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+    def model(n: int) -> cs.Model:
+        m = cs.Model(dt=DT, seed=3)
+        box = m.add_geometry(cs.geometry.box(1.0), "box")
+        m.add_species("A", D=D_GLU)
+        m.release("A", n=n, inside=box)
+        m.count("A")
+        return m
+
+    def timed(m, trials, t_end, executor):
+        t0 = time.perf_counter()
+        cs.run_ensemble(m, trials=trials, t_end=t_end, every=t_end, executor=executor, progress=False)
+        return time.perf_counter() - t0
+
+    try:
+        trials = max(4, int(16 * scale))
+        big = model(int(20_000 * max(scale, 0.1)))
+        serial = timed(big, trials, 200 * DT, "serial")
+        pooled = timed(big, trials, 200 * DT, None)
+        tiny, n_tiny = model(10), max(20, int(200 * scale))
+        over_serial = timed(tiny, n_tiny, DT, "serial") / n_tiny
+        over_pool = timed(tiny, n_tiny, DT, None) / n_tiny
+    finally:
+        os.sched_setaffinity(0, pinned)
+    return [{"name": "ensemble_pool_vs_serial", "trials": trials, "cores": os.cpu_count(),
+             "seconds_per_trial_serial": serial / trials, "seconds_per_trial_pool": pooled / trials,
+             "speedup": serial / pooled, "target_speedup_on_2_cores": 1.8},
+            {"name": "ensemble_overhead_per_trial", "trials": n_tiny, "ms_per_trial_serial": 1e3 * over_serial,
+             "ms_per_trial_pool": 1e3 * over_pool, "target_ms": 10.0,
+             "note": "trials of one step of 10 molecules: construction, sampling and collection"}]
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -374,6 +412,7 @@ BENCHMARKS = {
     "point_in_object": bench_point_in_object,
     "receptors": bench_receptors,
     "pairs": bench_pairs,
+    "ensemble": bench_ensemble,
 }
 
 
