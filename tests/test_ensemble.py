@@ -126,3 +126,12 @@ def test_xarray():
     ds = EnsembleResult(np.array([0.0, 1.0, 2.0]), {"x": data}, 4, np.array([0, 1]), {}).to_xarray()
     assert ds["x"].dims == ("trial", "time") and float(ds["x"].sel(trial=1, time=2.0)) == 5.0
     assert ds.attrs["seed"] == 4
+
+
+def test_summary_of_features():
+    t = np.linspace(0, 10e-3, 501)
+    base = (t / 1e-3) * np.exp(1 - t / 1e-3)
+    ens = EnsembleResult(t, {"x": np.stack([a * base for a in (1.0, 2.0, 3.0)])}, 1, np.arange(3), {})
+    s = ens.summary("x")
+    assert s["peak"]["mean"] == pytest.approx(2.0, rel=1e-5) and s["peak"]["sd"] == pytest.approx(1.0, rel=1e-5)
+    assert s["peak"]["cv"] == pytest.approx(0.5, rel=1e-5) and s["peak"]["n"] == 3

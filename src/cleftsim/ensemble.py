@@ -87,6 +87,16 @@ class EnsembleResult:
         """Per-trial features of the observable's trace (cleftsim.features.trace_features)."""
         return trace_features(self.times, self[name], **options)
 
+    def summary(self, name: str, **options) -> dict[str, dict[str, float]]:
+        """Mean, SD and CV over trials of each feature of the observable's trace (NaN-free trials)."""
+        out = {}
+        for feature, values in self.features(name, **options).items():
+            v = values[np.isfinite(values)]
+            mean = float(v.mean()) if len(v) else np.nan
+            sd = float(v.std(ddof=1)) if len(v) > 1 else np.nan
+            out[feature] = {"mean": mean, "sd": sd, "cv": sd / abs(mean) if mean else np.nan, "n": len(v)}
+        return out
+
     def to_pandas(self):
         """A long pandas DataFrame: one row per (trial, time), one column per observable."""
         try:
@@ -184,7 +194,8 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
 
         store = EnsembleFile(out, model.describe(), settings, seed, trials, marks, names)
     have = set(store.done().tolist()) if store is not None else set()
-    data = {name: np.full((trials, len(marks)), np.nan) for name in names}
+    # with a results file the trials go straight to it (memory stays flat however many there are)
+    data = {} if store is not None else {name: np.full((trials, len(marks)), np.nan) for name in names}
     jobs = [(seed, k, t_end, every) for k in range(trials) if k not in have]
     bar = None
     if progress:
@@ -193,10 +204,11 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         bar = tqdm(total=trials, initial=len(have), desc="trials", unit="trial", smoothing=0.1)
 
     def finished(k: int, values: dict) -> None:
-        for name in names:
-            data[name][k] = values[name]
         if store is not None:
             store.write(k, values)
+        else:
+            for name in names:
+                data[name][k] = values[name]
         if bar is not None:
             bar.update(1)
 

@@ -97,6 +97,7 @@ class Simulation:
         # zeroth-order productions: (reaction, molecules per second), chunks of ~10⁵ new molecules at most
         self._production_rates = [(rx, rx.k * PER_UM3_PER_MOLAR * abs(rx.inside.mesh.volume))
                                   for rx in model.reactions if rx.kind == "production"]
+        self._no_births = None
         per_step = sum(rate for _, rate in self._production_rates) * model.dt
         self._production_steps = max(1, int(1e5 / per_step)) if per_step > 0 else CHUNK_STEPS
         tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events, sep)
@@ -239,7 +240,7 @@ class Simulation:
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = min(stop - self.step_index, CHUNK_STEPS, self._production_steps)
             new = self._productions(m)
-            self._reserve(self.n + self._pending_room() + int(np.diff(new[3]).max()))
+            self._reserve(self.n + self._pending_room() + (int(np.diff(new[3]).max()) if len(new[1]) > 1 else 0))
             if self.pairs is not None:
                 self.pairs.ensure(len(self._pos))
             self.n, done, self._next_uid = advance(
@@ -257,6 +258,11 @@ class Simulation:
         time left in the step (s), and the (m + 1) start of each step's rows. The count per step
         is Poisson (mean k·V·N_A·dt), times and positions uniform (steps the kernel does not reach
         in this call are drawn afresh in the next: the process is memoryless)."""
+        if not self._production_rates:                       # nothing made: the same empty tables each call
+            if self._no_births is None or len(self._no_births[3]) != m + 1:
+                self._no_births = (np.zeros((1, 3)), np.zeros(1, dtype=np.int32), np.zeros(1),
+                                   np.zeros(m + 1, dtype=np.int64))
+            return self._no_births
         dt = self.model.dt
         rows = []
         for rx, mean in self._production_rates:
