@@ -116,3 +116,32 @@ def test_ctrl_c_keeps_the_finished_trials(workdir):
     words = out.split()
     assert words[0] == "finished" and 2 <= int(words[1]) < 8, out
     assert int(words[1]) == len(cs.load(path))
+
+
+def test_trials_stream_to_the_file_not_to_memory(tmp_path, monkeypatch):
+    """Trials of a 500-point series (4 kB each) with out=: the run's peak of traced memory does
+    not grow with the number of trials (each trial is written and dropped): 120 trials against
+    20, the growth must stay below a tenth of the 400 kB of extra values. The final read-back is
+    replaced so that only the run is measured."""
+    import tracemalloc
+
+    import cleftsim.store
+
+    m = cs.Model(dt=1e-6, seed=2)
+    box = m.add_geometry(cs.geometry.box(1.0), "box")
+    m.add_species("A", D=330.0)
+    m.release("A", n=5, inside=box)
+    m.count("A")
+    monkeypatch.setattr(cleftsim.store, "load", lambda path: None)
+    peaks = {}
+    for trials in (20, 120):
+        tracemalloc.start()
+        try:
+            cs.run_ensemble(m, trials=trials, t_end=499e-6, every=1e-6, executor="serial",
+                            out=tmp_path / f"big{trials}.h5", progress=False)
+            peaks[trials] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks[120] - peaks[20] < 0.1 * 100 * 500 * 8, peaks
+    with h5py.File(tmp_path / "big120.h5", "r") as h5:
+        assert h5["done"][()].all() and h5["data"]["A"].shape == (120, 500)
