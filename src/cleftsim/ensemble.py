@@ -181,7 +181,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
-    client = _dask_client(executor)
+    _dask_client(executor, connect=False)               # a bad executor fails before any work
     seed = int(seed)
     probe = Simulation(model)                         # validate and compile once here: errors surface now
     marks = probe.sample_times(t_end, every)
@@ -212,7 +212,9 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         if bar is not None:
             bar.update(1)
 
+    client = None
     try:
+        client = _dask_client(executor)
         if executor == "serial":
             for job in jobs:
                 k, _, values = _run_trial(model, probe.scene, *job)
@@ -232,6 +234,10 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
                     raise
     except KeyboardInterrupt:
         raise EnsembleInterrupted(_collect(marks, data, seed, trials, model, store, settings)) from None
+    except BaseException:
+        if store is not None:
+            store.close()                                      # every finished trial is in it
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -240,9 +246,10 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
     return _collect(marks, data, seed, trials, model, store, settings)
 
 
-def _dask_client(executor: Any):
+def _dask_client(executor: Any, connect: bool = True):
     """The dask.distributed Client for ``executor`` (a Client, or a scheduler address such as
-    ``"tcp://host:8786"``), or None for the local executors."""
+    ``"tcp://host:8786"``, connected to unless ``connect`` is False), or None for the local
+    executors; anything else is refused."""
     if executor is None or executor == "serial":
         return None
     try:
@@ -254,7 +261,7 @@ def _dask_client(executor: Any):
     if isinstance(executor, str) and "://" in executor:
         if Client is None:
             raise ModelError("running on a Dask cluster needs dask.distributed: pip install 'cleftsim[distributed]'")
-        return Client(executor)
+        return Client(executor) if connect else None
     raise ModelError(f"executor must be None (local processes), 'serial', a dask.distributed.Client or a "
                      f"scheduler address such as 'tcp://host:8786', got {executor!r}")
 

@@ -95,7 +95,8 @@ class EnsembleFile:
         self.h5.flush()
 
     def close(self) -> None:
-        self.h5.close()
+        if self.h5.id.valid:
+            self.h5.close()
 
 
 def load(path: str | Path):
