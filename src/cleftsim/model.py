@@ -371,8 +371,6 @@ class Model:
                 raise ModelError(str(exc)) from None
             if not radius > 0:
                 raise ModelError(f"reaction {equation!r}: radius must be positive, got {radius!r}")
-            if any(eq.reactants and len(eq.reactants) != 2 for eq in eqs[:1]):
-                raise ModelError(f"reaction {equation!r}: radius= is for reactions of two volume molecules")
         if inside is not None:
             where = self._closed(inside, f"the production {equation!r} (inside=)")
         made = tuple(self._add_equation(eq, k, lab, where, radius if i == 0 else None)

@@ -25,7 +25,7 @@ class ResultsFileError(ValueError):
     """A results file that cannot be used for this ensemble (another model, settings, size)."""
 
 
-def _early(shape: tuple, fill: float):
+def _early(fill: float):
     """Dataset creation properties: contiguous, space allocated now, filled with ``fill``."""
     import h5py
 
@@ -73,13 +73,13 @@ class EnsembleFile:
                                  model=model_json, settings=settings_json)
             self.h5["times"] = np.asarray(times, dtype=np.float64)
             done = h5py.h5d.create(self.h5.id, b"done", h5py.h5t.STD_U8LE, h5py.h5s.create_simple((trials,)),
-                                   _early((trials,), 0))
+                                   _early(0))
             done.close()
             group = self.h5.create_group("data")
             for name in names:
                 shape = (trials, len(times))
                 h5py.h5d.create(group.id, name.encode(), h5py.h5t.IEEE_F64LE, h5py.h5s.create_simple(shape),
-                                _early(shape, np.nan)).close()
+                                _early(np.nan)).close()
             self.h5.flush()
 
     def done(self) -> np.ndarray:

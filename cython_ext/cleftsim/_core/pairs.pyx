@@ -150,7 +150,7 @@ cdef class PairReactions:
         cdef Py_ssize_t i, j, last
         cdef int s, t, rx = -1, k, m, nb, p0, p1
         cdef unsigned long long buckets[8]
-        cdef double wa, wb, tot, chance
+        cdef double wa, wb, tot, chance, left
         cdef double d[3]
         cdef double q[3]
         cdef Hit hit
@@ -211,9 +211,9 @@ cdef class PairReactions:
             # the pair met at a uniform time within the part of the step both existed: the
             # products' share of the step left (VolumeKinetics.age_products lives it out)
             if partial:
-                chance = (self.frac[i] if self.frac[i] < self.frac[j] else self.frac[j]) * next_uniform(rng)
-                self.frac[i] = chance
-                self.frac[j] = chance
+                left = (self.frac[i] if self.frac[i] < self.frac[j] else self.frac[j]) * next_uniform(rng)
+                self.frac[i] = left
+                self.frac[j] = left
             for k in range(2):
                 last = i if k == 0 else j
                 wall[last] = -1.0
