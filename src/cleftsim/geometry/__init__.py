@@ -3,7 +3,8 @@
 Lengths are in µm; every length argument also accepts a unit string such as ``"200 nm"``.
 """
 from .io import load, save
-from .mesh import Mesh, MeshError
+from .mesh import Mesh, MeshError, combine
+from .shapes import Cylinder
 from .primitives import box, cylinder, icosphere
 
-__all__ = ["Mesh", "MeshError", "box", "icosphere", "cylinder", "load", "save"]
+__all__ = ["Mesh", "MeshError", "combine", "Cylinder", "box", "icosphere", "cylinder", "load", "save"]

@@ -273,3 +273,22 @@ class Mesh:
             f"Mesh({len(self._vertices)} vertices, {self.n_triangles} triangles, "
             f"regions={{{regions}}})"
         )
+
+
+def combine(*meshes: Mesh) -> Mesh:
+    """One mesh made of several, keeping their triangles apart (no vertices are merged).
+
+    Regions with the same name are joined, so a region may span parts (e.g. the ``"outer"``
+    boundary and the cells inside it of a synapse's extracellular space).
+    """
+    if not meshes or not all(isinstance(m, Mesh) for m in meshes):
+        raise MeshError("combine needs one or more Mesh objects")
+    v_off = np.cumsum([0] + [len(m.vertices) for m in meshes])
+    t_off = np.cumsum([0] + [m.n_triangles for m in meshes])
+    regions: dict[str, list[np.ndarray]] = {}
+    for m, o in zip(meshes, t_off):
+        for name, idx in m._region_map().items():
+            regions.setdefault(name, []).append(idx + o)
+    return Mesh(np.concatenate([m.vertices for m in meshes]),
+                np.concatenate([m.triangles + o for m, o in zip(meshes, v_off)]),
+                {name: np.concatenate(parts) for name, parts in regions.items()})
