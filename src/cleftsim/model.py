@@ -22,7 +22,9 @@ import numpy as np
 
 from cleftsim import binding, reactions, units, waveforms
 from cleftsim.volume_tables import pair_radius
+from cleftsim.currents import Channel
 from cleftsim.geometry import Mesh, MeshError
+from cleftsim.geometry.shapes import SHAPES
 from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
 
 RULES = {"reflect": 0, "absorb": 1, "transparent": 2}
@@ -150,12 +152,13 @@ class Reaction:
 
 @dataclass(frozen=True)
 class Observable:
-    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events"}."""
+    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events", "current"}."""
 
     name: str
     kind: str
     species: Any = None            # Species, or a tuple of SurfaceSpecies for "surface"
-    target: Any = None             # GeometryObject (count inside), list of Region, or reactions
+    target: Any = None             # GeometryObject or shape (count inside), list of Region, reactions,
+                                   # or (states, current per open receptor) terms of a current
     direction: str = ""            # for crossings: "out", "in", "net"
 
 
@@ -599,15 +602,20 @@ class Model:
             raise ModelError(f"an observable named {name!r} already exists; pass name= to choose another")
         return name
 
-    def count(self, what: Any, inside: GeometryObject | str | None = None,
+    def count(self, what: Any, inside: Any = None,
               region: Region | GeometryObject | str | None = None, name: str | None = None) -> str:
         """Record a count: molecules of a volume species in the world or ``inside`` a closed
-        object; or surface molecules of a surface species, a state set (``ampa.open``) or a list
-        of them, in the whole model or on ``region``. Returns the observable's name."""
+        object or a shape of :mod:`cleftsim.geometry.shapes` (e.g. ``syn.cleft``); or surface
+        molecules of a surface species, a state set (``ampa.open``) or a list of them, in the
+        whole model or on ``region``. Returns the observable's name."""
         if isinstance(what, Species) or (isinstance(what, str) and any(s.name == what for s in self.species)):
             sp = self._species(what)
             if region is not None:
                 raise ModelError(f"count({sp.name!r}): region= applies to surface species; use inside= for volume species")
+            if isinstance(inside, SHAPES):
+                name = self._observable_name(name, f"{sp.name}_in_{type(inside).__name__.lower()}")
+                self.observables.append(Observable(name, "count", sp, inside))
+                return name
             obj = None if inside is None else self._closed(inside, "count(inside=)")
             default = sp.name if obj is None else f"{sp.name}_in_{obj.name}"
             name = self._observable_name(name, default)
@@ -619,6 +627,23 @@ class Model:
         regs = None if region is None else self._regions(region)
         name = self._observable_name(name, label if regs is None else f"{label}_on_{regs[0].label}")
         self.observables.append(Observable(name, "surface", members, regs))
+        return name
+
+    def observe_current(self, *channels: Channel, holding: Any, name: str = "current") -> str:
+        """Record the current (A) through the open receptors of the ``channels`` at the
+        ``holding`` potential (V or e.g. ``"-70 mV"``): I = Σ N_open·γ·(V − E)·B(V), inward
+        negative (see :mod:`cleftsim.currents`). Returns the observable's name."""
+        if not channels or not all(isinstance(c, Channel) for c in channels):
+            raise ModelError("observe_current needs one or more cleftsim.Channel(receptor, conductance, reversal)")
+        terms = []
+        for ch in channels:
+            try:
+                i = ch.unitary(holding)
+            except (units.UnitError, ValueError) as exc:
+                raise ModelError(f"observe_current: {exc}") from None
+            terms.append((self._state_set(ch.states())[1], i))
+        name = self._observable_name(name, "current")
+        self.observables.append(Observable(name, "current", None, tuple(terms)))
         return name
 
     def count_absorbed(self, species: Species | str, region: Region | GeometryObject | str,

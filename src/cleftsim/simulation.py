@@ -11,6 +11,7 @@ from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
 from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
+from cleftsim.geometry.shapes import SHAPES
 from cleftsim.model import Model, ModelError, Release, Species
 from cleftsim.result import Result
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
@@ -326,13 +327,18 @@ class Simulation:
             if ob.kind == "events":
                 out[ob.name] = int(sum(self._events[rx.index] for rx in ob.target))
                 continue
+            if ob.kind == "current":
+                out[ob.name] = float(sum(self._surface_count(states, None) * i for states, i in ob.target))
+                continue
             s = ob.species.index
             if ob.kind == "count":
                 if ob.target is None:
                     out[ob.name] = self.count(ob.species)
                 else:
                     pts = self._pos[: self.n][self._species[: self.n] == s]
-                    out[ob.name] = int(world.contains(self.scene, ob.target.index, ob.target.mesh, pts).sum())
+                    inside = (ob.target.contains(pts) if isinstance(ob.target, SHAPES)
+                              else world.contains(self.scene, ob.target.index, ob.target.mesh, pts))
+                    out[ob.name] = int(inside.sum())
             elif ob.kind == "absorbed":
                 out[ob.name] = int(sum(self.absorbed[r.index, s] for r in ob.target))
             else:

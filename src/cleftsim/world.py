@@ -26,6 +26,9 @@ from cleftsim._core import scene as _scene
 MAX_CELLS = 4_000_000
 #: Grid cell edge as a multiple of the median triangle edge (measured best on the disc cleft).
 CELL_PER_EDGE = 0.75
+#: At most this many grid cells per triangle: fine meshes in a large space (a synapse in its
+#: extracellular space) would otherwise spend seconds and tens of MB on empty cells.
+CELLS_PER_TRIANGLE = 8
 #: Absorber-grid cells per Brownian-bridge search radius (finer: tighter bounds, longer lists).
 NEAR_CELLS_PER_RADIUS = 4
 #: The slab map (see Scene.slab_move) uses cells this many times finer than the tracing grid.
@@ -67,7 +70,7 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
     if cell is None:
         edges = np.linalg.norm(tv - np.roll(tv, 1, axis=1), axis=2)
         cell = CELL_PER_EDGE * float(np.median(edges))
-        cell = max(cell, float(np.prod(ext) / MAX_CELLS) ** (1 / 3))
+        cell = max(cell, float(np.prod(ext) / min(MAX_CELLS, CELLS_PER_TRIANGLE * len(tv))) ** (1 / 3))
     cell_size, n = _cells(ext, cell)
     return lo, cell_size, n
 
@@ -78,6 +81,11 @@ def _cells(extent: np.ndarray, cell: float):
     while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
         n = np.maximum(1, n // 2).astype(np.int32)
     return np.ascontiguousarray(extent / n), n
+
+
+def _starts(keys: np.ndarray, n: int) -> np.ndarray:
+    """CSR offsets (n + 1) of sorted keys in 0..n-1: entries of key k are [start[k], start[k+1])."""
+    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))]).astype(np.int64)
 
 
 def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps) -> dict:
@@ -104,7 +112,7 @@ def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_
     group_full = _scene.full_groups(tri_region, planes, group_plane, np.ascontiguousarray(cells[starts]),
                                     group_start, group_tris, area, lo, cell_size, ncell, 1e-9)
     return {
-        "cell_start": np.searchsorted(cells[starts], np.arange(n_cells + 1)).astype(np.int64),
+        "cell_start": _starts(cells[starts], n_cells),
         "group_coef": np.ascontiguousarray(planes[group_plane]),
         "group_start": group_start,
         "group_tris": group_tris,
@@ -278,7 +286,7 @@ def build_scene(
     order = np.lexsort((ndc, ncells))
     n_near = int(np.prod(near_n.astype(np.int64)))
     arrays.update(
-        near_start=np.searchsorted(ncells[order], np.arange(n_near + 1)).astype(np.int64),
+        near_start=_starts(ncells[order], n_near),
         near_tris=np.ascontiguousarray(ntris[order]) if len(order) else np.zeros(1, np.int32),
         near_dc=np.ascontiguousarray(ndc[order]) if len(order) else np.zeros(1),
         near_grid_cell=tuple(near_cell),

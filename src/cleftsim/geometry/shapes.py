@@ -28,3 +28,7 @@ class Cylinder:
     def describe(self) -> dict:
         return {"shape": "cylinder", "center": [float(c) for c in self.center], "radius": self.radius,
                 "height": self.height}
+
+
+#: The shape classes (``isinstance(x, SHAPES)``).
+SHAPES = (Cylinder,)
