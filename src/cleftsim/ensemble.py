@@ -17,6 +17,7 @@ from scipy import stats
 
 from cleftsim.features import trace_features
 from cleftsim.model import Model, ModelError
+from cleftsim.result import ENSEMBLE_RELEASE, RELEASE_EVENT
 from cleftsim.simulation import Simulation
 
 
@@ -30,11 +31,13 @@ class EnsembleResult:
 
     ``ens["name"]`` is a (trials, times) array; ``mean``, ``sd``, ``sem``, ``cv`` and ``ci`` give
     statistics over the trials at every time, ``features(name)`` the features of each trial's
-    trace (cleftsim.features). ``seed`` is the ensemble's seed, ``trials`` the trial indices.
+    trace (cleftsim.features). ``seed`` is the ensemble's seed, ``trials`` the trial indices,
+    ``releases`` the vesicle releases of every trial (``Result.releases`` with a ``trial`` field).
     """
 
     def __init__(self, times: np.ndarray, data: dict[str, np.ndarray], seed: int, trials: np.ndarray,
-                 metadata: dict[str, Any]):
+                 metadata: dict[str, Any], releases: np.ndarray | None = None):
+        self.releases = trial_releases({}) if releases is None else releases
         self.times = np.asarray(times, dtype=np.float64)
         self._data = {k: np.asarray(v) for k, v in data.items()}
         self.seed = seed
@@ -138,16 +141,29 @@ def _dask_scene(model: Model):
     return scenes[0][1]
 
 
-def _run_trial(model: Model, scene, seed: int, k: int, t_end: Any, every: Any) -> tuple[int, np.ndarray, dict]:
+def trial_releases(per_trial: dict[int, np.ndarray]) -> np.ndarray:
+    """The release events of several trials (trial → Result.releases) in one array with a
+    ``trial`` field, ordered by trial."""
+    out = [np.zeros(0, dtype=ENSEMBLE_RELEASE)]
+    for k in sorted(per_trial):
+        rows = np.zeros(len(per_trial[k]), dtype=ENSEMBLE_RELEASE)
+        for f in RELEASE_EVENT.names:
+            rows[f] = per_trial[k][f]
+        rows["trial"] = k
+        out.append(rows)
+    return np.concatenate(out)
+
+
+def _run_trial(model: Model, scene, seed: int, k: int, t_end: Any, every: Any) -> tuple:
     res = Simulation(model, seed=trial_seed(seed, k), scene=scene).sample(t_end, every)
-    return k, res.times, {name: res[name] for name in res.names}
+    return k, res.times, {name: res[name] for name in res.names}, res.releases
 
 
-def _pooled_trial(args: tuple) -> tuple[int, np.ndarray, dict]:
+def _pooled_trial(args: tuple) -> tuple:
     return _run_trial(_WORKER["model"], _WORKER["scene"], *args)
 
 
-def _dask_trial(model: Model, *args) -> tuple[int, np.ndarray, dict]:
+def _dask_trial(model: Model, *args) -> tuple:
     return _run_trial(model, _dask_scene(model), *args)
 
 
@@ -203,12 +219,15 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
 
         bar = tqdm(total=trials, initial=len(have), desc="trials", unit="trial", smoothing=0.1)
 
-    def finished(k: int, values: dict) -> None:
+    releases: dict[int, np.ndarray] = {}
+
+    def finished(k: int, values: dict, events: np.ndarray) -> None:
         if store is not None:
-            store.write(k, values)
+            store.write(k, values, events)
         else:
             for name in names:
                 data[name][k] = values[name]
+            releases[k] = events
         if bar is not None:
             bar.update(1)
 
@@ -217,8 +236,8 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
         client = _dask_client(executor)
         if executor == "serial":
             for job in jobs:
-                k, _, values = _run_trial(model, probe.scene, *job)
-                finished(k, values)
+                k, _, values, events = _run_trial(model, probe.scene, *job)
+                finished(k, values, events)
         elif client is not None and jobs:
             _run_on_dask(client, model, jobs, finished)
         elif jobs:
@@ -227,13 +246,13 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
                 futures = [pool.submit(_pooled_trial, job) for job in jobs]
                 try:
                     for fut in as_completed(futures):
-                        k, _, values = fut.result()
-                        finished(k, values)
+                        k, _, values, events = fut.result()
+                        finished(k, values, events)
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
     except KeyboardInterrupt:
-        raise EnsembleInterrupted(_collect(marks, data, seed, trials, model, store, settings)) from None
+        raise EnsembleInterrupted(_collect(marks, data, releases, seed, trials, model, store, settings)) from None
     except BaseException:
         if store is not None:
             store.close()                                      # every finished trial is in it
@@ -243,7 +262,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any, every: Any = None, seed:
             bar.close()
         if client is not None and client is not executor:      # a client made here from an address
             client.close()
-    return _collect(marks, data, seed, trials, model, store, settings)
+    return _collect(marks, data, releases, seed, trials, model, store, settings)
 
 
 def _dask_client(executor: Any, connect: bool = True):
@@ -275,14 +294,14 @@ def _run_on_dask(client, model: Model, jobs: list, finished) -> None:
     futures = [client.submit(_dask_trial, shared, *job, pure=False, retries=2) for job in jobs]
     try:
         for fut in dask_completed(futures):
-            k, _, values = fut.result()
-            finished(k, values)
+            k, _, values, events = fut.result()
+            finished(k, values, events)
     except BaseException:
         client.cancel(futures)
         raise
 
 
-def _collect(marks, data, seed, trials, model, store, settings) -> EnsembleResult:
+def _collect(marks, data, releases, seed, trials, model, store, settings) -> EnsembleResult:
     """The finished trials (those in the results file, or those run here) as an EnsembleResult."""
     if store is not None:
         from cleftsim.store import load
@@ -291,7 +310,8 @@ def _collect(marks, data, seed, trials, model, store, settings) -> EnsembleResul
         return load(store.path)
     done = np.flatnonzero(~np.isnan(next(iter(data.values()))[:, 0])) if data else np.arange(trials)
     meta = {"seed": seed, "trials": trials, "model": model.describe(), "settings": settings}
-    return EnsembleResult(marks, {name: v[done] for name, v in data.items()}, seed, done, meta)
+    return EnsembleResult(marks, {name: v[done] for name, v in data.items()}, seed, done, meta,
+                          trial_releases({k: releases[k] for k in done if k in releases}))
 
 
 class SweepResult:

@@ -113,6 +113,20 @@ class Release:
     params: tuple = field(default=())
 
 
+@dataclass(frozen=True, eq=False)
+class VesicleRelease:
+    """Vesicles of a species released by a stimulus (:mod:`cleftsim.release`): each site's
+    vesicle at a point of ``sites`` ((n_sites, 3) µm), or uniform over ``region`` (a list of
+    Region) ``depth`` µm into the space, its molecules leaving through ``pore``."""
+
+    species: Species
+    stimulus: Any
+    sites: np.ndarray | None
+    region: list | None
+    depth: float
+    pore: Any
+
+
 @dataclass(frozen=True)
 class Reaction:
     """One reaction with rate constant k (s⁻¹ first order, M⁻¹s⁻¹ second order).
@@ -214,6 +228,10 @@ class Model:
         self.objects: list[GeometryObject] = []
         self._rules: dict[tuple[int, int], int] = {}
         self.releases: list[Release] = []
+        self.vesicle_releases: list[VesicleRelease] = []
+        #: Free-form notes on the model (presets: "preset", "parameters", "synapse"); the preset
+        #: name and parameters are stored with results.
+        self.metadata: dict[str, Any] = {}
         self.observables: list[Observable] = []
 
     # ---- lookup helpers -------------------------------------------------------------------
@@ -594,6 +612,48 @@ class Model:
                 raise ModelError(f"release of {sp.name!r} lies outside the periodic box")
         self.releases.append(rel)
 
+    def release_vesicles(self, species: Species | str, stimulus: Any, at: Sequence | None = None,
+                         region: Region | str | None = None, depth: Any = "2 nm", pore: Any = None) -> None:
+        """Release vesicles of ``species`` when a stimulus fires (:func:`cleftsim.release.stimulus`:
+        action-potential times, release probability per site, quantal size, latency).
+
+        Each of the stimulus's ``n_sites`` release sites is a point of ``at`` ((n_sites, 3) µm; one
+        point is shared by every site) or, with ``region`` (an active zone), a point drawn
+        uniformly over the region for every vesicle, ``depth`` into the space the region's
+        molecules face (against its normals). ``pore`` (:func:`cleftsim.release.fusion_pore`)
+        spreads each vesicle's molecules over time; by default they all leave at fusion. A
+        molecule released at time t joins at the start of the nearest time step. The events
+        (time, AP, site, N) of each run are in ``result.releases``.
+        """
+        from cleftsim import release as rel
+
+        sp = self._species(species)
+        if not isinstance(stimulus, rel.Stimulus):
+            raise ModelError(f"release_vesicles of {sp.name!r}: stimulus must come from cleftsim.release.stimulus(...), "
+                             f"got {type(stimulus).__name__}")
+        if (at is None) == (region is None):
+            raise ModelError(f"release_vesicles of {sp.name!r}: give exactly one of at= (site points) or region= "
+                             f"(an active zone)")
+        pts, regs = None, None
+        if at is not None:
+            pts = np.asarray([units.point(p, "at") for p in np.atleast_2d(np.asarray(at, dtype=object))],
+                             dtype=np.float64).reshape(-1, 3)
+            if len(pts) == 1:
+                pts = np.repeat(pts, stimulus.n_sites, axis=0)
+            if len(pts) != stimulus.n_sites:
+                raise ModelError(f"release_vesicles of {sp.name!r}: {len(pts)} points given for {stimulus.n_sites} "
+                                 f"release sites; give one point per site (or one for all)")
+        else:
+            regs = self._regions(region)
+        d = units.length(depth, "depth")
+        if not d > 0:
+            raise ModelError(f"release_vesicles of {sp.name!r}: depth must be positive, got {depth!r}")
+        pore = rel.instantaneous() if pore is None else pore
+        if not isinstance(pore, rel.Pore):
+            raise ModelError(f"release_vesicles of {sp.name!r}: pore must come from cleftsim.release "
+                             f"(instantaneous() or fusion_pore(...)), got {type(pore).__name__}")
+        self.vesicle_releases.append(VesicleRelease(sp, stimulus, pts, regs, d, pore))
+
     def _observable_name(self, name: str | None, default: str) -> str:
         name = default if name is None else name
         if not isinstance(name, str) or not name:
@@ -693,6 +753,10 @@ class Model:
                       for (r, s), val in sorted(self._rules.items())],
             "releases": [{"species": r.species.name, "n": r.n, "t": r.t, "kind": r.kind}
                          for r in self.releases],
+            "vesicle_releases": [{"species": v.species.name, "stimulus": v.stimulus.describe(),
+                                  "pore": v.pore.describe(), "depth": v.depth,
+                                  "where": ([r.label for r in v.region] if v.region is not None
+                                            else v.sites.tolist())} for v in self.vesicle_releases],
             "site_radius": self.site_radius,
             "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
             "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind}
@@ -703,7 +767,7 @@ class Model:
             "clamps": [{"species": c.species.name, "where": c.label, "waveform": c.waveform.describe()}
                        for c in self.clamps],
             "observables": [o.name for o in self.observables],
-        }
+        } | {k: self.metadata[k] for k in ("preset", "parameters") if k in self.metadata}
 
     def simulation(self):
         """Compile the model into a :class:`~cleftsim.simulation.Simulation` at t = 0."""

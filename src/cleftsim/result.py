@@ -5,6 +5,13 @@ from typing import Any
 
 import numpy as np
 
+#: One vesicle release of a run: fusion time (s), which release_vesicles call, action potential,
+#: site, molecules, and where (µm).
+RELEASE_EVENT = np.dtype([("time", "f8"), ("source", "i8"), ("ap", "i8"), ("site", "i8"), ("n", "i8"),
+                          ("x", "f8"), ("y", "f8"), ("z", "f8")])
+#: The same with the trial it happened in (EnsembleResult.releases).
+ENSEMBLE_RELEASE = np.dtype(RELEASE_EVENT.descr + [("trial", "i8")])
+
 
 class Result:
     """Observables sampled at ``times`` (s).
@@ -12,11 +19,14 @@ class Result:
     ``result["name"]`` gives one observable as a numpy array aligned with ``times``;
     ``metadata`` holds the seed, time step, package version and the model description;
     ``diagnostics`` the engine's counters (reflections, Brownian-bridge absorptions, steps cut
-    short by the bounce limit, periodic wraps).
+    short by the bounce limit, periodic wraps); ``releases`` the run's vesicle releases (a
+    structured array: time (s), source, ap, site, n, x, y, z (µm); see
+    :meth:`~cleftsim.model.Model.release_vesicles`), all of them, including any after the last sample.
     """
 
     def __init__(self, times: np.ndarray, data: dict[str, np.ndarray], metadata: dict[str, Any],
-                 diagnostics: dict[str, int]):
+                 diagnostics: dict[str, int], releases: np.ndarray | None = None):
+        self.releases = np.zeros(0, dtype=RELEASE_EVENT) if releases is None else releases
         self.times = np.asarray(times, dtype=np.float64)
         self._data = {k: np.asarray(v) for k, v in data.items()}
         self.metadata = metadata

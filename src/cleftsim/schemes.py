@@ -22,7 +22,7 @@ import numpy as np
 from cleftsim import reactions, units
 from cleftsim.waveforms import as_waveform
 
-__all__ = ["Scheme", "SchemeError", "Transition", "NMDAScheme", "ampa_jonas1993", "nmda", "mg_block",
+__all__ = ["Scheme", "SchemeError", "Transition", "NMDAScheme", "ampa_jonas1993", "nmda", "mg_block", "gabaa",
            "nachr_nmj", "ache_nmj", "glutamate_transporter", "well_mixed"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -313,6 +313,31 @@ def nmda(ligand: Any = "glu", rates: str | Mapping[str, float] = "lester_jahr199
               "closed": ("C0", "C1", "C2", "D")},
         ligands=(g,), bound={"C1": {g: 1}, "C2": {g: 2}, "O": {g: 2}, "D": {g: 2}},
         D=D, citation=citation + "; Mg2+ block: Jahr CE, Stevens CF (1990) J Neurosci 10:3178-3182", mg=mg)
+
+
+def gabaa(ligand: Any = "GABA", D: Any = 0.0) -> Scheme:
+    """GABA_A receptor, 5 states, the scheme of Busch & Sakmann 1990 (Cold Spring Harb Symp Quant
+    Biol 55:69-80) with the rates Destexhe, Mainen & Sejnowski fitted to hippocampal IPSCs (Otis &
+    Mody 1992), as given in Destexhe, Mainen & Sejnowski 1998 (Kinetic models of synaptic
+    transmission, in Methods in Neuronal Modeling, Koch & Segev eds., MIT Press) [?, rates as
+    implemented in public model code, not checked against the chapter]::
+
+        C0 <-> C1 <-> C2         two bindings
+               |      |
+               O1     O2         an open state from each bound state
+
+    Rates (binding M⁻¹s⁻¹, others s⁻¹): C0→C1 2e7, C1→C0 4600; C1→C2 1e7, C2→C1 9200;
+    C1→O1 3300, O1→C1 9800; C2→O2 10600, O2→C2 410.
+    """
+    g = _name(ligand, "ligand")
+    return Scheme(
+        name="GABAA", states=("C0", "C1", "C2", "O1", "O2"), initial="C0",
+        reactions=((f"{g} + C0 <-> C1", (2e7, 4600.0)), (f"{g} + C1 <-> C2", (1e7, 9200.0)),
+                   ("C1 <-> O1", (3300.0, 9800.0)), ("C2 <-> O2", (10600.0, 410.0))),
+        sets={"open": ("O1", "O2"), "bound": ("C1", "C2", "O1", "O2"), "closed": ("C0", "C1", "C2")},
+        ligands=(g,), bound={"C1": {g: 1}, "C2": {g: 2}, "O1": {g: 1}, "O2": {g: 2}}, D=D,
+        citation="Busch C, Sakmann B (1990) Cold Spring Harb Symp Quant Biol 55:69-80; rates: Destexhe A, Mainen ZF, "
+                 "Sejnowski TJ (1998) in Methods in Neuronal Modeling, MIT Press")
 
 
 def nachr_nmj(ligand: Any = "ACh", D: Any = 0.0) -> Scheme:

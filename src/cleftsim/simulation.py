@@ -13,7 +13,8 @@ from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
 from cleftsim.geometry.shapes import SHAPES
 from cleftsim.model import Model, ModelError, Release, Species
-from cleftsim.result import Result
+from cleftsim.result import RELEASE_EVENT, Result
+from cleftsim.surface import uniform_on
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
 from cleftsim.units import PER_UM3_PER_MOLAR
 from cleftsim.volume_tables import check_radii_fit, pair_arrays, radii, volume_arrays
@@ -119,6 +120,7 @@ class Simulation:
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
         self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
+        self.release_events = self._vesicle_events()
         self._check_release_points()
         self._check_clamps()
 
@@ -156,16 +158,54 @@ class Simulation:
 
     def _check_release_points(self) -> None:
         """A point release must not lie on a surface: which side it is on would be undefined."""
-        for rel in self.model.releases:
-            if rel.kind != "point" or self.scene.n_tri == 0:
-                continue
-            dist, tri = self.scene.surface_distance(rel.params[0])
+        points = [(rel.species, rel.params[0]) for rel in self.model.releases if rel.kind == "point"]
+        points += [(v.species, p) for v in self.model.vesicle_releases if v.sites is not None for p in v.sites]
+        for sp, at in points:
+            if self.scene.n_tri == 0:
+                break
+            dist, tri = self.scene.surface_distance(at)
             if dist < SURFACE_CLEARANCE:
                 obj, region = self._triangle_owner(tri)
                 raise ModelError(
-                    f"release of {rel.species.name!r} at {tuple(float(x) for x in rel.params[0])} µm lies on the surface of "
+                    f"release of {sp.name!r} at {tuple(float(x) for x in at)} µm lies on the surface of "
                     f"{obj!r} (region {region!r}); move the point off the surface, into the space "
                     f"where the molecules start (e.g. by 1 nm)")
+
+    def _vesicle_events(self) -> np.ndarray:
+        """Draw this run's vesicle releases (:meth:`Model.release_vesicles`), schedule their
+        molecules (each joins at the step boundary nearest its release time) and return the
+        events: time (s), source (index of the release_vesicles call), ap, site, n, x, y, z (µm)."""
+        if not self.model.vesicle_releases:
+            return np.zeros(0, dtype=RELEASE_EVENT)
+        from cleftsim import release
+
+        dt, out = self.model.dt, []
+        for k, vr in enumerate(self.model.vesicle_releases):
+            ev = release.realise(vr.stimulus, self.rng)
+            pos = vr.sites[ev["site"]] if vr.region is None else self._region_points(vr.region, len(ev), vr.depth)
+            times, which = release.molecule_times(ev, vr.pore, self.rng)
+            steps = np.rint(times / dt).astype(np.int64)
+            groups, counts = np.unique(np.stack([steps, which], axis=1), axis=0, return_counts=True)
+            self._pending += [(int(st), Release(vr.species, int(c), st * dt, "point", (pos[e],)))
+                              for (st, e), c in zip(groups, counts)]
+            rows = np.zeros(len(ev), dtype=RELEASE_EVENT)
+            rows["time"], rows["source"], rows["ap"], rows["site"], rows["n"] = ev["time"], k, ev["ap"], ev["site"], ev["n"]
+            rows["x"], rows["y"], rows["z"] = pos.T if len(ev) else (0.0, 0.0, 0.0)
+            out.append(rows)
+        self._pending.sort(key=lambda item: item[0])
+        events = np.concatenate(out) if out else np.zeros(0, dtype=RELEASE_EVENT)
+        return events[np.argsort(events["time"], kind="stable")]
+
+    def _region_points(self, regions: list, n: int, depth: float) -> np.ndarray:
+        """n points uniform over the regions, ``depth`` µm off them against their normals."""
+        verts, tris, normals = [], [], []
+        for reg in regions:
+            mesh = reg.object.mesh
+            verts.append(mesh.vertices)
+            tris.append(mesh.triangles[reg.triangles] + sum(len(v) for v in verts[:-1]))
+            normals.append(mesh.normals[reg.triangles])
+        which, pts = uniform_on(np.concatenate(verts), np.concatenate(tris), n, self.rng)
+        return pts - depth * np.concatenate(normals)[which]
 
     def _triangle_owner(self, tri: int) -> tuple[str, str]:
         for obj in self.model.objects:
@@ -424,4 +464,5 @@ class Simulation:
                 "model": self.model.describe()}
         times = (start + np.array(marks, dtype=np.int64)) * self.model.dt
         n = len(marks)
-        return Result(times, {k: np.array(v[:n]) for k, v in data.items()}, meta, self.diagnostics)
+        return Result(times, {k: np.array(v[:n]) for k, v in data.items()}, meta, self.diagnostics,
+                      self.release_events)

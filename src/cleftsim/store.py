@@ -2,7 +2,8 @@
 
 Layout: attributes ``format``, ``version`` (cleftsim's), ``seed``, ``trials``, ``model`` (the
 model description, JSON) and ``settings`` (t_end, every, JSON); datasets ``times`` (n_times,),
-``done`` (trials,) and ``data/<observable>`` (trials, n_times), float64.
+``done`` (trials,), ``data/<observable>`` (trials, n_times), float64, and ``releases/<trial>``
+(the trial's vesicle releases, cleftsim.result.RELEASE_EVENT).
 
 Every dataset is created, with its space allocated, before the first trial runs, and each trial
 writes only raw values: its rows, a flush, then its ``done`` flag and a flush. So killing the
@@ -86,10 +87,14 @@ class EnsembleFile:
         """Indices of the trials already in the file."""
         return np.flatnonzero(self.h5["done"][()])
 
-    def write(self, k: int, data: dict[str, np.ndarray]) -> None:
-        """Store trial k: its rows, then its flag, each followed by a flush."""
+    def write(self, k: int, data: dict[str, np.ndarray], releases: np.ndarray) -> None:
+        """Store trial k: its rows and release events, then its flag, each followed by a flush."""
         for name, values in data.items():
             self.h5["data"][name][k, :] = values
+        group = self.h5.require_group("releases")
+        if str(k) in group:                      # left by a run killed before it set the flag
+            del group[str(k)]
+        group[str(k)] = releases
         self.h5.flush()
         self.h5["done"][k] = 1
         self.h5.flush()
@@ -104,7 +109,7 @@ def load(path: str | Path):
     trials it completed."""
     import h5py
 
-    from cleftsim.ensemble import EnsembleResult
+    from cleftsim.ensemble import EnsembleResult, trial_releases
 
     with h5py.File(path, "r") as h5:
         if h5.attrs.get("format") != FORMAT:
@@ -114,4 +119,6 @@ def load(path: str | Path):
         meta: dict[str, Any] = {"seed": int(h5.attrs["seed"]), "trials": int(h5.attrs["trials"]),
                                 "version": str(h5.attrs["version"]), "model": json.loads(h5.attrs["model"]),
                                 "settings": json.loads(h5.attrs["settings"]), "file": str(path)}
-        return EnsembleResult(h5["times"][()], data, meta["seed"], done, meta)
+        group = h5.get("releases", {})
+        events = trial_releases({int(k): group[str(k)][()] for k in done if str(k) in group})
+        return EnsembleResult(h5["times"][()], data, meta["seed"], done, meta, events)

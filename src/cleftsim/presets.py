@@ -1,0 +1,135 @@
+"""Ready-made synapse models: functions that build a :class:`~cleftsim.model.Model` with the
+public API (the engine has no special cases for them).
+
+Every parameter can be overridden by keyword (``ca1_synapse(n_ampa=40, height="15 nm")``), so a
+geometry experiment is one loop. Each preset records the open count of each receptor type as
+``"<RECEPTOR>_open"``, the total postsynaptic current as ``"current"`` (A, inward negative,
+:mod:`cleftsim.currents`), the free transmitter (``"<T>"``), the transmitter inside the cleft
+(``"<T>_cleft"``), the transmitter that left through the outer boundary (``"<T>_escaped"``) and,
+where present, the transmitter taken up (``"<T>_uptake"``) or hydrolysed (``"<T>_hydrolysed"``).
+``model.metadata`` holds the preset's name, its parameters and the :class:`~cleftsim.synapse.Synapse`.
+
+Numbers are from docs physics.md with the sources named in each docstring; [?] marks a value
+not checked against the primary paper.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cleftsim import release, schemes, synapse
+from cleftsim.currents import Channel
+from cleftsim.model import Model, ModelError
+
+_COMMON = {
+    "dt": "1 us",                 # time step
+    "seed": None,                 # Model seed
+    "height": "20 nm",            # cleft height [P] EM literature, Savtchenko & Rusakov 2007 PNAS 104:1823
+    "radius": "250 nm",           # radius of the apposed membranes [?] (a little beyond the PSD)
+    "psd_radius": "150 nm",       # PSD area 0.069 µm² (median) [P] Bourne & Harris 2012
+    "active_zone_radius": None,   # default: the PSD's radius, facing it
+    "extracellular": "500 nm",    # extracellular space between the cells and the outer boundary
+    "outer": "absorb",            # outer boundary: "absorb" (escape) or "reflect"
+    "ap_times": (0.0,),           # action potentials (s)
+    "release_probability": 1.0,   # per site and AP
+    "quantal_cv": 0.0,            # CV of the vesicle content (gamma distributed)
+    "release_position": "center",  # "center" of the active zone, "uniform" over it, or (x, y) µm
+    "holding": "-70 mV",          # holding potential
+}
+
+
+def _settings(name: str, defaults: dict, overrides: dict) -> dict:
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ModelError(f"{name}: unknown parameter(s) {unknown}; the parameters are {sorted(defaults)}")
+    return {**defaults, **overrides}
+
+
+def _disc_synapse(name: str, p: dict, transmitter: str) -> tuple[Model, Any, synapse.Synapse, Any]:
+    """The model, its geometry object, the synapse and the transmitter of a disc-synapse preset."""
+    if p["outer"] not in ("absorb", "reflect"):
+        raise ModelError(f"{name}: outer must be 'absorb' or 'reflect', got {p['outer']!r}")
+    glia = None
+    if p.get("glia_coverage", 0):
+        glia = {"distance": p["glia_distance"], "coverage": p["glia_coverage"]}
+    syn = synapse.cleft(height=p["height"], radius=p["radius"], psd_radius=p["psd_radius"],
+                        active_zone_radius=p["active_zone_radius"], extracellular=p["extracellular"], glia=glia)
+    m = Model(dt=p["dt"], seed=p["seed"])
+    tx = m.add_species(transmitter, D=p["D"])
+    obj = m.add_geometry(syn.mesh, "synapse")
+    m.set_surface(tx, obj.region("outer"), p["outer"])
+    stim = release.stimulus(p["ap_times"], p["release_probability"], n_sites=1,
+                            quantal=release.quantal(p["n_" + transmitter.lower()], cv=p["quantal_cv"]))
+    where = p["release_position"]
+    if isinstance(where, str) and where == "uniform":
+        m.release_vesicles(tx, stim, region=obj.region("active_zone"))
+    elif isinstance(where, str) and where == "center":
+        m.release_vesicles(tx, stim, at=syn.release_sites)
+    else:
+        try:
+            x, y = where
+        except (TypeError, ValueError):
+            raise ModelError(f"{name}: release_position must be 'center', 'uniform' or (x, y) in µm, "
+                             f"got {where!r}") from None
+        m.release_vesicles(tx, stim, at=[(x, y, syn.release_sites[0][2])])
+    m.count(tx)
+    m.count(tx, inside=syn.cleft, name=f"{transmitter}_cleft")
+    m.count_absorbed(tx, obj.region("outer"), name=f"{transmitter}_escaped")
+    m.metadata.update(preset=name, parameters=dict(p), synapse=syn)
+    return m, obj, syn, tx
+
+
+def ca1_synapse(**overrides: Any) -> Model:
+    """CA1 glutamatergic synapse: one vesicle of glutamate released into a disc cleft with AMPA
+    and NMDA receptors on the PSD and glutamate transporters on a glial sheath.
+
+    Parameters and defaults (physics.md §2): ``n_glu`` 3000 glutamate per vesicle (3000–4000,
+    Riveros et al. 1986 [P]); ``D`` 0.33 µm²/ms (0.2–0.33 in the cleft, Nielsen et al. 2004 [?];
+    0.32 measured extracellular, Zheng et al. 2008 [P]); ``n_ampa`` 80 (Nusser et al. 1998: <3 to
+    140 [P]; 80 is the usual model value) with the Jonas et al. 1993 scheme, ``g_ampa`` 10 pS [?];
+    ``n_nmda`` 20 [?] with the Lester & Jahr 1992 rates, ``g_nmda`` 45 pS [?], ``mg`` 1 mM
+    (Jahr & Stevens 1990 block); reversal 0 mV for both [?]; ``transporter_density`` 10 800 µm⁻²
+    (GLT-1 8500 + GLAST 2300, Lehre & Danbolt 1998 [P]) on a glial ring ``glia_distance`` 50 nm
+    beyond the rim [?] covering ``glia_coverage`` 0.43 of the circumference (astroglia reach
+    about half of the CA1 synapse perimeter, Ventura & Harris 1999 [?]; 0 removes the glia);
+    cleft height 20 nm, PSD radius 150 nm and the common parameters of this module.
+    """
+    defaults = {**_COMMON, "D": "0.33 um^2/ms", "n_glu": 3000, "n_ampa": 80, "n_nmda": 20,
+                "g_ampa": "10 pS", "g_nmda": "45 pS", "reversal": "0 mV", "mg": "1 mM",
+                "transporter_density": "10800 /um^2", "glia_distance": "50 nm", "glia_coverage": 0.43}
+    p = _settings("ca1_synapse", defaults, overrides)
+    m, obj, syn, glu = _disc_synapse("ca1_synapse", p, "glu")
+    ampa = m.add_scheme(schemes.ampa_jonas1993(ligand=glu))
+    nmda = m.add_scheme(schemes.nmda(ligand=glu, mg=p["mg"]))
+    m.place(ampa, region=obj.region("psd"), n=p["n_ampa"])
+    m.place(nmda, region=obj.region("psd"), n=p["n_nmda"])
+    if p["glia_coverage"]:
+        glut = m.add_scheme(schemes.glutamate_transporter(ligand=glu))
+        m.place(glut, region=obj.region("glia"), density=p["transporter_density"])
+        m.count_events(glut.reaction("TG -> Tstar"), name="glu_uptake")
+    m.count(ampa.open, name="AMPA_open")
+    m.count(nmda.open, name="NMDA_open")
+    m.observe_current(Channel(ampa, p["g_ampa"], p["reversal"]), Channel(nmda, p["g_nmda"], p["reversal"]),
+                      holding=p["holding"])
+    return m
+
+
+def gabaergic_synapse(**overrides: Any) -> Model:
+    """GABAergic inhibitory synapse: one vesicle of GABA released into a disc cleft with GABA_A
+    receptors (Busch & Sakmann 1990 scheme, Destexhe et al. 1998 rates: :func:`cleftsim.schemes.gabaa`)
+    on the PSD; no transporters.
+
+    Defaults: ``n_gaba`` 3000 per vesicle [?: "several thousand", physics.md §4]; ``D`` 0.33
+    µm²/ms [?, taken equal to glutamate's]; ``n_gabaa`` 40 [?, tens of receptors per synapse];
+    ``g_gabaa`` 25 pS [?]; ``reversal`` −70 mV (Cl⁻, physics.md §4 [?]); ``holding`` −40 mV, so the
+    inhibitory current is outward (positive); at −70 mV it vanishes, below it turns inward.
+    Geometry: the common disc-cleft parameters of this module.
+    """
+    defaults = {**_COMMON, "D": "0.33 um^2/ms", "n_gaba": 3000, "n_gabaa": 40, "g_gabaa": "25 pS",
+                "reversal": "-70 mV", "holding": "-40 mV"}
+    p = _settings("gabaergic_synapse", defaults, overrides)
+    m, obj, syn, gaba = _disc_synapse("gabaergic_synapse", p, "GABA")
+    gabaa = m.add_scheme(schemes.gabaa(ligand=gaba))
+    m.place(gabaa, region=obj.region("psd"), n=p["n_gabaa"])
+    m.count(gabaa.open, name="GABAA_open")
+    m.observe_current(Channel(gabaa, p["g_gabaa"], p["reversal"]), holding=p["holding"])
+    return m
