@@ -17,7 +17,7 @@ $(STAMP): $(PY) $(SOURCES)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/disc_cleft_escape.py
+	$(PY) examples/ca1_demo.py --out out
 
 test: $(STAMP)
 	$(PY) -m pytest -q

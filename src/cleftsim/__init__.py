@@ -11,7 +11,8 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from cleftsim import features, geometry, schemes, synapse, units, waveforms
+from cleftsim import features, geometry, release, schemes, synapse, units, waveforms
+from cleftsim import presets
 from cleftsim.currents import Channel
 from cleftsim.model import AccuracyWarning, Model, ModelError, Reaction, Region, GeometryObject, Species
 from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
@@ -23,6 +24,6 @@ from cleftsim.units import UnitError
 
 __all__ = [
     "AccuracyWarning", "Channel", "EnsembleInterrupted", "EnsembleResult", "SweepResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
-    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "schemes", "synapse", "units",
+    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "presets", "release", "schemes", "synapse", "units",
     "waveforms", "run_ensemble", "sweep", "trial_seed", "load", "ResultsFileError", "__version__",
 ]

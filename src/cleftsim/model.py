@@ -166,7 +166,8 @@ class Reaction:
 
 @dataclass(frozen=True)
 class Observable:
-    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events", "current"}."""
+    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events", "current",
+    "released"}."""
 
     name: str
     kind: str
@@ -229,6 +230,7 @@ class Model:
         self._rules: dict[tuple[int, int], int] = {}
         self.releases: list[Release] = []
         self.vesicle_releases: list[VesicleRelease] = []
+        self.schemes: dict[str, SchemeHandle] = {}
         #: Free-form notes on the model (presets: "preset", "parameters", "synapse"); the preset
         #: name and parameters are stored with results.
         self.metadata: dict[str, Any] = {}
@@ -447,7 +449,7 @@ class Model:
         """Add a kinetic scheme (:mod:`cleftsim.schemes`): one surface species per state, named
         ``"<prefix>_<state>"`` (prefix defaults to the scheme's name), and its reactions. Its
         ligands must already be volume species of the model. Returns a handle with the states
-        and the named state sets (``handle.open``, ...)."""
+        and the named state sets (``handle.open``, ...); ``model.schemes[prefix]`` keeps it."""
         prefix = scheme.name if prefix is None else prefix
         for lig in scheme.ligands:
             if not any(s.name == lig for s in self.species):
@@ -462,7 +464,9 @@ class Model:
                 mapped = reactions.Equation(tuple(rename.get(n, n) for n in eq.reactants),
                                             tuple(rename.get(n, n) for n in eq.products))
                 added[str(eq)] = self._add_equation(mapped, k, str(mapped))
-        return SchemeHandle(scheme, prefix, states, added)
+        handle = SchemeHandle(scheme, prefix, states, added)
+        self.schemes[prefix] = handle
+        return handle
 
     def place(self, what: Any, region: Region | GeometryObject | str, n: int | None = None,
               density: Any = None, positions: Sequence | None = None, clusters: tuple | None = None,
@@ -704,6 +708,14 @@ class Model:
             terms.append((self._state_set(ch.states())[1], i))
         name = self._observable_name(name, "current")
         self.observables.append(Observable(name, "current", None, tuple(terms)))
+        return name
+
+    def count_released(self, species: Species | str, name: str | None = None) -> str:
+        """Record the cumulative number of ``species`` molecules added by releases (``release``
+        and ``release_vesicles``) so far."""
+        sp = self._species(species)
+        name = self._observable_name(name, f"{sp.name}_released")
+        self.observables.append(Observable(name, "released", sp))
         return name
 
     def count_absorbed(self, species: Species | str, region: Region | GeometryObject | str,

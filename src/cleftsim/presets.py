@@ -4,7 +4,8 @@ public API (the engine has no special cases for them).
 Every parameter can be overridden by keyword (``ca1_synapse(n_ampa=40, height="15 nm")``), so a
 geometry experiment is one loop. Each preset records the open count of each receptor type as
 ``"<RECEPTOR>_open"``, the total postsynaptic current as ``"current"`` (A, inward negative,
-:mod:`cleftsim.currents`), the free transmitter (``"<T>"``), the transmitter inside the cleft
+:mod:`cleftsim.currents`), the transmitter released so far (``"<T>_released"``), the free
+transmitter (``"<T>"``), the transmitter inside the cleft
 (``"<T>_cleft"``), the transmitter that left through the outer boundary (``"<T>_escaped"``) and,
 where present, the transmitter taken up (``"<T>_uptake"``) or hydrolysed (``"<T>_hydrolysed"``).
 ``model.metadata`` holds the preset's name, its parameters and the :class:`~cleftsim.synapse.Synapse`.
@@ -72,6 +73,7 @@ def _disc_synapse(name: str, p: dict, transmitter: str) -> tuple[Model, Any, syn
                              f"got {where!r}") from None
         m.release_vesicles(tx, stim, at=[(x, y, syn.release_sites[0][2])])
     m.count(tx)
+    m.count_released(tx)
     m.count(tx, inside=syn.cleft, name=f"{transmitter}_cleft")
     m.count_absorbed(tx, obj.region("outer"), name=f"{transmitter}_escaped")
     m.metadata.update(preset=name, parameters=dict(p), synapse=syn)

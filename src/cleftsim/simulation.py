@@ -120,6 +120,7 @@ class Simulation:
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
         self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
+        self._released = np.zeros(len(D), dtype=np.int64)     # molecules added by releases, per species
         self.release_events = self._vesicle_events()
         self._check_release_points()
         self._check_clamps()
@@ -271,6 +272,7 @@ class Simulation:
         while self._pending and self._pending[0][0] <= self.step_index:
             _, rel = self._pending.pop(0)
             self._add(rel.species, self._sample_positions(rel))
+            self._released[rel.species.index] += rel.n
 
     # ---- stepping -------------------------------------------------------------------------
     def advance(self, n_steps: int) -> None:
@@ -379,6 +381,8 @@ class Simulation:
                     inside = (ob.target.contains(pts) if isinstance(ob.target, SHAPES)
                               else world.contains(self.scene, ob.target.index, ob.target.mesh, pts))
                     out[ob.name] = int(inside.sum())
+            elif ob.kind == "released":
+                out[ob.name] = int(self._released[s])
             elif ob.kind == "absorbed":
                 out[ob.name] = int(sum(self.absorbed[r.index, s] for r in ob.target))
             else:
