@@ -400,6 +400,52 @@ def bench_point_in_object(scale: float) -> list[dict]:
     return out
 
 
+def bench_presets(scale: float) -> list[dict]:
+    """One trial of each synapse preset at its default dt, sampled every 10 µs (5 ms for the CA1
+    and GABA synapses, 2 ms for the NMJ): the geometry compiled once (as in an ensemble), best of
+    3 trials with different seeds; the molecule-steps are summed from the free transmitter count
+    at the samples. Then the wall time of ``make demo`` (examples/ca1_demo.py on all cores)."""
+    out = []
+    for name, t_end in (("ca1_synapse", 5e-3), ("gabaergic_synapse", 5e-3), ("neuromuscular_junction", 2e-3)):
+        model = getattr(cs.presets, name)(seed=1)
+        t0 = time.perf_counter()
+        scene = model.simulation().scene
+        compile_s = time.perf_counter() - t0
+        tx = model.species[0].name
+        every = 10e-6
+        best = None
+        for k in range(REPEATS):
+            sim = cs.Simulation(model, seed=cs.trial_seed(1, k), scene=scene)
+            t0 = time.perf_counter()
+            res = sim.sample(t_end * max(scale, 0.2), every)
+            sec = time.perf_counter() - t0
+            msteps = float(res[tx][:-1].sum() * round(every / model.dt))
+            if best is None or sec < best[0]:
+                best = (sec, msteps)
+        out.append({"name": f"preset_{name}_trial", "t_end": t_end * max(scale, 0.2), "dt": model.dt,
+                    "seconds_per_trial": best[0], "compile_seconds": compile_s,
+                    "molecule_steps_per_s": best[1] / best[0],
+                    "note": "molecule-steps estimated from the free transmitter sampled every 10 us"})
+    pinned = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    try:
+        import subprocess
+        import tempfile
+
+        trials = 40 if scale >= 1 else 4
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, MPLBACKEND="Agg", CLEFTSIM_NO_PROGRESS="1", CLEFTSIM_DEMO_TRIALS=str(trials))
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "examples", "ca1_demo.py"),
+                            "--out", tmp], check=True, env=env, capture_output=True)
+            wall = time.perf_counter() - t0
+    finally:
+        os.sched_setaffinity(0, pinned)
+    out.append({"name": "demo_wall_time", "trials": trials, "cores": os.cpu_count(), "seconds": wall,
+                "target_seconds_on_2_cores": 60.0})
+    return out
+
+
 BENCHMARKS = {
     "free_diffusion": bench_free,
     "cleft_reflecting": bench_cleft_reflecting,
@@ -413,6 +459,7 @@ BENCHMARKS = {
     "receptors": bench_receptors,
     "pairs": bench_pairs,
     "ensemble": bench_ensemble,
+    "presets": bench_presets,
 }
 
 
