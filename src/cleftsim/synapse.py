@@ -16,12 +16,16 @@ bouton), ``"outer"``, and ``"glia"`` when a glial sheath is asked for: a closed 
 (thickness, height) at a distance from the rim, covering a fraction of the circumference (the
 rest is the opening, centred on the +x axis).
 
-Circles are regular polygons of ``segments`` sides; ``Synapse.psd_area`` etc. are the areas of
+Circles are regular polygons of ``segments`` sides; ``Synapse.area(region)`` gives the areas of
 the mesh regions as built. Geometry after Savtchenko & Rusakov 2007 (PNAS 104:1823) and
 physics.md §2 (defaults: h = 20 nm, PSD radius 150 nm).
+
+:func:`neuromuscular_junction` builds a slab cleft over a muscle surface cut by junctional folds;
+:func:`from_mesh` wraps a mesh made elsewhere (a reconstruction) as a :class:`Synapse`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +33,9 @@ import numpy as np
 
 from . import units
 from .geometry.io import _weld
-from .geometry.mesh import Mesh, combine
-from .geometry.primitives import cylinder
-from .geometry.shapes import Cylinder
+from .geometry.mesh import Mesh, MeshError, combine
+from .geometry.primitives import box, cylinder
+from .geometry.shapes import SHAPES, Box, Cylinder
 
 #: Distance (µm) of a release site from the presynaptic membrane, inside the cleft.
 RELEASE_DEPTH = 0.002
@@ -46,19 +50,22 @@ class Synapse:
     """A built synapse geometry.
 
     ``mesh``: the closed extracellular space with named regions. ``clefts``: the volume of each
-    cleft (a :class:`~cleftsim.geometry.shapes.Cylinder`, for counts and concentrations).
+    cleft (a :class:`~cleftsim.geometry.shapes.Cylinder` or :class:`~cleftsim.geometry.shapes.Box`,
+    for counts and concentrations).
     ``release_sites``: (n, 3) µm, the centre of each active zone, RELEASE_DEPTH below the
     presynaptic membrane. ``parameters``: the dimensions it was built with (µm).
     """
 
     mesh: Mesh
-    clefts: tuple[Cylinder, ...]
+    clefts: tuple[Cylinder | Box, ...]
     release_sites: np.ndarray
     parameters: dict = field(default_factory=dict)
 
     @property
-    def cleft(self) -> Cylinder:
+    def cleft(self) -> Cylinder | Box:
         """The (first) cleft's volume."""
+        if not self.clefts:
+            raise SynapseError("this synapse has no cleft volume; give from_mesh a cleft= shape")
         return self.clefts[0]
 
     def area(self, region: str) -> float:
@@ -273,8 +280,6 @@ def cleft_array(n: int, spacing: Any, height: Any = "20 nm", radius: Any = "250 
     if n == 1:
         outer = cylinder(radius=reach + gap, height=2 * zmax, segments=segments, rings=max(1, segments // 8))
     else:
-        from .geometry.primitives import box
-
         outer = box(size=(xs[-1] - xs[0] + 2 * (reach + gap), 2 * (reach + gap), 2 * zmax), divisions=4)
     parts.append(_rename(outer, "outer"))
     mesh = combine(*parts)
@@ -300,3 +305,163 @@ def _glia(spec: dict, h: float) -> dict:
 
 def _rename(mesh: Mesh, name: str) -> Mesh:
     return Mesh(mesh.vertices, mesh.triangles, {name: np.arange(mesh.n_triangles)})
+
+
+def _extrusion(segments: list[tuple[tuple[float, float], tuple[float, float], str, tuple[float, float]]],
+               ends: list[tuple[float, float, float, float]], y0: float, y1: float) -> Mesh:
+    """Closed solid made by extruding an x–z profile from y0 to y1, normals into the solid.
+
+    ``segments``: the profile's boundary, each ((x, z), (x, z), region, (dx, dz) into the solid),
+    swept into a rectangle along y. ``ends``: rectangles (x0, x1, z0, z1) tiling the profile
+    (corners shared, no T-junctions), capping both ends as region ``"post_other"``.
+    """
+    quads, into, names = [], [], []
+    for (xa, za), (xb, zb), name, (dx, dz) in segments:
+        quads.append([(xa, y0, za), (xb, y0, zb), (xb, y1, zb), (xa, y1, za)])
+        into.append((dx, 0.0, dz))
+        names.append(name)
+    for x0, x1, z0, z1 in ends:
+        for y, dy in ((y0, 1.0), (y1, -1.0)):
+            quads.append([(x0, y, z0), (x1, y, z0), (x1, y, z1), (x0, y, z1)])
+            into.append((0.0, dy, 0.0))
+            names.append("post_other")
+    verts = np.array(quads, dtype=np.float64).reshape(-1, 3)
+    base = 4 * np.arange(len(quads))[:, None]
+    tris = np.stack([base + [0, 1, 2], base + [0, 2, 3]], axis=1).reshape(-1, 3)
+    tris = _orient(verts, tris, np.repeat(np.array(into), 2, axis=0))
+    verts, tris = _weld(verts, tris)
+    labels = np.repeat(np.array(names, dtype=object), 2)
+    return Mesh(verts, tris, {n: np.flatnonzero(labels == n) for n in dict.fromkeys(names)})
+
+
+def _folded_muscle(p: dict, n_folds: int) -> Mesh:
+    """The muscle fibre below the cleft: a block whose top (z = -h/2) is cut by ``n_folds`` slots
+    along y, regions ``"post"`` (crests), ``"folds"`` (slot walls and bottoms), ``"post_other"``."""
+    h, L, W = p["height"], p["length"], p["width"]
+    depth, fw, T = p["fold_depth"], p["fold_width"], p["cell_thickness"]
+    centres = (np.arange(n_folds) - (n_folds - 1) / 2) * p["fold_spacing"]
+    xs = np.concatenate([[-L / 2], np.column_stack([centres - fw / 2, centres + fw / 2]).ravel(), [L / 2]])
+    top, floor, bottom = -h / 2, -h / 2 - depth, -h / 2 - depth - T
+    segments, ends = [], []
+    for i, (xa, xb) in enumerate(zip(xs[:-1], xs[1:])):      # columns: crests (even) and slots (odd)
+        slot = i % 2 == 1
+        z = floor if slot else top
+        segments.append(((xa, z), (xb, z), "folds" if slot else "post", (0.0, -1.0)))
+        segments.append(((xa, bottom), (xb, bottom), "post_other", (0.0, 1.0)))
+        ends.append((xa, xb, bottom, floor))
+        if slot:
+            segments.append(((xa, floor), (xa, top), "folds", (-1.0, 0.0)))
+            segments.append(((xb, floor), (xb, top), "folds", (1.0, 0.0)))
+        else:
+            ends.append((xa, xb, floor, top))
+    for x, dx in ((xs[0], 1.0), (xs[-1], -1.0)):
+        segments.append(((x, bottom), (x, floor), "post_other", (dx, 0.0)))
+        segments.append(((x, floor), (x, top), "post_other", (dx, 0.0)))
+    return _extrusion(segments, ends, -W / 2, W / 2)
+
+
+def _check_nmj(p: dict) -> None:
+    nm = {k: f"{v * 1e3:g} nm" for k, v in p.items()}
+    if p["fold_width"] >= p["fold_spacing"]:
+        raise SynapseError(f"fold_width ({nm['fold_width']}) must be smaller than fold_spacing "
+                           f"({nm['fold_spacing']}) so that crests remain between the folds; narrow the "
+                           f"folds or space them further apart")
+    if p["fold_spacing"] > p["length"]:
+        raise SynapseError(f"fold_spacing ({nm['fold_spacing']}) must not exceed length ({nm['length']}) so "
+                           f"that at least one fold fits; lengthen the junction or space the folds closer")
+    if p["height"] <= 2 * RELEASE_DEPTH:
+        raise SynapseError(f"height ({nm['height']}) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a release "
+                           f"site fits between the membranes")
+
+
+def neuromuscular_junction(height: Any = "50 nm", length: Any = "2 um", width: Any = "1 um",
+                           fold_depth: Any = "1 um", fold_width: Any = "50 nm", fold_spacing: Any = "0.5 um",
+                           cell_thickness: Any = "200 nm", extracellular: Any = "300 nm") -> Synapse:
+    """A patch of neuromuscular junction: a slab-shaped primary cleft between a nerve terminal
+    and a muscle fibre whose surface is cut by junctional folds.
+
+    The terminal is a closed box above the cleft (underside at z = +h/2); the muscle is a closed
+    block below it (crests at z = -h/2), both ``length`` × ``width`` in x and y and centred on the
+    origin. The folds are slots ``fold_width`` wide and ``fold_depth`` deep, ``fold_spacing``
+    apart centre to centre along x (as many as fit in ``length``, centred), each running across
+    the whole width in y, so they open into the primary cleft above and into the extracellular
+    space at both y ends. The ``"outer"`` box bounds the space ``extracellular`` beyond the cells.
+
+    Regions: ``"pre"`` (the terminal's underside, facing the cleft), ``"pre_other"`` (the rest of
+    the terminal), ``"post"`` (the crests between the folds, facing the cleft: where the AChRs
+    are densest), ``"folds"`` (walls and bottoms of the folds), ``"post_other"`` (the rest of the
+    muscle block), ``"outer"``. ``clefts``: one :class:`~cleftsim.geometry.shapes.Box`, the primary
+    cleft (|x| <= length/2, |y| <= width/2, |z| <= h/2). ``release_sites``: one per fold, at y = 0
+    RELEASE_DEPTH below the terminal's underside, above the centre of the fold's opening (active
+    zones face the fold openings). ``parameters`` also holds ``n_folds``.
+
+    Default dimensions (mammalian endplate; Stiles et al. 1996, PNAS 93:5747; Stiles & Bartol 2001,
+    in *Computational Neuroscience: Realistic Modeling*, ed. De Schutter): primary cleft ~50 nm;
+    folds ~0.5-1 µm deep [?], openings ~50 nm wide [?] (50-100 nm reported), spaced ~0.5 µm [?]
+    (0.5-1 µm reported). The terminal and muscle blocks end ``cell_thickness`` beyond the
+    cleft and the fold bottoms: a patch of a junction, not a whole one.
+
+    Parameters (lengths in µm or unit strings)
+    ----------
+    height : primary cleft height h (membrane to membrane).
+    length, width : x and y extent of the apposition (of the terminal and muscle blocks).
+    fold_depth, fold_width, fold_spacing : the folds' depth below the crests, their width in x,
+        and their centre-to-centre spacing in x (fold_width < fold_spacing <= length).
+    cell_thickness : thickness of the terminal above the cleft, and of the muscle below the folds.
+    extracellular : gap between the cells and the ``"outer"`` boundary on every side.
+    """
+    p = {"height": _length(height, "height"), "length": _length(length, "length"),
+         "width": _length(width, "width"), "fold_depth": _length(fold_depth, "fold_depth"),
+         "fold_width": _length(fold_width, "fold_width"), "fold_spacing": _length(fold_spacing, "fold_spacing"),
+         "cell_thickness": _length(cell_thickness, "cell_thickness"),
+         "extracellular": _length(extracellular, "extracellular")}
+    _check_nmj(p)
+    h, L, W, T, gap = p["height"], p["length"], p["width"], p["cell_thickness"], p["extracellular"]
+    n_folds = int(np.floor(L / p["fold_spacing"] * (1 + 1e-9)))
+    muscle = _folded_muscle(p, n_folds)
+    terminal = box(size=(L, W, T), center=(0.0, 0.0, h / 2 + T / 2)).flipped()   # normals into the cell
+    faces = terminal.region_names
+    terminal = Mesh(terminal.vertices, terminal.triangles,
+                    {"pre": terminal.region("bottom"),
+                     "pre_other": np.concatenate([terminal.region(f) for f in faces if f != "bottom"])})
+    zlo, zhi = -h / 2 - p["fold_depth"] - T - gap, h / 2 + T + gap
+    outer = box(size=(L + 2 * gap, W + 2 * gap, zhi - zlo), center=(0.0, 0.0, (zlo + zhi) / 2), divisions=4)
+    mesh = combine(terminal, muscle, _rename(outer, "outer"))
+    mesh.check(closed=True)
+    centres = (np.arange(n_folds) - (n_folds - 1) / 2) * p["fold_spacing"]
+    sites = np.column_stack([centres, np.zeros(n_folds), np.full(n_folds, h / 2 - RELEASE_DEPTH)])
+    p["n_folds"] = n_folds
+    return Synapse(mesh, (Box((-L / 2, -W / 2, -h / 2), (L / 2, W / 2, h / 2)),), sites, p)
+
+
+def from_mesh(mesh: Mesh, require: Sequence[str] = (), release_sites: Any = None,
+              cleft: Cylinder | Box | Sequence[Cylinder | Box] | None = None) -> Synapse:
+    """A :class:`Synapse` from a mesh of the extracellular space made elsewhere (e.g. a
+    reconstruction read with :func:`cleftsim.geometry.load`), used like a built one.
+
+    ``mesh`` must be one closed mesh whose interior is the extracellular space, normals out of
+    the space (into the cells, out through the outer boundary): its ``check(closed=True)``
+    must pass. ``require``: region names the model will use (``"psd"``, ``"active_zone"``...),
+    each must exist. ``release_sites``: (n, 3) µm, or one point; none by default. ``cleft``:
+    the cleft volume(s) for counts, a :class:`~cleftsim.geometry.shapes.Box` or
+    :class:`~cleftsim.geometry.shapes.Cylinder` (or a sequence of them).
+    """
+    if not isinstance(mesh, Mesh):
+        raise SynapseError(f"from_mesh needs a cleftsim Mesh (e.g. from geometry.load), got {type(mesh).__name__}")
+    try:
+        mesh.check(closed=True)
+    except MeshError as exc:
+        raise MeshError(f"a synapse's mesh must be one closed surface around the extracellular space: {exc}") from None
+    missing = [r for r in require if r not in mesh.region_names]
+    if missing:
+        raise SynapseError(f"the mesh has no region {', '.join(map(repr, missing))}; its regions are "
+                           f"{', '.join(map(repr, mesh.region_names))} (rename with load(..., groups=...))")
+    sites = np.zeros((0, 3)) if release_sites is None else np.array(release_sites, dtype=np.float64)
+    if sites.ndim == 1:
+        sites = sites.reshape(1, -1)
+    if sites.ndim != 2 or sites.shape[1] != 3 or not np.isfinite(sites).all():
+        raise SynapseError(f"release_sites must be finite (n, 3) points in µm, got shape {sites.shape}")
+    clefts = () if cleft is None else (cleft,) if isinstance(cleft, SHAPES) else tuple(cleft)
+    if not all(isinstance(c, SHAPES) for c in clefts):
+        raise SynapseError("cleft must be a geometry Box or Cylinder, or a sequence of them")
+    return Synapse(mesh, clefts, sites, {})

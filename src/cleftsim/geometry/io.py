@@ -1,4 +1,5 @@
-"""Reading and writing meshes (OBJ, STL, PLY and whatever else trimesh reads) through trimesh."""
+"""Reading and writing meshes: OBJ is read here (faces in file order, with their object, group
+and material names); STL, PLY and whatever else trimesh reads, and all writing, go through trimesh."""
 from __future__ import annotations
 
 import math
@@ -52,13 +53,14 @@ def _weld(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.n
     return vertices[keep], rank[inverse].reshape(-1, 3)
 
 
-def _parts(loaded: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, vertices, faces) of every triangle geometry in a trimesh Trimesh or Scene."""
+def _parts(loaded: Any) -> list[tuple[str | None, np.ndarray, np.ndarray]]:
+    """(name, vertices, faces) of every triangle geometry in a trimesh Scene (name None for a
+    single Trimesh)."""
     if hasattr(loaded, "graph"):
         placed = (loaded.graph[node] for node in loaded.graph.nodes_geometry)
         nodes = [(t, name, loaded.geometry[name]) for t, name in placed]
     else:
-        nodes = [(np.eye(4), DEFAULT_REGION, loaded)]
+        nodes = [(np.eye(4), None, loaded)]
     parts = []
     for transform, name, geom in nodes:
         if not hasattr(geom, "faces") or not len(geom.faces):
@@ -68,50 +70,141 @@ def _parts(loaded: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
         if np.linalg.det(transform[:3, :3]) < 0:  # a mirror turns the winding inside out
             faces = faces[:, ::-1]
         parts.append((name, v, faces))
-    if len(parts) == 1:
-        parts = [(DEFAULT_REGION, *parts[0][1:])]
     return parts
+
+
+#: OBJ statements that name the faces after them: object, group, material.
+_OBJ_NAMES = ("o", "g", "usemtl")
+
+
+def _read_obj(path: str) -> tuple[np.ndarray, np.ndarray, list[tuple], np.ndarray]:
+    """Vertices, triangles (polygons split into fans, file order), the distinct (object, group,
+    material) labels and the label of every triangle, from an OBJ file."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read().replace("\\\n", " ")
+    verts: list[list[float]] = []
+    tris: list[tuple[int, int, int]] = []
+    owner: list[int] = []
+    current: list[str | None] = [None, None, None]
+    labels = {tuple(current): 0}
+    label = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words:
+            continue
+        try:
+            if words[0] == "v":
+                if len(words) < 4:
+                    raise ValueError("a vertex needs three coordinates")
+                verts.append([float(w) for w in words[1:4]])
+            elif words[0] == "f":
+                idx = [int(w.split("/")[0]) for w in words[1:]]
+                if len(idx) < 3 or 0 in idx:
+                    raise ValueError("a face needs at least three vertex numbers (1 is the first vertex)")
+                idx = [i - 1 if i > 0 else len(verts) + i for i in idx]
+                if min(idx) < 0:
+                    raise ValueError(f"a relative vertex number goes back beyond the {len(verts)} vertices so far")
+                tris += [(idx[0], idx[k], idx[k + 1]) for k in range(1, len(idx) - 1)]
+                owner += [label] * (len(idx) - 2)
+            elif words[0] in _OBJ_NAMES:
+                current[_OBJ_NAMES.index(words[0])] = " ".join(words[1:]) or None
+                label = labels.setdefault(tuple(current), len(labels))
+        except ValueError as exc:
+            raise MeshError(f"cannot read mesh file {path!r}, line {number} ({line.strip()!r}): {exc}") from None
+    if not tris:
+        raise MeshError(f"mesh file {path!r} contains no triangles; is it a surface mesh?")
+    tris_a = np.array(tris)
+    if tris_a.max() >= len(verts):
+        raise MeshError(f"faces in {path!r} use vertex number {tris_a.max() + 1}, but the file has {len(verts)} "
+                        f"vertices")
+    return np.array(verts, dtype=np.float64).reshape(-1, 3), tris_a, list(labels), np.array(owner)
+
+
+def _obj_name(label: tuple, named: bool) -> str:
+    """Own name of faces labelled (object, group, material): the group, else the object; the
+    material when the file names no objects or groups (``named`` false)."""
+    obj, group, material = label
+    name = (group or obj) if named else material
+    return name or DEFAULT_REGION
+
+
+def _name_regions(labels: list[tuple], own: list[str], owner: np.ndarray,
+                  groups: Mapping[str, str] | None, path: str) -> dict[str, np.ndarray]:
+    """Region → triangle indices: each triangle's label renamed through ``groups`` (any of its
+    names may be a key; keys that match no name, or several keys giving one triangle different
+    regions, are errors), else its own name."""
+    known = {n for label in labels for n in label if n is not None}
+    used = np.unique(owner)
+    final = list(own)
+    if groups is not None:
+        if not isinstance(groups, Mapping) or not all(isinstance(v, str) and v for v in groups.values()):
+            raise MeshError("groups must be a dict mapping names in the file to region names (non-empty strings)")
+        unknown = sorted(set(groups) - known)
+        if unknown:
+            listed = ", ".join(repr(n) for n in sorted(known)) or "none"
+            raise MeshError(f"groups names {', '.join(map(repr, unknown))} are not in {path!r}; its object, "
+                            f"group and material names are: {listed}")
+        for i in used:
+            targets = {groups[n] for n in labels[i] if n in groups}
+            if len(targets) > 1:
+                raise MeshError(f"faces named {[n for n in labels[i] if n is not None]} in {path!r} are mapped by "
+                                f"groups to several regions {sorted(targets)}; map only one of their names")
+            if targets:
+                final[i] = targets.pop()
+    elif len({final[i] for i in used}) == 1:
+        final = [DEFAULT_REGION] * len(final)
+    names = np.array(final, dtype=object)[owner]
+    return {n: np.flatnonzero(names == n) for n in dict.fromkeys(names)}
 
 
 def load(
     path: str | os.PathLike,
     unit: str | float = "um",
     regions: Mapping[str, Any] | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> Mesh:
     """Read a mesh file (OBJ, STL, PLY, ... anything trimesh reads).
 
     ``unit`` is the length unit of the file's coordinates ("nm", "um", ...) or a number of µm per
-    file unit. Duplicate vertices (e.g. STL's separate triangles) are merged. A file with several
-    objects gives one region per object, named after it; otherwise the region is "surface".
-    ``regions`` (name → triangle indices in file order) replaces the file's object names.
-    """
-    import trimesh
+    file unit. Duplicate vertices (e.g. STL's separate triangles) are merged; triangles keep their
+    order in the file. Regions come from the names in the file: in an OBJ each face is named by
+    its group (``g``), else its object (``o``), or by its material (``usemtl``) when the file
+    names no groups or objects; in other formats by the scene's geometry names. A file with a
+    single name gives the one region "surface".
 
+    ``groups`` renames: it maps names in the file (object, group or material names) to region
+    names; several names may map to one region, and names not listed keep their own, e.g.
+    ``groups={"PSD_mat": "psd", "spine_head": "post", "spine_neck": "post"}``. ``regions``
+    (name → triangle indices in file order) replaces the file's names instead.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"mesh file not found: {path!r}")
+    if regions is not None and groups is not None:
+        raise MeshError("give regions= (triangle indices) or groups= (names in the file), not both")
     factor = _scale(unit)
-    split = regions is None
-    try:
-        loaded = trimesh.load(
-            path, process=False, split_objects=split, split_groups=split, group_material=False
-        )
-        parts = _parts(loaded)
-    except Exception as exc:  # trimesh raises many kinds of errors for bad files
-        raise MeshError(f"cannot read mesh file {path!r}: {exc}") from exc
-    if not parts:
-        raise MeshError(f"mesh file {path!r} contains no triangles; is it a surface mesh?")
+    if path.lower().endswith(".obj"):
+        vertices, triangles, labels, owner = _read_obj(path)
+        named = any(o is not None or g is not None for o, g, _ in labels)
+        own = [_obj_name(label, named) for label in labels]
+    else:
+        import trimesh
 
-    offsets = np.cumsum([0] + [len(v) for _, v, _ in parts])
-    vertices = np.concatenate([v for _, v, _ in parts]) * factor
-    triangles = np.concatenate([f + o for (_, _, f), o in zip(parts, offsets)])
+        try:
+            parts = _parts(trimesh.load(path, process=False))
+        except Exception as exc:  # trimesh raises many kinds of errors for bad files
+            raise MeshError(f"cannot read mesh file {path!r}: {exc}") from exc
+        if not parts:
+            raise MeshError(f"mesh file {path!r} contains no triangles; is it a surface mesh?")
+        offsets = np.cumsum([0] + [len(v) for _, v, _ in parts])
+        vertices = np.concatenate([v for _, v, _ in parts])
+        triangles = np.concatenate([f + o for (_, _, f), o in zip(parts, offsets)])
+        labels = [(name,) for name, _, _ in parts]
+        own = [name or DEFAULT_REGION for name, _, _ in parts]
+        owner = np.repeat(np.arange(len(parts)), [len(f) for _, _, f in parts])
     if regions is None:
-        sizes = np.cumsum([0] + [len(f) for _, _, f in parts])
-        found: dict[str, list[np.ndarray]] = {}
-        for (name, _, _), lo, hi in zip(parts, sizes[:-1], sizes[1:]):
-            found.setdefault(name, []).append(np.arange(lo, hi))
-        regions = {name: np.concatenate(idx) for name, idx in found.items()}
-    vertices, triangles = _weld(vertices, triangles)
+        regions = _name_regions(labels, own, owner, groups, path)
+    vertices, triangles = _weld(vertices * factor, triangles)
     try:
         return Mesh(vertices, triangles, regions)
     except MeshError as exc:
