@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cleftsim as cs
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 T_EXACT_US = 30.303          # R²/(4D) for R = 200 nm, D = 0.33 µm²/ms
@@ -119,3 +121,22 @@ def test_api_issue4_contract():
     p_ode, sd, delta = michaelis_menten_lna(800, 8000, 0.01 / 8.0, 1.0, 1.0, [0.0, 10.0])
     assert sd[-1] == pytest.approx(52.6, abs=0.1)
     assert abs(p_sim - p_ode[-1]) < 5 * sd[-1] + abs(delta[-1]), (p_sim, p_ode[-1], sd[-1])
+
+
+def test_ca1_demo_small(tmp_path):
+    env_trials = "4"
+    out = subprocess.run([sys.executable, str(EXAMPLES / "ca1_demo.py"), "--trials", env_trials, "--t-end", "1",
+                          "--serial", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, MPLBACKEND="Agg", CLEFTSIM_NO_PROGRESS="1"), timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    assert "open AMPA receptors: peak" in text and "EPSC amplitude" in text
+    for t_ms in ("0.1", "0.5", "1.0"):
+        assert f"t = {t_ms} ms" in text
+    assert number_after("EPSC amplitude:", text) < 0                    # inward
+    for stem in ("ca1_geometry", "ca1_response", "ca1_concentration"):
+        for ext in ("png", "pdf", "svg"):
+            f = tmp_path / f"{stem}.{ext}"
+            assert f.is_file() and f.stat().st_size > 1000
+    ens = cs.load(tmp_path / "ca1.h5")
+    assert len(ens) == 4 and "AMPA_open" in ens.names and len(ens.releases) == 4

@@ -135,3 +135,61 @@ def gabaergic_synapse(**overrides: Any) -> Model:
     m.count(gabaa.open, name="GABAA_open")
     m.observe_current(Channel(gabaa, p["g_gabaa"], p["reversal"]), holding=p["holding"])
     return m
+
+
+def neuromuscular_junction(**overrides: Any) -> Model:
+    """Cholinergic neuromuscular junction after the MCell rat NMJ model (Stiles & Bartol 2001;
+    physics.md §3): a slab cleft over a muscle surface cut by junctional folds
+    (:func:`cleftsim.synapse.neuromuscular_junction`), nAChR on the crests, AChE on the crests and
+    in the folds, one quantum of ACh released through an expanding fusion pore above a fold.
+
+    Defaults: ``n_ach`` 6200 per quantum (6000–10000; 6200 in the MCell model [P]); ``D`` 0.21
+    µm²/ms for ACh and choline [P]; ``dt`` 0.25 µs (at 1 µs the dense, fast nAChR binding on hit
+    falls short, see docs/algorithms.md); nAChR (:func:`cleftsim.schemes.nachr_nmj`) at
+    ``achr_density`` 7250 µm⁻² on the crests [?]; AChE (:func:`cleftsim.schemes.ache_nmj`) at
+    ``ache_density`` 2500 µm⁻² [?] on crests and folds (the basal lamina is not modelled);
+    ``pore_tau`` 72 µs so half the quantum is out by 50 µs, with ``pore_expansion`` None (a
+    constant pore) [?, physics.md §3: ~200 µs, half by ~50 µs]; ``release_site`` the fold whose
+    opening the vesicle faces; ``g_achr`` 60 pS [?], ``reversal`` 0 mV [?], ``holding`` −80 mV [?].
+    Geometry parameters as :func:`cleftsim.synapse.neuromuscular_junction`.
+    """
+    defaults = {"dt": "0.25 us", "seed": None, "height": "50 nm", "length": "2 um", "width": "1 um",
+                "fold_depth": "1 um", "fold_width": "50 nm", "fold_spacing": "0.5 um", "extracellular": "300 nm",
+                "outer": "absorb", "D": "0.21 um^2/ms", "n_ach": 6200, "achr_density": "7250 /um^2",
+                "ache_density": "2500 /um^2", "ap_times": (0.0,), "release_probability": 1.0, "quantal_cv": 0.0,
+                "pore_tau": "72 us", "pore_expansion": None, "release_site": 0, "g_achr": "60 pS",
+                "reversal": "0 mV", "holding": "-80 mV"}
+    p = _settings("neuromuscular_junction", defaults, overrides)
+    if p["outer"] not in ("absorb", "reflect"):
+        raise ModelError(f"neuromuscular_junction: outer must be 'absorb' or 'reflect', got {p['outer']!r}")
+    syn = synapse.neuromuscular_junction(height=p["height"], length=p["length"], width=p["width"],
+                                         fold_depth=p["fold_depth"], fold_width=p["fold_width"],
+                                         fold_spacing=p["fold_spacing"], extracellular=p["extracellular"])
+    site = p["release_site"]
+    if not isinstance(site, int) or not 0 <= site < len(syn.release_sites):
+        raise ModelError(f"neuromuscular_junction: release_site must be a fold index 0..{len(syn.release_sites) - 1}, "
+                         f"got {site!r}")
+    m = Model(dt=p["dt"], seed=p["seed"])
+    ach = m.add_species("ACh", D=p["D"])
+    ch = m.add_species("Ch", D=p["D"])
+    obj = m.add_geometry(syn.mesh, "nmj")
+    for sp in (ach, ch):
+        m.set_surface(sp, obj.region("outer"), p["outer"])
+    achr = m.add_scheme(schemes.nachr_nmj(ligand=ach))
+    ache = m.add_scheme(schemes.ache_nmj(substrate=ach, product=ch))
+    m.place(achr, region=obj.region("post"), density=p["achr_density"])
+    for region in ("post", "folds"):
+        m.place(ache, region=obj.region(region), density=p["ache_density"])
+    stim = release.stimulus(p["ap_times"], p["release_probability"], n_sites=1,
+                            quantal=release.quantal(p["n_ach"], cv=p["quantal_cv"]))
+    m.release_vesicles(ach, stim, at=[syn.release_sites[site]],
+                       pore=release.fusion_pore(p["pore_tau"], expansion=p["pore_expansion"]))
+    m.count(ach)
+    m.count_released(ach)
+    m.count(ach, inside=syn.cleft, name="ACh_cleft")
+    m.count_absorbed(ach, obj.region("outer"), name="ACh_escaped")
+    m.count_events(ache.reaction("AE -> AcE + Ch"), name="ACh_hydrolysed")
+    m.count(achr.open, name="AChR_open")
+    m.observe_current(Channel(achr, p["g_achr"], p["reversal"]), holding=p["holding"])
+    m.metadata.update(preset="neuromuscular_junction", parameters=dict(p), synapse=syn)
+    return m
