@@ -200,6 +200,12 @@ def _glial_ring(inner: float, thickness: float, z0: float, z1: float, coverage: 
     return Mesh(verts + offset, _orient(verts, tris, direction), {"glia": np.arange(len(tris))})
 
 
+def _check_height(h: float) -> None:
+    if h <= 2 * RELEASE_DEPTH:
+        raise SynapseError(f"height ({h * 1e3:g} nm) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a release "
+                           f"site fits between the membranes")
+
+
 def _check_sizes(p: dict) -> None:
     if p["psd_radius"] > p["radius"]:
         raise SynapseError(f"psd_radius ({p['psd_radius'] * 1e3:g} nm) must not exceed the cleft radius "
@@ -207,9 +213,7 @@ def _check_sizes(p: dict) -> None:
     if p["active_zone_radius"] > p["radius"]:
         raise SynapseError(f"active_zone_radius ({p['active_zone_radius'] * 1e3:g} nm) must not exceed the cleft "
                            f"radius ({p['radius'] * 1e3:g} nm)")
-    if p["height"] <= 2 * RELEASE_DEPTH:
-        raise SynapseError(f"height ({p['height'] * 1e3:g} nm) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a "
-                           f"release site fits between the membranes")
+    _check_height(p["height"])
 
 
 def cleft(height: Any = "20 nm", radius: Any = "250 nm", psd_radius: Any = "150 nm",
@@ -369,9 +373,7 @@ def _check_nmj(p: dict) -> None:
     if p["fold_spacing"] > p["length"]:
         raise SynapseError(f"fold_spacing ({nm['fold_spacing']}) must not exceed length ({nm['length']}) so "
                            f"that at least one fold fits; lengthen the junction or space the folds closer")
-    if p["height"] <= 2 * RELEASE_DEPTH:
-        raise SynapseError(f"height ({nm['height']}) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a release "
-                           f"site fits between the membranes")
+    _check_height(p["height"])
 
 
 def neuromuscular_junction(height: Any = "50 nm", length: Any = "2 um", width: Any = "1 um",
