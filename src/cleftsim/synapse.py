@@ -170,7 +170,10 @@ def _glial_ring(inner: float, thickness: float, z0: float, z1: float, coverage: 
     half = np.pi * (1 - coverage)
     a = half + (2 * np.pi - 2 * half) * np.arange(n + (0 if full else 1)) / n
     m = len(a)
-    ring = lambda r, z: np.column_stack([r * np.cos(a), r * np.sin(a), np.full(m, z)])  # noqa: E731
+
+    def ring(r: float, z: float) -> np.ndarray:
+        return np.column_stack([r * np.cos(a), r * np.sin(a), np.full(m, z)])
+
     outer = inner + thickness
     # four rings of vertices: (inner, z0), (outer, z0), (outer, z1), (inner, z1): a quad cross-section
     verts = np.concatenate([ring(inner, z0), ring(outer, z0), ring(outer, z1), ring(inner, z1)])
@@ -207,12 +210,10 @@ def _check_height(h: float) -> None:
 
 
 def _check_sizes(p: dict) -> None:
-    if p["psd_radius"] > p["radius"]:
-        raise SynapseError(f"psd_radius ({p['psd_radius'] * 1e3:g} nm) must not exceed the cleft radius "
-                           f"({p['radius'] * 1e3:g} nm)")
-    if p["active_zone_radius"] > p["radius"]:
-        raise SynapseError(f"active_zone_radius ({p['active_zone_radius'] * 1e3:g} nm) must not exceed the cleft "
-                           f"radius ({p['radius'] * 1e3:g} nm)")
+    for key in ("psd_radius", "active_zone_radius"):
+        if p[key] > p["radius"]:
+            raise SynapseError(f"{key} ({p[key] * 1e3:g} nm) must not exceed the cleft radius "
+                               f"({p['radius'] * 1e3:g} nm)")
     _check_height(p["height"])
 
 
