@@ -110,8 +110,8 @@ def test_nmj_molecules_stay_in_the_space_and_enter_the_folds():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(fold_width="0.5 um", fold_spacing="0.5 um"), "fold_width .* smaller than fold_spacing"),
     (dict(fold_spacing="3 um"), "fold_spacing .* must not exceed length"),
-    (dict(length="-1 um"), "length must be a positive length"),
-    (dict(fold_depth=0), "fold_depth must be a positive length"),
+    (dict(length="-1 um"), "length='-1 um' is -1 µm, but it must be from 1 nm"),
+    (dict(fold_depth=0), "fold_depth=0 is 0 µm, but it must be from 1 nm"),
     (dict(height="3 nm"), "height .* must exceed"),
     (dict(width="1 s"), "width"),
 ])

@@ -113,7 +113,7 @@ class Mesh:
 
     __slots__ = (
         "_vertices", "_triangles", "_region_names", "_region_ids", "_regions",
-        "_normals", "_areas", "_bounds", "_volume", "_closed",
+        "_normals", "_areas", "_bounds", "_volume", "_closed", "_crossing",
     )  # fmt: skip
 
     def __init__(
@@ -149,6 +149,7 @@ class Mesh:
         self._bounds = (_frozen(lo), _frozen(hi))
         self._volume: float | None = None
         self._closed: bool | None = None
+        self._crossing: str | None = None  # self-intersection message ("" if none), once known
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -226,11 +227,13 @@ class Mesh:
 
     # -- validation -------------------------------------------------------------------------
     def check(self, closed: bool = False) -> None:
-        """Raise :class:`MeshError` if the topology is broken.
+        """Raise :class:`MeshError` if the topology is broken or the mesh intersects itself.
 
-        Always checks that no edge is shared by more than two triangles. With ``closed=True``
-        also requires every edge to have a neighbour, neighbours to be consistently oriented
-        and the normals to point outward (positive volume).
+        Always checks that no edge is shared by more than two triangles and that the surface
+        does not intersect itself (:func:`checks.self_intersection`: closed parts must not cross
+        or touch themselves or each other, no faces may overlap). With ``closed=True`` also
+        requires every edge to have a neighbour, neighbours to be consistently oriented and the
+        normals to point outward (positive volume).
         """
         edges = checks.Edges.of(self._triangles)
         tests = [checks.nonmanifold]
@@ -245,6 +248,10 @@ class Mesh:
                 f"normals point inward (volume {self.volume:.6g} µm³ < 0); "
                 "flip the winding, e.g. mesh.flipped()"
             )
+        if self._crossing is None:
+            self._crossing = checks.self_intersection(self._vertices, self._triangles, edges) or ""
+        if self._crossing:
+            raise MeshError(self._crossing)
 
     # -- derived meshes ---------------------------------------------------------------------
     def translated(self, offset: Any) -> Mesh:
@@ -253,7 +260,10 @@ class Mesh:
         return Mesh(self._vertices + shift, self._triangles, self._region_map())
 
     def scaled(self, factor: float) -> Mesh:
-        """A copy with all coordinates multiplied by ``factor`` (> 0, about the origin)."""
+        """A copy with all coordinates multiplied by ``factor`` (a plain number > 0, about the origin)."""
+        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
+            raise TypeError(f"scale factor must be a plain number (e.g. 1e-3 turns nm into µm), not {factor!r}; "
+                            f"to read a mesh file in another unit use geometry.load(path, unit='nm')")
         f = float(factor)
         if not (np.isfinite(f) and f > 0):
             raise ValueError(f"scale factor must be positive and finite, got {factor!r}")

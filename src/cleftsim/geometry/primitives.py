@@ -1,35 +1,88 @@
-"""Closed, outward-oriented primitive meshes: box, icosphere, cylinder (lengths in µm)."""
+"""Closed, outward-oriented primitive meshes: box, icosphere, cylinder (lengths in µm).
+
+Each primitive predicts its triangle count before building and refuses (:func:`check_size`)
+meshes that would not fit in this machine's memory once compiled into a simulation.
+"""
 from __future__ import annotations
 
 import itertools
 import operator
+import os
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from .. import units
-from .mesh import Mesh
+from .mesh import Mesh, MeshError
+
+#: Peak memory (bytes) per triangle of a mesh plus its compiled scene (``model.simulation()``),
+#: measured for closed icospheres, boxes and cylinders of 2·10⁴-3·10⁵ triangles: 10-13 kB, of
+#: which the mesh alone takes 0.4-0.7 kB.
+BYTES_PER_TRIANGLE = 12_000
+#: Physical memory assumed where the system does not report it (bytes).
+ASSUMED_MEMORY = 16 * 10**9
+
+
+def physical_memory() -> int:
+    """This machine's physical memory in bytes (:data:`ASSUMED_MEMORY` where unknown)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return ASSUMED_MEMORY
+
+
+def _number(n: int) -> str:
+    """``n`` with thousands separators, or to three digits beyond 10¹⁵ (Decimal: any size)."""
+    return f"{n:,}" if n < 10**15 else f"{Decimal(n):.3g}"
+
+
+def _bytes(n: int) -> str:
+    """``n`` bytes to three digits in decimal units, e.g. '4.03 TB'."""
+    for power, unit in ((15, "PB"), (12, "TB"), (9, "GB"), (6, "MB"), (3, "kB")):
+        if n >= 10**power:
+            return f"{Decimal(n) / 10**power:.3g} {unit}"
+    return f"{n} B"
+
+
+def check_size(n_triangles: int, what: str, fix: str, error: type[Exception] = MeshError) -> None:
+    """Raise ``error`` if ``n_triangles`` would take more memory to build and simulate
+    (:data:`BYTES_PER_TRIANGLE` each) than :func:`physical_memory`.
+
+    ``what`` names the mesh in the message (e.g. "icosphere(subdivisions=12)"); ``fix`` says
+    what to change.
+    """
+    need, have = n_triangles * BYTES_PER_TRIANGLE, physical_memory()
+    if need > have:
+        raise error(
+            f"{what} would have {_number(n_triangles)} triangles, needing about {_bytes(need)} of memory to "
+            f"build and simulate ({_bytes(BYTES_PER_TRIANGLE)} per triangle), more than this machine's "
+            f"{_bytes(have)} (room for about {have // BYTES_PER_TRIANGLE:,} triangles); {fix}"
+        )
 
 
 def _positive(value: Any, name: str) -> float:
+    """A length > 0 in µm."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a length in µm or a string such as '200 nm', got {value!r}")
     x = units.length(value, name)
     if not x > 0:
-        raise ValueError(f"{name} must be a positive length, got {value!r}")
+        raise ValueError(f"{name} must be a positive length, got {value!r}; give e.g. {name}='200 nm'")
     return x
 
 
 def _count(value: Any, name: str, minimum: int) -> int:
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    """An integer >= ``minimum`` (not a bool, float or string)."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{name} must be an integer such as {minimum + 1}, got {value!r}")
+    n = operator.index(value)
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {n}")
     return n
 
 
-def _finish(vertices: np.ndarray, triangles: np.ndarray, regions: dict, center: Any) -> Mesh:
-    mesh = Mesh(vertices + units.point(center, "center"), triangles, regions)
+def _finish(vertices: np.ndarray, triangles: np.ndarray, regions: dict, shift: np.ndarray) -> Mesh:
+    mesh = Mesh(vertices + shift, triangles, regions)
     mesh.check(closed=True)
     return mesh
 
@@ -46,21 +99,31 @@ _BOX_FACES = {
 }
 
 
+def _size(size: Any) -> np.ndarray:
+    """Box edge lengths (µm) from one length (a cube) or three."""
+    if isinstance(size, str) or not np.iterable(size):
+        return np.full(3, _positive(size, "size"))
+    items = list(size)
+    if len(items) != 3:
+        raise units.UnitError(f"size: expected one length or three coordinates (x, y, z), got {size!r}")
+    return np.array([_positive(s, f"size[{i}]") for i, s in enumerate(items)])
+
+
 def box(size: Any, center: Any = (0.0, 0.0, 0.0), divisions: int = 1) -> Mesh:
     """Axis-aligned box of edge lengths ``size`` (µm; a scalar makes a cube).
 
     Regions "left"/"right" (x min/max), "front"/"back" (y min/max), "bottom"/"top" (z min/max).
-    Each face is an n×n grid of quads (n = ``divisions``), two triangles each; faces share the
-    vertices along their common edges, so the mesh is closed.
+    Each face is an n×n grid of quads (n = ``divisions``), two triangles each (12·n² in all);
+    faces share the vertices along their common edges, so the mesh is closed.
     """
-    if isinstance(size, str) or np.ndim(size) == 0:
-        size = (size, size, size)
-    dims = np.array([_positive(s, f"size[{i}]") for i, s in enumerate(units.point(size, "size"))])
+    dims = _size(size)
+    shift = units.point(center, "center")
     n = _count(divisions, "divisions", 1)
+    check_size(12 * n * n, f"box(divisions={n})", "use fewer divisions (the triangles grow as 12·divisions²)")
 
-    # Lattice (n+1)³ of candidate vertices; only those on the surface end up in the mesh.
-    axes = [np.linspace(-d / 2, d / 2, n + 1) for d in dims]
-    lattice = np.arange((n + 1) ** 3).reshape(n + 1, n + 1, n + 1)
+    # Vertices are points (i, j, k) of the (n+1)³ lattice, numbered in C order; only the surface
+    # ones are used, and only they are built.
+    lattice = (n + 1,) * 3
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     i, j = i.ravel(), j.ravel()
     quads, regions = [], {}
@@ -69,15 +132,15 @@ def box(size: Any, center: Any = (0.0, 0.0, 0.0), divisions: int = 1) -> Mesh:
         for du, dv in ((0, 0), (1, 0), (1, 1), (0, 1)):
             idx = [None, None, None]
             idx[axis], idx[u], idx[v] = np.full_like(i, side * n), i + du, j + dv
-            corners.append(lattice[tuple(idx)])
+            corners.append(np.ravel_multi_index(idx, lattice))
         a, b, c, d = corners
         tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
         regions[name] = np.arange(len(tris)) + 2 * n * n * len(quads)
         quads.append(tris)
-    triangles = np.concatenate(quads)
-    used, triangles = np.unique(triangles, return_inverse=True)
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    return _finish(grid[used], triangles.reshape(-1, 3), regions, center)
+    used, triangles = np.unique(np.concatenate(quads), return_inverse=True)
+    points = np.unravel_index(used, lattice)
+    vertices = np.column_stack([np.linspace(-d / 2, d / 2, n + 1)[p] for d, p in zip(dims, points)])
+    return _finish(vertices, triangles.reshape(-1, 3), regions, shift)
 
 
 # -- icosphere --------------------------------------------------------------------------------
@@ -114,10 +177,14 @@ def icosphere(radius: Any, subdivisions: int = 2, center: Any = (0.0, 0.0, 0.0))
     """Sphere of ``radius`` (µm) from an icosahedron whose triangles are split in four
     ``subdivisions`` times (20·4ⁿ triangles), vertices on the sphere. Region "surface"."""
     r = _positive(radius, "radius")
+    shift = units.point(center, "center")
+    n = _count(subdivisions, "subdivisions", 0)
+    check_size(20 * 4**n, f"icosphere(subdivisions={n})",
+               "use fewer subdivisions (each one multiplies the triangles by 4)")
     verts, faces = _icosahedron()
-    for _ in range(_count(subdivisions, "subdivisions", 0)):
+    for _ in range(n):
         verts, faces = _subdivide(verts, faces)
-    return _finish(verts * r, faces, {"surface": np.arange(len(faces))}, center)
+    return _finish(verts * r, faces, {"surface": np.arange(len(faces))}, shift)
 
 
 # -- cylinder ---------------------------------------------------------------------------------
@@ -167,19 +234,24 @@ def cylinder(
     each). Each cap is triangulated with ``rings`` concentric rings, not a fan (default
     segments/16, giving triangles with angles of about 20°-95°; segments/2π makes them nearly
     equilateral at 2.5 times the triangle count); ``rings`` may be at most
-    1 / (2 (1 - cos(π/segments))), so the inner rings stay clear of the rim.
+    1 / (2 (1 - cos(π/segments))), so the inner rings stay clear of the rim. There are about
+    2·segments·(rings + 1) triangles in all.
     """
     r = _positive(radius, "radius")
     h = _positive(height, "height")
+    shift = units.point(center, "center")
     s = _count(segments, "segments", 3)
-    # the innermost ring must keep about half a ring spacing from the rim's chords
-    most = int(1 / (2 * (1 - np.cos(np.pi / s))))
+    # the innermost ring must keep about half a ring spacing from the rim's chords;
+    # 1 - cos(x) = 2 sin²(x/2) stays accurate for many segments
+    most = int(1 / (4 * np.sin(np.pi / (2 * s)) ** 2))
     k = _count(min(most, max(1, round(s / 16))) if rings is None else rings, "rings", 1)
     if k > most:
         raise ValueError(
             f"rings={k} is too many for segments={s}: the inner rings would reach the rim's "
             f"chords; use rings <= {most} or more segments"
         )
+    check_size(2 * s * (k + 1), f"cylinder(segments={s}, rings={k})",
+               "use fewer segments or rings (the triangles grow as 2·segments·(rings + 1))")
 
     xy, cap = _disk(s, k)
     inner = len(xy) - s  # cap vertices that are not on the rim
@@ -205,4 +277,4 @@ def cylinder(
         "top": nb + np.arange(nt),
         "side": nb + nt + np.arange(len(side)),
     }
-    return _finish(verts, triangles, regions, center)
+    return _finish(verts, triangles, regions, shift)
