@@ -96,6 +96,9 @@ def test_t0_baseline_and_undefined_features():
     assert f["time_to_peak"] == pytest.approx(TAU, rel=1e-3) and f["peak"] == pytest.approx(1.0, rel=1e-5)
     rising = trace_features(t[:10], y[:10])                # still rising at the end: no decay
     assert math.isnan(rising["decay_tau"])
+    s = np.linspace(0.0, 1.0, 200)                         # a decay cut off before it halves: no estimate
+    assert math.isnan(trace_features(s, np.exp(-s / 1.6))["decay_tau"])          # ends at 0.54 of the peak
+    assert trace_features(s, np.exp(-s / 1.3))["decay_tau"] == pytest.approx(1.3, rel=1e-6)   # ends at 0.46
     flat = trace_features(t, np.zeros_like(t))
     assert flat["peak"] == 0.0 and math.isnan(flat["time_to_peak"])
     with pytest.raises(ValueError, match="polarity"):
@@ -112,3 +115,21 @@ def test_late_traces_keep_their_precision():
     late = trace_features(t + 100.0, y, t0=100.0)
     for k in ("peak", "time_to_peak", "rise_10_90", "decay_tau"):
         assert late[k] == pytest.approx(early[k], rel=1e-6, nan_ok=True), k
+
+
+def test_counts_report_the_sampled_maximum_and_continuous_traces_are_refined():
+    """A count is a whole number between samples too: its peak is the largest count sampled (at
+    its first sample), never a refined 17.2; a continuous trace keeps the parabola's vertex."""
+    t = np.arange(0.0, 10.0, 1.0)
+    counts = np.array([0, 3, 9, 15, 17, 16, 12, 8, 5, 3], dtype=float)
+    f = trace_features(t, counts)
+    assert f["peak"] == 17 and f["time_to_peak"] == 4.0
+    both = trace_features(t, np.stack([counts, counts[::-1]]))
+    assert np.array_equal(both["peak"], [17, 17])
+    refined = trace_features(t, counts, refine=True)
+    assert refined["peak"] > 17                                  # the vertex of the parabola lies above the sample
+    smooth = trace_features(t, counts * 1e-12)                   # a current: continuous, refined
+    assert smooth["peak"] == pytest.approx(refined["peak"] * 1e-12)
+    assert trace_features(t, counts * 1e-12, refine=False)["peak"] == pytest.approx(17e-12)
+    with pytest.raises(ValueError, match="refine must be True, False or 'auto'"):
+        trace_features(t, counts, refine="yes")

@@ -101,7 +101,8 @@ def test_molecule_times():
 def test_fixed_quantal():
     rng = np.random.default_rng(0)
     assert np.all(rl.quantal(3000).sample(rng, 1000) == 3000)
-    assert np.all(rl.quantal(2.5, distribution="normal").sample(rng, 10) == 3)   # halves round up
+    with pytest.raises(rl.ReleaseError, match="whole number of molecules, got 2.5; give e.g. 3"):
+        rl.quantal(2.5, distribution="normal")                      # a fixed content is not rounded
     assert rl.as_quantal(250) == rl.quantal(250)
     assert rl.quantal(3000).pmf(3000) == 1.0 and rl.quantal(3000).pmf(2999) == 0.0
     q = rl.quantal(40, cv=0.5)

@@ -1,9 +1,9 @@
-"""Kinetic schemes and concentration waveforms against the reference values of physics.md.
+"""Kinetic schemes and concentration waveforms against the reference values of docs/reference.md.
 
 Well-mixed responses are computed with schemes.well_mixed on a 1 µs grid (10 µs for NMDA) and
-compared with the printed digits of physics.md (§2.1, §2.2); peak times to ±0.01 ms (AMPA) and
+compared with the printed digits of docs/reference.md (§2.1, §2.2); peak times to ±0.01 ms (AMPA) and
 ±0.5 ms (NMDA, printed as "18 ms"). The integrator itself is checked against the closed forms of
-physics.md §1.4.
+docs/reference.md §1.4.
 """
 import json
 import math
@@ -29,7 +29,7 @@ def peak(scheme, wave, t_end, dt=US, ligand="glu"):
     return o[i], t[i], t, o
 
 
-# -- AMPA, Jonas, Major & Sakmann 1993 (physics.md §2.1) -----------------------------------------
+# -- AMPA, Jonas, Major & Sakmann 1993 (docs/reference.md §2.1) ----------------------------------
 @pytest.fixture(scope="module")
 def ampa_pulse():
     return peak(ampa_jonas1993(), wf.pulse("1 mM", duration="1 ms"), 10 * MS)
@@ -89,7 +89,7 @@ def test_ampa_structure():
     assert s.rate("C0", "C1") == 4.59e6 and s.rate("C5", "C4") == 190.4
 
 
-# -- NMDA (physics.md §2.2) -----------------------------------------------------------------------
+# -- NMDA (docs/reference.md §2.2) ----------------------------------------------------------------
 def test_nmda_lester_jahr_pulse():
     p, tp, _, _ = peak(nmda(), wf.pulse("1 mM", duration="1 ms"), 60 * MS, dt=10 * US)
     assert p == pytest.approx(0.382, abs=5e-4)                  # computed: 0.3815 at 17.95 ms
@@ -175,7 +175,7 @@ def test_occupancy_conserved(make):
     assert occ[s.initial][0] == 1.0 and occ[s.initial][-1] < 1.0
 
 
-# -- the integrator against closed forms (physics.md §1.4) ----------------------------------------
+# -- the integrator against closed forms (docs/reference.md §1.4) ---------------------------------
 def test_well_mixed_two_state_closed_form():
     s = Scheme("X", ("A", "B"), "A", (("A <-> B", (30.0, 70.0)),), {}, (), {})
     t = np.linspace(0, 0.1, 51)

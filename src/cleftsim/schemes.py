@@ -3,7 +3,7 @@
 A :class:`Scheme` lists the states of one membrane molecule and the reactions between them in the
 reaction language of :mod:`cleftsim.reactions`, using unprefixed state names and the names of
 the volume species (ligands) involved. Rates are in base units: first order s⁻¹, binding
-M⁻¹s⁻¹. Tags in the docstrings follow physics.md: [P] read in the published source named,
+M⁻¹s⁻¹. Tags in the docstrings follow docs/reference.md: [P] read in the published source named,
 [?] not confirmed against the primary paper.
 
 :func:`well_mixed` integrates the mass-action equations of one molecule under a clamped ligand
@@ -20,7 +20,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from cleftsim import reactions, units
-from cleftsim.waveforms import as_waveform
+from cleftsim.surface import SchemeHandle
+from cleftsim.waveforms import Waveform, as_waveform
 
 __all__ = ["Scheme", "SchemeError", "Transition", "NMDAScheme", "ampa_jonas1993", "nmda", "mg_block", "gabaa",
            "nachr_nmj", "ache_nmj", "glutamate_transporter", "well_mixed"]
@@ -54,6 +55,27 @@ def _name(value: Any, what: str) -> str:
     return name
 
 
+def _names(value: Any, what: str, example: str) -> tuple:
+    """The items of a sequence of names; a string is refused (it would be read letter by letter)."""
+    if isinstance(value, str):
+        raise SchemeError(f"{what} must be a sequence of names, e.g. {example}, not the string {value!r}; "
+                          f"for one name give ({value!r},)")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise SchemeError(f"{what} must be a sequence of names, e.g. {example}; got {value!r}") from None
+
+
+def _mapping(value: Any, what: str, example: str) -> dict:
+    """``value`` as a dict (a mapping, or a sequence of (key, value) pairs)."""
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        return dict(value)
+    except (TypeError, ValueError):
+        raise SchemeError(f"{what} must be a mapping, e.g. {example}; got {value!r}") from None
+
+
 @dataclass(frozen=True, eq=False)
 class Scheme:
     """A kinetic scheme of a membrane molecule: its states and the reactions between them.
@@ -69,14 +91,20 @@ class Scheme:
             (binding), or strings with units. Each reaction turns exactly one state into one
             state; it may consume one ligand molecule and release volume species.
         sets: named groups of states, e.g. ``{"open": ("O",), "desensitised": (...)}``.
-        ligands: names of the volume species that appear in the reactions.
+        ligands: the volume species that appear in the reactions, by name or as the model's
+            Species (normalised to names; the Species given are kept in ``ligand_species`` so that
+            :meth:`~cleftsim.model.Model.add_scheme` refuses a ligand of another model).
         bound: number of molecules of each ligand held in each state,
             ``{"C2": {"glu": 2}, ...}``; states holding none may be omitted.
         D: lateral diffusion coefficient of every state (µm²/s or a string with units).
         citation: the source of the scheme and its rates.
 
     The constructor checks that every name in every equation is a state or a ligand, that
-    ``initial``, the sets and ``bound`` name only states, and that no state is named like a ligand.
+    ``initial``, the sets and ``bound`` name only states, that no state is named like a ligand,
+    and that ``bound`` agrees with the reactions: binding adds one molecule of the ligand,
+    releasing a bound one removes it, and no other step adds any (it may use them up, as a
+    transporter that carries its ligand inside). ``states`` and ``ligands`` are sequences of
+    names, not a string.
     """
 
     name: str
@@ -94,8 +122,11 @@ class Scheme:
             object.__setattr__(self, key, value)
 
         name = _name(self.name, "scheme name")
-        put("states", tuple(_name(s, f"scheme {name!r}: state") for s in self.states))
-        put("ligands", tuple(_name(s, f"scheme {name!r}: ligand") for s in self.ligands))
+        given = _names(self.ligands, f"scheme {name!r}: ligands", "('glu',)")
+        put("states", tuple(_name(s, f"scheme {name!r}: state")
+                            for s in _names(self.states, f"scheme {name!r}: states", "('C0', 'C1', 'O')")))
+        put("ligand_species", {_name(s, f"scheme {name!r}: ligand"): s for s in given if not isinstance(s, str)})
+        put("ligands", tuple(_name(s, f"scheme {name!r}: ligand") for s in given))
         states, ligands = set(self.states), set(self.ligands)
         for kind, names in (("state", self.states), ("ligand", self.ligands)):
             dup = sorted({s for s in names if names.count(s) > 1})
@@ -117,30 +148,53 @@ class Scheme:
             pairs.append((item[0], tuple(item[1]) if isinstance(item[1], list) else item[1]))
         put("reactions", tuple(pairs))
         put("sets", {str(key): ((members,) if isinstance(members, str) else tuple(members))
-                     for key, members in dict(self.sets).items()})
+                     for key, members in _mapping(self.sets, f"scheme {name!r}: sets", "{'open': ('O',)}").items()})
         for key, members in self.sets.items():
             unknown = [s for s in members if s not in states]
             if unknown:
                 raise SchemeError(f"scheme {name!r}: set {key!r} names {unknown}, which are not states "
                                   f"(states: {list(self.states)})")
         bound: dict[str, dict[str, int]] = {}
-        for state, counts in dict(self.bound).items():
+        for state, counts in _mapping(self.bound, f"scheme {name!r}: bound", "{'C1': {'glu': 1}}").items():
             if state not in states:
                 raise SchemeError(f"scheme {name!r}: bound[{state!r}]: {state!r} is not a state")
-            for lig, n in dict(counts).items():
+            example = {state: {(self.ligands or ("glu",))[0]: counts if isinstance(counts, int) else 1}}
+            counts = _mapping(counts, f"scheme {name!r}: bound[{state!r}] (ligand -> molecules held)",
+                              f"bound={example}")
+            for lig, n in counts.items():
                 if lig not in ligands:
                     raise SchemeError(f"scheme {name!r}: bound[{state!r}] names {lig!r}, which is not a ligand "
                                       f"{list(self.ligands)}")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
                     raise SchemeError(f"scheme {name!r}: bound[{state!r}][{lig!r}] must be a whole number "
                                       f">= 0, got {n!r}")
-            bound[state] = {lig: int(n) for lig, n in dict(counts).items()}
+            bound[state] = {lig: int(n) for lig, n in counts.items()}
         put("bound", bound)
         D = units.diffusion(self.D, f"scheme {name!r}: D")
         if D < 0:
             raise SchemeError(f"scheme {name!r}: D must be >= 0, got {self.D!r}")
         put("D", D)
-        self.transitions()                    # checks every reaction
+        self._check_bound(self.transitions())    # (transitions() checks every reaction)
+
+    def _check_bound(self, transitions: tuple[Transition, ...]) -> None:
+        """Refuse ``bound`` counts that the reactions contradict: binding adds one molecule of the
+        ligand, unbinding (releasing a ligand the source holds) removes one, and any other step may
+        use bound molecules up (translocation, hydrolysis) but never adds any."""
+        def held(state: str, lig: str) -> int:
+            return self.bound.get(state, {}).get(lig, 0)
+
+        for tr in transitions:
+            for lig in self.ligands:
+                source, target = held(tr.source, lig), held(tr.target, lig)
+                gain, loss = int(tr.ligand == lig), min(tr.released.count(lig), source)
+                exact = source + gain - loss
+                wrong = target != exact if gain or loss else target > source
+                if wrong:
+                    how = "binds one" if gain else f"releases {loss}" if loss else "binds none"
+                    fix = {**self.bound.get(tr.target, {}), lig: exact}
+                    raise SchemeError(f"scheme {self.name!r}: bound[{tr.target!r}] says state {tr.target!r} holds "
+                                      f"{target} {lig!r}, but reaction {tr.equation} makes it from {tr.source!r}, "
+                                      f"which holds {source}, and {how}; give bound[{tr.target!r}] = {fix}")
 
     def transitions(self) -> tuple[Transition, ...]:
         """The elementary reactions with their rate constants in base units (s⁻¹, M⁻¹s⁻¹)."""
@@ -182,28 +236,14 @@ class Scheme:
         return f"{type(self).__name__}({self.name!r}, states={list(self.states)}, ligands={list(self.ligands)})"
 
 
-def _voltage(value: Any, name: str = "voltage") -> Any:
-    if isinstance(value, str) or hasattr(value, "dimensionality"):
-        import pint
-
-        try:
-            q = units.registry().Quantity(value) if isinstance(value, str) else value
-            return float(q.to("V").magnitude)
-        except (pint.DimensionalityError, pint.UndefinedUnitError, AttributeError, ValueError) as exc:
-            raise units.UnitError(f"{name}: cannot read {value!r} as a voltage such as '-70 mV' ({exc})") from None
-    v = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(v)):
-        raise units.UnitError(f"{name}: {value!r} is not finite")
-    return float(v) if v.ndim == 0 else v
-
-
 def mg_block(voltage: Any, mg: Any = "1 mM") -> Any:
     """Unblocked fraction of NMDA receptor conductance, Jahr & Stevens 1990 form:
     ``1 / (1 + [Mg] / 3.57 mM · exp(-0.062 · V / mV))``.
 
-    ``voltage`` in V (float or array) or a string such as ``"-70 mV"``; ``mg`` in M or a string.
+    ``voltage`` in V (a float, a string such as ``"-70 mV"``, or an array or sequence of either);
+    ``mg`` in M or a string.
     """
-    v = _voltage(voltage)
+    v = units.voltage(units.array(voltage, units.voltage, "mg_block: voltage"), "mg_block: voltage")
     c = units.to_base(mg, "concentration", "mg (extracellular Mg2+ concentration)")
     if c < 0:
         raise units.UnitError(f"mg must be >= 0, got {mg!r}")
@@ -245,7 +285,7 @@ def ampa_jonas1993(ligand: Any = "glu", D: Any = 0.0) -> Scheme:
     C2→O 4.24e3, O→C2 900; C1→C3 2.89e3, C3→C1 39.2; C2→C4 172, C4→C2 0.727; O→C5 17.7,
     C5→O 4; C4→C5 16.8, C5→C4 190.4; C3→C4 1.27e6, C4→C3 45.7.
 
-    Well-mixed responses (physics.md §2.1 [C], reproduced in tests/test_schemes.py): 1 mM × 1 ms
+    Well-mixed responses (docs/reference.md §2.1 [C], reproduced in tests/test_schemes.py): 1 mM × 1 ms
     pulse → peak P_open 0.595 at 1.05 ms; 1 mM step → 0.610 at 1.37 ms; 10 mM step → 0.754.
     """
     g = _name(ligand, "ligand")
@@ -256,7 +296,7 @@ def ampa_jonas1993(ligand: Any = "glu", D: Any = 0.0) -> Scheme:
                    ("O <-> C5", (17.7, 4.0)), (f"{g} + C3 <-> C4", (1.27e6, 45.7)), ("C4 <-> C5", (16.8, 190.4))),
         sets={"open": ("O",), "desensitised": ("C3", "C4", "C5"), "bound": ("C1", "C2", "O", "C3", "C4", "C5"),
               "closed": ("C0", "C1", "C2", "C3", "C4", "C5")},
-        ligands=(g,), bound={"C1": {g: 1}, "C2": {g: 2}, "O": {g: 2}, "C3": {g: 1}, "C4": {g: 2}, "C5": {g: 2}},
+        ligands=(ligand,), bound={"C1": {g: 1}, "C2": {g: 2}, "O": {g: 2}, "C3": {g: 1}, "C4": {g: 2}, "C5": {g: 2}},
         D=D, citation="Jonas P, Major G, Sakmann B (1993) J Physiol 472:615-663")
 
 
@@ -274,7 +314,7 @@ def nmda(ligand: Any = "glu", rates: str | Mapping[str, float] = "lester_jahr199
 
     Binding Rb = 5e6 M⁻¹s⁻¹ for each of the two steps; unbinding Ru from C1 *and* from C2 (no
     statistical factors 2·Rb, 2·Ru), as in the public model code these rate sets come from.
-    This convention reproduces physics.md §2.2: 1 mM × 1 ms pulse with the Lester–Jahr set →
+    This convention reproduces docs/reference.md §2.2: 1 mM × 1 ms pulse with the Lester–Jahr set →
     peak P_open 0.382 at 18 ms (with 2·Ru from C2 the peak would be 0.363 at 16.3 ms).
 
     ``rates`` (s⁻¹: unbinding Ru, desensitisation Rd, resensitisation Rr, opening Ro, closing Rc),
@@ -289,6 +329,14 @@ def nmda(ligand: Any = "glu", rates: str | Mapping[str, float] = "lester_jahr199
     ``mg_block(voltage)`` method.
     """
     g = _name(ligand, "ligand")
+    keys = ("Ru", "Rd", "Rr", "Ro", "Rc")
+    if not isinstance(rates, (str, Mapping)):
+        fix = (f"; for these values in the order {', '.join(keys)} give rates=dict("
+               f"{', '.join(f'{k}={v!r}' for k, v in zip(keys, rates))})"
+               if isinstance(rates, Sequence) and len(rates) == len(keys) else "")
+        raise SchemeError(f"nmda: rates must be the name of a rate set ({', '.join(map(repr, _NMDA_RATES))}) "
+                          f"or a mapping with keys {', '.join(keys)} (s⁻¹; optional Rb, M⁻¹s⁻¹), "
+                          f"got {rates!r}{fix}")
     if isinstance(rates, str):
         if rates not in _NMDA_RATES:
             raise SchemeError(f"nmda: unknown rate set {rates!r}; choose one of {sorted(_NMDA_RATES)} or give a "
@@ -297,13 +345,13 @@ def nmda(ligand: Any = "glu", rates: str | Mapping[str, float] = "lester_jahr199
         Rb = 5e6
     else:
         rates = dict(rates)
-        missing = [k for k in ("Ru", "Rd", "Rr", "Ro", "Rc") if k not in rates]
-        extra = [k for k in rates if k not in ("Rb", "Ru", "Rd", "Rr", "Ro", "Rc")]
+        missing = [k for k in keys if k not in rates]
+        extra = [k for k in rates if k not in ("Rb", *keys)]
         if missing or extra:
             raise SchemeError(f"nmda: rates mapping needs keys Ru, Rd, Rr, Ro, Rc (optional Rb); missing {missing}, "
                               f"unknown {extra}")
         Rb = rates.get("Rb", 5e6)
-        Ru, Rd, Rr, Ro, Rc = (rates[k] for k in ("Ru", "Rd", "Rr", "Ro", "Rc"))
+        Ru, Rd, Rr, Ro, Rc = (rates[k] for k in keys)
         citation = "user-supplied rates"
     return NMDAScheme(
         name="NMDA", states=("C0", "C1", "C2", "O", "D"), initial="C0",
@@ -311,7 +359,7 @@ def nmda(ligand: Any = "glu", rates: str | Mapping[str, float] = "lester_jahr199
                    ("C2 <-> D", (Rd, Rr))),
         sets={"open": ("O",), "desensitised": ("D",), "bound": ("C1", "C2", "O", "D"),
               "closed": ("C0", "C1", "C2", "D")},
-        ligands=(g,), bound={"C1": {g: 1}, "C2": {g: 2}, "O": {g: 2}, "D": {g: 2}},
+        ligands=(ligand,), bound={"C1": {g: 1}, "C2": {g: 2}, "O": {g: 2}, "D": {g: 2}},
         D=D, citation=citation + "; Mg2+ block: Jahr CE, Stevens CF (1990) J Neurosci 10:3178-3182", mg=mg)
 
 
@@ -335,7 +383,7 @@ def gabaa(ligand: Any = "GABA", D: Any = 0.0) -> Scheme:
         reactions=((f"{g} + C0 <-> C1", (2e7, 4600.0)), (f"{g} + C1 <-> C2", (1e7, 9200.0)),
                    ("C1 <-> O1", (3300.0, 9800.0)), ("C2 <-> O2", (10600.0, 410.0))),
         sets={"open": ("O1", "O2"), "bound": ("C1", "C2", "O1", "O2"), "closed": ("C0", "C1", "C2")},
-        ligands=(g,), bound={"C1": {g: 1}, "C2": {g: 2}, "O1": {g: 1}, "O2": {g: 2}}, D=D,
+        ligands=(ligand,), bound={"C1": {g: 1}, "C2": {g: 2}, "O1": {g: 1}, "O2": {g: 2}}, D=D,
         citation="Busch C, Sakmann B (1990) Cold Spring Harb Symp Quant Biol 55:69-80; rates: Destexhe A, Mainen ZF, "
                  "Sejnowski TJ (1998) in Methods in Neuronal Modeling, MIT Press")
 
@@ -358,7 +406,7 @@ def nachr_nmj(ligand: Any = "ACh", D: Any = 0.0) -> Scheme:
                    (f"{a} + C1a <-> C2", (1.35e8, 64286.0)), (f"{a} + C1b <-> C2", (1.35e8, 64286.0)),
                    ("C2 <-> O", (48750.0, 1250.0))),
         sets={"open": ("O",), "bound": ("C1a", "C1b", "C2", "O"), "closed": ("C0", "C1a", "C1b", "C2")},
-        ligands=(a,), bound={"C1a": {a: 1}, "C1b": {a: 1}, "C2": {a: 2}, "O": {a: 2}},
+        ligands=(ligand,), bound={"C1a": {a: 1}, "C1b": {a: 1}, "C2": {a: 2}, "O": {a: 2}},
         D=D, citation="Stiles JR, Bartol TM (2001), MCell rat NMJ model (AChR0..AChR4)")
 
 
@@ -380,13 +428,13 @@ def ache_nmj(substrate: Any = "ACh", product: Any = "Ch", D: Any = 0.0) -> Schem
         reactions=((f"{s} + E <-> AE", (2e8, 1.4e4)), (f"AE -> AcE + {p}", 1.12e5), ("AcE -> E", 18667.0),
                    (f"{s} + AcE <-> AAcE", (5e6, 21429.0)), ("AAcE -> AE", 1867.0)),
         sets={"free": ("E",), "bound": ("AE", "AAcE"), "acetylated": ("AcE", "AAcE")},
-        ligands=(s, p), bound={"AE": {s: 1}, "AAcE": {s: 1}},
+        ligands=(substrate, product), bound={"AE": {s: 1}, "AAcE": {s: 1}},
         D=D, citation="Stiles JR, Bartol TM (2001), MCell rat NMJ model (AChE)")
 
 
 def glutamate_transporter(ligand: Any = "glu", k_on: Any = 2e7, k_off: Any = 100.0, k_translocate: Any = 1000.0,
                           k_recover: Any = 1 / 11.6e-3, D: Any = 0.0) -> Scheme:
-    """Glial glutamate transporter, reduced 3-state cycle (physics.md §2.3)::
+    """Glial glutamate transporter, reduced 3-state cycle (docs/reference.md §2.3)::
 
         T + glu <-> TG     k_on 2e7 M⁻¹s⁻¹, k_off 100 s⁻¹ [?]
         TG -> Tstar        k_translocate (glutamate carried inside: removed, no volume product)
@@ -405,8 +453,8 @@ def glutamate_transporter(ligand: Any = "glu", k_on: Any = 2e7, k_off: Any = 100
         name="GluT", states=("T", "TG", "Tstar"), initial="T",
         reactions=((f"{g} + T <-> TG", (k_on, k_off)), ("TG -> Tstar", k_translocate), ("Tstar -> T", k_recover)),
         sets={"free": ("T",), "bound": ("TG",), "cycling": ("Tstar",)},
-        ligands=(g,), bound={"TG": {g: 1}}, D=D,
-        citation="reduced cycle (physics.md 2.3): Wadiche et al. 1995 Neuron 14:1019; Bergles & Jahr 1997/1998")
+        ligands=(ligand,), bound={"TG": {g: 1}}, D=D,
+        citation="reduced cycle (docs/reference.md §2.3): Wadiche et al. 1995 Neuron 14:1019; Bergles & Jahr 1997/1998")
 
 
 # -- well-mixed reference --------------------------------------------------------------------------
@@ -423,16 +471,18 @@ def _initial(scheme: Scheme, initial: Any) -> np.ndarray:
         if state not in index:
             raise SchemeError(f"well_mixed: initial names {state!r}, which is not a state of {scheme.name!r} "
                               f"{list(scheme.states)}")
-        frac = float(frac)
-        if not (math.isfinite(frac) and frac >= 0):
-            raise SchemeError(f"well_mixed: initial[{state!r}] must be a fraction >= 0, got {frac!r}")
+        if (isinstance(frac, bool) or not isinstance(frac, (int, float, np.integer, np.floating))
+                or not (math.isfinite(frac) and frac >= 0)):
+            raise SchemeError(f"well_mixed: initial[{state!r}] must be a fraction from 0 to 1, got {frac!r}"
+                              + (f"; to start with every molecule in {state!r} give initial={state!r}"
+                                 if isinstance(frac, str) else ""))
         p[index[state]] = frac
     if abs(p.sum() - 1.0) > 1e-9:
         raise SchemeError(f"well_mixed: the initial fractions must sum to 1, they sum to {p.sum():g}")
     return p
 
 
-def well_mixed(scheme: Scheme, concentrations: Mapping[Any, Any], t: Any,
+def well_mixed(scheme: Scheme | SchemeHandle, concentrations: Mapping[Any, Any], t: Any,
                initial: str | Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Occupancy of each state of one molecule of ``scheme`` under clamped ligand concentrations.
 
@@ -441,10 +491,10 @@ def well_mixed(scheme: Scheme, concentrations: Mapping[Any, Any], t: Any,
     atol 1e-10), restarting at every breakpoint of the waveforms so jumps are exact.
 
     Args:
-        scheme: the kinetic scheme.
-        concentrations: ligand name (or Species) → waveform, concentration in M, or string such as
-            ``"1 mM"``; every ligand that binds must be given (use 0 for none).
-        t: increasing times (s), t[0] >= 0, at which to report the occupancies.
+        scheme: the kinetic scheme (or the handle :meth:`~cleftsim.model.Model.add_scheme` returned).
+        concentrations: a mapping ligand name (or Species) → waveform, concentration in M, or string
+            such as ``"1 mM"``; every ligand that binds must be given (use 0 for none).
+        t: increasing times (s or time strings), t[0] >= 0, at which to report the occupancies.
         initial: occupancy at time 0: a state name (all molecules there), a mapping
             state → fraction summing to 1, or None for ``scheme.initial``.
 
@@ -453,13 +503,24 @@ def well_mixed(scheme: Scheme, concentrations: Mapping[Any, Any], t: Any,
     """
     from scipy.integrate import solve_ivp
 
-    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if isinstance(scheme, SchemeHandle):
+        scheme = scheme.scheme
+    elif not isinstance(scheme, Scheme):
+        fn = getattr(scheme, "__name__", None)
+        given = f"the function {fn} (call it: {fn}())" if callable(scheme) and fn else repr(scheme)
+        raise SchemeError(f"well_mixed: scheme must be a Scheme, e.g. cs.schemes.ampa_jonas1993(), got {given}")
+    if not isinstance(concentrations, Mapping):
+        value = concentrations if isinstance(concentrations, (str, int, float, Waveform)) else "1 mM"
+        example = {tr.ligand: value for tr in scheme.transitions() if tr.ligand} or {"glu": value}
+        raise SchemeError(f"well_mixed: concentrations must map each ligand to its concentration, e.g. "
+                          f"{example}; got {concentrations!r}")
+    times = np.atleast_1d(units.array(t, units.time, "well_mixed: t"))
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
         raise ValueError(f"well_mixed: t must be a non-empty 1-D array of finite times in s, got shape {times.shape}")
     if times[0] < 0 or np.any(np.diff(times) <= 0):
         raise ValueError("well_mixed: t must be strictly increasing and start at 0 or later (s)")
     waves = {}
-    for key, value in dict(concentrations).items():
+    for key, value in concentrations.items():
         lig = getattr(key, "name", key)
         if lig not in scheme.ligands:
             raise SchemeError(f"well_mixed: {lig!r} is not a ligand of scheme {scheme.name!r} {list(scheme.ligands)}")

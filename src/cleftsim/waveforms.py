@@ -61,6 +61,17 @@ def _start(value: Any, name: str) -> float:
     return s
 
 
+def _interval(wave: Waveform, method: str, t0: Any, t1: Any, strict: bool = False) -> tuple[float, float]:
+    """(t0, t1) in s for ``wave.method`` over [t0, t1]: t1 must not be before t0 (nor equal if ``strict``)."""
+    a, b = units.time(t0, f"{wave.kind}.{method}: t0"), units.time(t1, f"{wave.kind}.{method}: t1")
+    if b < a or (strict and b == a):
+        fix = ("swap them" if b < a else
+               f"for the concentration at one time call the waveform, w({_time_str(a)!r})")
+        raise ValueError(f"{wave!r}.{method}(t0, t1) needs t1 {'>' if strict else '>='} t0, got t0 = "
+                         f"{_time_str(a)!r}, t1 = {_time_str(b)!r}; {fix}")
+    return a, b
+
+
 def _positive_time(value: Any, name: str, example: str) -> float:
     v = units.time(value, name)
     if v <= 0:
@@ -87,20 +98,19 @@ class Waveform(ABC):
         """Concentration (M) at the times t (s); the left limit at an edge when ``left``."""
 
     def __call__(self, t: Any) -> Any:
-        """Concentration (M) at time(s) ``t`` (s); a float for a scalar, an array for an array."""
-        arr = np.asarray(t, dtype=np.float64)
+        """Concentration (M) at time(s) ``t`` (s or time strings); a float for a scalar, an array for
+        an array."""
+        arr = units.array(t, units.time, f"{self.kind}: t")
         out = self._value(arr)
         return float(out) if arr.ndim == 0 else out
 
     @abstractmethod
     def integral(self, t0: Any, t1: Any) -> float:
-        """Exact ∫ c(t) dt over [t0, t1] in M·s."""
+        """Exact ∫ c(t) dt over [t0, t1] in M·s (t0, t1 in s; ``t1`` must not be before ``t0``)."""
 
     def mean(self, t0: Any, t1: Any) -> float:
-        """Exact average concentration (M) over [t0, t1); ``t1`` must be later than ``t0``."""
-        a, b = units.time(t0, "t0"), units.time(t1, "t1")
-        if not b > a:
-            raise ValueError(f"mean(t0, t1) needs t1 > t0, got t0 = {a!r} s, t1 = {b!r} s")
+        """Exact average concentration (M) over [t0, t1) (s); ``t1`` must be later than ``t0``."""
+        a, b = _interval(self, "mean", t0, t1, strict=True)
         return self.integral(a, b) / (b - a)
 
     def describe(self) -> dict[str, Any]:
@@ -128,7 +138,8 @@ class _Constant(Waveform):
         return np.full(np.shape(t), self.c)
 
     def integral(self, t0, t1):
-        return self.c * (units.time(t1, "t1") - units.time(t0, "t0"))
+        a, b = _interval(self, "integral", t0, t1)
+        return self.c * (b - a)
 
     def describe(self):
         return {"kind": self.kind, "c": self.c}
@@ -152,7 +163,7 @@ class _Pulse(Waveform):
         return np.where(inside, self.c, 0.0)
 
     def integral(self, t0, t1):
-        a, b = units.time(t0, "t0"), units.time(t1, "t1")
+        a, b = _interval(self, "integral", t0, t1)
         return self.c * max(0.0, min(b, self.end) - max(a, self.start))
 
     def describe(self):
@@ -184,7 +195,7 @@ class _Exponential(Waveform):
         return np.where(after, self.c0 * np.exp(-np.maximum(t - self.start, 0.0) / self.tau), 0.0)
 
     def integral(self, t0, t1):
-        a, b = units.time(t0, "t0"), units.time(t1, "t1")
+        a, b = _interval(self, "integral", t0, t1)
         a, b = max(a, self.start), max(b, self.start)
         if b <= a:
             return 0.0
