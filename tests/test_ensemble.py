@@ -8,8 +8,8 @@ import cleftsim as cs
 from cleftsim.ensemble import EnsembleResult
 
 
-def small_model(seed=7):
-    m = cs.Model(dt=1e-5, seed=seed)
+def small_model(seed=7, **settings):
+    m = cs.Model(dt=1e-5, seed=seed, **settings)
     box = m.add_geometry(cs.geometry.box(1.0), "box")
     m.add_species("A", D=100.0)
     m.add_species("B", D=100.0)
@@ -74,6 +74,25 @@ def test_bad_arguments():
         cs.run_ensemble(m, trials=1, t_end=1e-3, executor="threads")
     with pytest.raises(cs.ModelError, match="seed"):
         cs.run_ensemble(m, trials=1, t_end=1e-3, seed=-1)
+    with pytest.raises(cs.ModelError, match=r"needs a cleftsim Model, got str 'model'.*cs.presets.ca1_synapse\(\)"):
+        cs.run_ensemble("model", trials=1, t_end=1e-3)
+    with pytest.raises(cs.ModelError, match="no t_end given and the model has no default duration"):
+        cs.run_ensemble(m, trials=1)
+
+
+def test_the_models_default_duration_and_sampling_are_used_and_explicit_ones_win():
+    m = small_model()
+    m2 = small_model(t_end="1 ms", every="0.1 ms")
+    assert (m2.t_end, m2.every) == pytest.approx((1e-3, 1e-4))
+    default = cs.run_ensemble(m2, trials=2, executor="serial", progress=False)
+    given = cs.run_ensemble(m, trials=2, t_end=1e-3, every=1e-4, executor="serial", progress=False)
+    assert np.array_equal(default.times, given.times) and np.array_equal(default["A"], given["A"])
+    assert np.array_equal(m2.run(progress=False)["A"], m.run(1e-3, 1e-4, progress=False)["A"])
+    assert len(cs.run_ensemble(m2, trials=1, t_end=2e-4, executor="serial", progress=False).times) == 3
+    with pytest.raises(cs.ModelError, match="t_end = 0.00105 is not a whole number of sampling intervals"):
+        cs.Model(dt=1e-5, t_end=1.05e-3, every=1e-4)
+    with pytest.raises(cs.ModelError, match="t_end must be positive"):
+        cs.Model(dt=1e-5, t_end=0)
 
 
 def build(n_a=300, k="200 /s"):
@@ -106,6 +125,77 @@ def test_sweep_grid_points_indexing_and_common_random_numbers(tmp_path):
         points.at(n_a=7)
     with pytest.raises(cs.ModelError, match="need a list of values"):
         cs.sweep(build, {"n_a": 5}, trials=1, t_end=1e-3)
+
+
+def test_sweep_refuses_what_cannot_be_swept():
+    with pytest.raises(cs.ModelError, match="sweep parameter 'n_a' has no values"):
+        cs.sweep(build, {"n_a": []}, trials=1, t_end=1e-3)
+    with pytest.raises(cs.ModelError, match="sweep needs a function that builds a Model.*got str 'ca1'"):
+        cs.sweep("ca1", {"n_a": [1]}, trials=1, t_end=1e-3)
+    with pytest.raises(cs.ModelError, match="trials must be a positive integer"):
+        cs.sweep(build, {"n_a": [1]}, trials=0, t_end=1e-3)
+
+
+def test_sweep_out_must_be_a_folder(tmp_path):
+    f = tmp_path / "results.h5"
+    f.write_text("")
+    with pytest.raises(cs.ModelError, match="sweep out=.*results.h5' is a file; give a folder"):
+        cs.sweep(build, {"n_a": [1]}, trials=1, t_end=1e-3, out=f)
+
+
+def test_points_are_found_by_the_value_of_their_quantities():
+    sw = cs.SweepResult([{"h": "15 nm", "k": 2}, {"h": "20 nm", "k": 2}, {"h": "20 nm", "k": 3}],
+                        ["a", "b", "c"])
+    assert sw.at(h="0.02 um", k=2) == "b" and sw.at(h=0.015) == "a" and sw.at(h="20 nm", k=3.0) == "c"
+    with pytest.raises(KeyError, match="2 points match"):
+        sw.at(h="20e-9 m")
+    with pytest.raises(KeyError, match="0 points match"):
+        sw.at(h="20 ms")                                        # a time is not a length
+
+
+def test_sweep_has_one_progress_bar_labelled_with_the_point(monkeypatch, tmp_path):
+    import cleftsim.ensemble as ensemble
+
+    bars = []
+    real = ensemble._trials_bar
+
+    def recording(total):
+        bar = real(total)
+        bars.append((total, bar))
+        labels = []
+        bar.set_description = lambda text, refresh=True: labels.append(text)
+        bar.labels = labels
+        return bar
+
+    monkeypatch.setattr(ensemble, "_trials_bar", recording)
+    cs.sweep(build, {"n_a": [10, 20], "k": ["1 /s"]}, trials=2, t_end=1e-4, every=1e-4, executor="serial")
+    assert len(bars) == 1 and bars[0][0] == 4 and bars[0][1].n == 4
+    assert bars[0][1].labels == ["n_a=10, k=1 /s", "n_a=20, k=1 /s"]
+
+
+def test_an_unseeded_sweep_resumes_with_the_seed_in_its_files(tmp_path):
+    def unseeded(n_a):
+        m = build(n_a)
+        m.seed = None
+        return m
+
+    first = cs.sweep(unseeded, {"n_a": [40, 50]}, trials=2, t_end=2e-4, every=1e-4, executor="serial",
+                     progress=False, out=tmp_path / "sw")
+    again = cs.sweep(unseeded, {"n_a": [40, 50]}, trials=3, t_end=2e-4, every=1e-4, executor="serial",
+                     progress=False, out=tmp_path / "sw")
+    assert first[0].seed == again[1].seed and first[0].seed > 2**32
+    assert np.array_equal(again[1]["A"][:2], first[1]["A"])
+
+
+def test_reprs_say_what_is_inside():
+    ens = EnsembleResult(np.arange(501) * 1e-5, {"AMPA_open": np.zeros((3, 501)), "current": np.zeros((3, 501))},
+                         5, np.arange(3), {"model": {"preset": "ca1_synapse"}, "file": "ca1.h5"})
+    text = repr(ens)
+    for part in ("3 trials of ca1_synapse", "501 samples, 0 to 5 ms every 10 µs", "seed 5", "AMPA_open, current",
+                 "file: ca1.h5"):
+        assert part in text, text
+    sw = cs.SweepResult([{"height": "15 nm"}, {"height": "20 nm"}], [ens, ens])
+    assert "2 points x 3 trials" in repr(sw) and "[1] height=20 nm" in repr(sw)
 
 
 def test_tables():

@@ -18,15 +18,15 @@ def _model():
 def test_interrupt_keeps_finished_samples(monkeypatch):
     full = _model().run(t_end="20 us", every="2 us")
     calls = {"n": 0}
-    original = Simulation.advance
+    original = Simulation._advance
 
-    def advance(self, n_steps):
+    def advance(self, n_steps, tick):
         calls["n"] += 1
         if calls["n"] == 6:          # the 6th sample's advance is interrupted
             raise KeyboardInterrupt
-        return original(self, n_steps)
+        return original(self, n_steps, tick)
 
-    monkeypatch.setattr(Simulation, "advance", advance)
+    monkeypatch.setattr(Simulation, "_advance", advance)
     with pytest.raises(cs.SimulationInterrupted) as info:
         _model().run(t_end="20 us", every="2 us")
     part = info.value.result

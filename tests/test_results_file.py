@@ -53,17 +53,93 @@ def test_round_trip_and_the_same_as_in_memory(workdir):
     assert back.metadata["model"] == model().describe() and back.metadata["version"] == cs.__version__
 
 
-def test_a_changed_model_or_size_is_refused_for_resume(workdir):
+def test_a_changed_model_settings_or_seed_is_refused_and_more_trials_are_added(workdir):
     path = workdir / "ens.h5"
     cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
     other = model()
     other.add_species("B", D=1.0)
     with pytest.raises(cs.ResultsFileError, match="different model.*another file name or delete it"):
         cs.run_ensemble(other, trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
-    with pytest.raises(cs.ResultsFileError, match="holds 2 trials of seed 11"):
-        cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
     with pytest.raises(cs.ResultsFileError, match="other settings"):
         cs.run_ensemble(model(), trials=2, t_end=0.006, every=0.002, executor="serial", out=path, progress=False)
+    with pytest.raises(cs.ResultsFileError, match="seed 11, not 12"):
+        cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, seed=12, executor="serial", out=path,
+                        progress=False)
+    # more trials than the file holds: the file is enlarged and only the new trial runs
+    grown = cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    whole = cs.run_ensemble(model(), trials=3, t_end=0.004, every=0.002, executor="serial", progress=False)
+    assert np.array_equal(grown["A"], whole["A"]) and np.array_equal(cs.load(path).trials, [0, 1, 2])
+    with pytest.raises(cs.ResultsFileError, match="holds 3 trials, more than the 2 asked for; ask for trials=3"):
+        cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+
+
+def test_without_a_seed_the_drawn_one_is_kept_exactly_and_reused_on_resume(tmp_path):
+    """No seed anywhere: the fresh 128-bit entropy is stored losslessly, and the same call again
+    (with more trials) resumes the file with it instead of drawing another."""
+    def unseeded():
+        m = cs.Model(dt=1e-5)
+        box = m.add_geometry(cs.geometry.box(1.0), "box")
+        m.add_species("A", D=100.0)
+        m.release("A", n=200, inside=box)
+        m.count("A")
+        return m
+
+    path = tmp_path / "unseeded.h5"
+    first = cs.run_ensemble(unseeded(), trials=2, t_end=0.002, every=0.001, executor="serial", out=path,
+                            progress=False)
+    assert first.seed >= 2**64 or first.seed.bit_length() > 32          # a SeedSequence entropy, not truncated
+    assert cs.load(path).seed == first.seed
+    again = cs.run_ensemble(unseeded(), trials=3, t_end=0.002, every=0.002 / 2, executor="serial", out=path,
+                            progress=False)
+    assert again.seed == first.seed and np.array_equal(again["A"][:2], first["A"])
+    alone = cs.Simulation(unseeded(), seed=cs.trial_seed(first.seed, 2)).sample(0.002, 0.001, progress=False)
+    assert np.array_equal(again["A"][2], alone["A"])
+
+
+def test_a_file_is_made_complete_or_not_at_all(workdir, monkeypatch):
+    """A failure while the file is being made leaves nothing at the path (and no temporary file),
+    so the next run starts cleanly; an existing half-made file is refused with the fix."""
+    import h5py
+
+    path = workdir / "ens.h5"
+    real = h5py.h5d.create
+
+    def failing(parent, name, *args, **kwargs):
+        if name == b"A":
+            raise OSError("disk full (simulated)")
+        return real(parent, name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.h5d, "create", failing)
+    with pytest.raises(OSError, match="disk full"):
+        cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    assert list(workdir.glob("*.h5*")) == [] and list(workdir.glob(".*")) == []
+    monkeypatch.setattr(h5py.h5d, "create", real)
+    ens = cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
+    assert len(ens) == 2
+    half = workdir / "half.h5"
+    with h5py.File(half, "w") as h5:                   # what an interrupted older version could leave
+        h5.attrs["format"] = "cleftsim-ensemble-1"
+    with pytest.raises(cs.ResultsFileError, match="incomplete.*delete it"):
+        cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=half, progress=False)
+
+
+def test_unusable_paths_are_refused_before_any_work(workdir):
+    kw = dict(trials=1, t_end=0.004, every=0.002, executor="serial", progress=False)
+    with pytest.raises(cs.ResultsFileError, match="folder .*missing.* does not exist; create it"):
+        cs.run_ensemble(model(), out=workdir / "missing" / "ens.h5", **kw)
+    with pytest.raises(cs.ResultsFileError, match="is a folder; give a file name in it"):
+        cs.run_ensemble(model(), out=workdir, **kw)
+    text = workdir / "notes.txt"
+    text.write_text("my notes")
+    with pytest.raises(cs.ResultsFileError, match="exists and is not an HDF5 results file"):
+        cs.run_ensemble(model(), out=text, **kw)
+    assert text.read_text() == "my notes"
+    with pytest.raises(FileNotFoundError, match="no results file 'nothing.h5'"):
+        cs.load("nothing.h5")
+    with pytest.raises(cs.ResultsFileError, match="not an HDF5 file"):
+        cs.load(text)
+    with pytest.raises(cs.ResultsFileError, match="is a folder"):
+        cs.load(workdir)
 
 
 def done_count(path):
@@ -94,29 +170,32 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(workdir, sig):
     assert np.array_equal(partial["A"], whole["A"][partial.trials])
 
 
-def test_ctrl_c_keeps_the_finished_trials(workdir):
-    """SIGINT (Ctrl-C) in the middle: EnsembleInterrupted carries every finished trial."""
+@pytest.mark.parametrize("executor", ["serial", None])
+def test_ctrl_c_keeps_the_finished_trials(workdir, executor):
+    """Ctrl-C in the middle, as a terminal sends it (SIGINT to the whole process group, the pool's
+    workers included), with HDF5 file locking on: EnsembleInterrupted carries every finished
+    trial, read back from the file."""
     path = workdir / "interrupted.h5"
     # a shell that starts jobs in the background ignores SIGINT for them: restore Python's handler
     script = ("import signal, sys; from model_def import model; import cleftsim as cs\n"
               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               "try:\n"
-              "    cs.run_ensemble(model(), trials=8, t_end=0.02, every=0.002, executor='serial', out=sys.argv[1],"
+              f"    cs.run_ensemble(model(), trials=40, t_end=0.02, every=0.002, executor={executor!r}, out=sys.argv[1],"
               " progress=False)\n"
               "except cs.EnsembleInterrupted as exc:\n"
               "    print('finished', len(exc.result), list(exc.result.trials))\n")
-    env = dict(os.environ, PYTHONPATH=str(workdir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               HDF5_USE_FILE_LOCKING="FALSE")
+    env = dict(os.environ, PYTHONPATH=str(workdir) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("HDF5_USE_FILE_LOCKING", None)
     proc = subprocess.Popen([sys.executable, "-c", script, str(path)], env=env, cwd=workdir,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
     while done_count(path) < 2 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
     words = out.split() or ["(nothing printed: the run was not interrupted)"]
-    assert words[0] == "finished" and 2 <= int(words[1]) < 8, out
+    assert words[0] == "finished" and 2 <= int(words[1]) < 40, out + err
     assert int(words[1]) == len(cs.load(path))
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim import units
+
 #: One vesicle release of a run: fusion time (s), which release_vesicles call, action potential,
 #: site, molecules, and where (µm).
 RELEASE_EVENT = np.dtype([("time", "f8"), ("source", "i8"), ("ap", "i8"), ("site", "i8"), ("n", "i8"),
@@ -47,8 +49,7 @@ class Result:
         return name in self._data
 
     def __repr__(self) -> str:
-        span = f"t = {self.times[0]:.6g}..{self.times[-1]:.6g} s" if len(self.times) else "empty"
-        return f"Result({len(self.times)} samples, {span}, {self.names})"
+        return f"Result: {units.format_sampling(self.times)}\n  observables: {', '.join(self.names)}"
 
     def to_pandas(self):
         """A pandas DataFrame indexed by time (s), one column per observable (needs pandas)."""
