@@ -313,7 +313,7 @@ def test_result_names_times_and_arrays(small_result):
     assert "gone" in r and "nope" not in r
     np.testing.assert_array_equal(r["total"] + r["gone"], 500)
     np.testing.assert_array_equal(r["total"], r["glu_in_cleft"])
-    assert "20 us" in repr(r) or "2e-05" in repr(r)
+    assert "0 to 20 µs every 2 µs" in repr(r)
 
 
 def test_result_missing_name_lists_the_names(small_result):
@@ -456,11 +456,9 @@ def test_count_absorbed_conserves_molecules_per_region():
     m.release(glu, n=3000, inside=box)
     m.count(glu, name="free")
     m.count_absorbed(glu, box.region("top"), name="top")
-    m.count_absorbed(glu, box.region("bottom"), name="bottom")
-    m.count_absorbed(glu, box, name="all")
+    m.count_absorbed(glu, box, name="all")                   # the top is the only absorbing region of the box
     r = m.run(t_end="200 us", every="10 us")
     np.testing.assert_array_equal(r["free"] + r["top"], 3000)
-    np.testing.assert_array_equal(r["bottom"], 0)            # a reflecting region absorbs nothing
     np.testing.assert_array_equal(r["all"], r["top"])
     assert np.all(np.diff(r["top"]) >= 0)
     # 200 µs is ~1.6 L²/D: most molecules are gone, but not all

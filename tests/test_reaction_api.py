@@ -190,7 +190,7 @@ def test_place_facing_must_be_inside_or_outside():
 def test_place_unknown_species_or_region():
     m, _, box = model()
     raises(lambda: m.place("Q", box.region("bottom"), n=5), "unknown surface species 'Q'", "['S', 'SL', 'B', 'C']")
-    raises(lambda: m.place("L", box.region("bottom"), n=5), "unknown surface species 'L'")
+    raises(lambda: m.place("L", box.region("bottom"), n=5), "'L' is a volume species; a surface species")
     raises(lambda: m.place("S", "box.floor", n=5), "no region 'floor'", "'bottom'")
 
 
@@ -214,7 +214,7 @@ def test_clamp_bad_inputs():
     m, lig, box = model()
     raises(lambda: m.clamp(lig, "1 mV", inside=box), "clamp of 'L'", "'1 mV'", "concentration")
     raises(lambda: m.clamp(lig, "1 mM", region=box.region("bottom"), side="up"), "clamp side", "'up'")
-    raises(lambda: m.clamp("S", "1 mM", inside=box), "unknown species 'S'")
+    raises(lambda: m.clamp("S", "1 mM", inside=box), "'S' is a surface species (a state of a membrane molecule); a volume species is needed")
     m.clamp(lig, "1 mM", inside=box)
     raises(lambda: m.clamp(lig, "2 mM", inside=box), "'L' is already clamped inside box")
 

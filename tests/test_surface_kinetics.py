@@ -52,9 +52,10 @@ def assert_binomial(counts, n, p, what, zmax=ZMAX):
     return float(np.abs(z).max())
 
 
-def surface_model(dt, seed, size=(1.0, 1.0, 0.1)):
-    """A model for surface-only kinetics: a box to hold the molecules and one (unused) volume
-    species, which Simulation requires."""
+def surface_model(dt, seed, size=(2.0, 2.0, 0.1)):
+    """A model for surface-only kinetics: a box to hold the molecules (a 4 µm² face holds the
+    4e5 of the largest tests, at the 1e5 µm⁻² packing limit) and one (unused) volume species,
+    which Simulation requires."""
     m = cs.Model(dt=dt, seed=seed)
     m.add_species("X", D=0.0)
     box = m.add_geometry(cs.geometry.box(size=size), name="box")
@@ -94,7 +95,7 @@ def time_average_se(q, pi, state, spacing, m, n):
     return math.sqrt(var)
 
 
-# == 1. Jonas AMPA receptors in a concentration clamp (physics.md §2.1) ==========================
+# == 1. Jonas AMPA receptors in a concentration clamp (docs/reference.md §2.1) ===================
 AMPA_N = 100000
 SAMPLE = 10 * US
 
@@ -182,7 +183,7 @@ def peak_se(scheme, c_window, t, p_open, a, b, deg, n, draws=4000):
 def test_ampa_clamp_matches_well_mixed(kind, wave, window, deg, c_window, ref_peak, seed):
     """Every state at every 10 µs sample against well_mixed (exact binomial, max |z| < 5); the
     peak of P_open (degree-4 fit around it; SE from the exact covariance) against the same fit
-    of the exact curve and against physics.md §2.1."""
+    of the exact curve and against docs/reference.md §2.1."""
     scheme, res = ampa_clamp_run(wave, seed=seed)
     ref, zs = assert_matches_well_mixed(scheme, res, wave, AMPA_N, f"AMPA, {kind}")
     t = res.times
@@ -196,7 +197,7 @@ def test_ampa_clamp_matches_well_mixed(kind, wave, window, deg, c_window, ref_pe
     assert abs(z_v) < ZONE and abs(z_t) < ZONE, (
         f"{kind}: peak {v_sim:.4f} at {t_sim / MS:.4f} ms, exact curve {v_ode:.4f} at {t_ode / MS:.4f} ms "
         f"(SE {se_v:.4f}, {se_t / MS:.4f} ms): z = {z_v:+.2f}, {z_t:+.2f}")
-    # against the printed values of physics.md: statistics + half a unit of the last printed digit
+    # against the printed values of docs/reference.md §2.1: statistics + half a unit of the last printed digit
     # + the estimator's own offset on the exact curve (fine grid)
     tf = np.arange(0.0, 2.0 * MS, 0.1 * US)
     of = well_mixed(scheme, {"glu": wave}, tf)["O"]
@@ -273,7 +274,7 @@ def test_reversible_relaxation_matches_closed_form():
     m.count_events(rev, name="rev")
     res = m.run(30 * dt, every=dt)
     t = res.times
-    p_a = kr / (kf + kr) + kf / (kf + kr) * np.exp(-(kf + kr) * t)      # physics.md §1.4
+    p_a = kr / (kf + kr) + kf / (kf + kr) * np.exp(-(kf + kr) * t)      # docs/reference.md §1.4
     assert_binomial(res["A"], N_FIRST, p_a, "A <-> B relaxation")
     assert np.all(res["fwd"] - res["rev"] == N_FIRST - res["A"])
     assert res["fwd"][-1] + res["rev"][-1] > 1.2 * N_FIRST * 30     # ≈ 1.5 events per molecule per step
@@ -430,7 +431,7 @@ def test_ampa_equilibrium_in_constant_clamp():
     res = sim.sample("1 s", every)
     q = generator(scheme, 1e-3)
     pi = stationary(q)
-    assert pi[scheme.states.index("O")] == pytest.approx(0.0174, abs=5e-5)     # physics.md §2.1
+    assert pi[scheme.states.index("O")] == pytest.approx(0.0174, abs=5e-5)     # docs/reference.md §2.1
     for i, st in enumerate(scheme.states):
         est = res[st].mean() / n
         se = time_average_se(q, pi, i, every, len(res.times), n)

@@ -37,7 +37,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special
 
 from cleftsim.units import PER_UM3_PER_MOLAR
 
@@ -45,6 +44,16 @@ _GRID_PER_UNIT = 40          # grid points per reduced length unit (s), at least
 _MIN_POINTS_INSIDE = 40      # grid points inside the reactive sphere, at least
 _REACH = 8.0                 # the grid extends 8 s beyond the sphere (the Gaussian is negligible there)
 _MAX_POINTS_INSIDE = 4000    # a bound on the grid inside the sphere when all of it matters (b <= 100)
+#: Largest binding radius (µm) accepted: molecules react at contact (nm), and a radius beyond a
+#: micrometre means a rate (or k·Δt) that no pair of molecules has.
+MAX_BINDING_RADIUS = 1.0
+
+
+def _root(f, lo: float, hi: float, **tolerance) -> float:
+    """The root of f between lo and hi (Brent's method; scipy is imported when first needed)."""
+    from scipy.optimize import brentq
+
+    return brentq(f, lo, hi, **tolerance)
 
 
 @lru_cache(maxsize=1024)
@@ -84,9 +93,11 @@ def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float
     s = x[:, None] + x[None, :]
     K = (x[None, :] / x[:, None]) * (np.exp(-0.5 * d * d) - np.exp(-0.5 * s * s)) / math.sqrt(2 * math.pi) * w
     # beyond the grid u = a/y: ∫_X^∞ (a/y)(y/x)[φ(x − y) − φ(x + y)] dy = (a/x)[Q(X − x) − Q(X + x)]
-    tail = (special.ndtr(x - X) - special.ndtr(-X - x)) / x          # Q(X − x) − Q(X + x) = Φ(x − X) − Φ(−X − x)
+    from scipy.special import ndtr
+
+    tail = (ndtr(x - X) - ndtr(-X - x)) / x          # Q(X − x) − Q(X + x) = Φ(x − X) − Φ(−X − x)
     if core > 0:
-        tail_core = ((special.ndtr(core - x) + special.ndtr(core + x) - 1.0)
+        tail_core = ((ndtr(core - x) + ndtr(core + x) - 1.0)
                      + (np.exp(-0.5 * (core + x) ** 2) - np.exp(-0.5 * (core - x) ** 2)) / (math.sqrt(2 * math.pi) * x))
     else:
         tail_core = np.zeros_like(x)
@@ -133,7 +144,13 @@ def binding_radius(k: float, D: float, dt: float) -> float:
     # bracket between the large-step (uniform) and small-step (Smoluchowski) radii
     lo = min((3 * F / (4 * math.pi)) ** (1 / 3), F / (2 * math.pi)) * 0.5
     hi = max((3 * F / (4 * math.pi)) ** (1 / 3), F / (2 * math.pi)) * 2.0
-    b = optimize.brentq(lambda q: reduced_flux(q) - F, lo, hi, rtol=1e-10)
+    if hi / 2 * s > MAX_BINDING_RADIUS:
+        contact = 4 * math.pi * D * 1e-3 * PER_UM3_PER_MOLAR
+        raise ValueError(f"k = {k:.4g} M^-1 s^-1 would need a binding radius of about {hi / 2 * s:.3g} um at dt = "
+                         f"{dt:.4g} s (D_A + D_B = {D:.4g} um^2/s), far beyond molecular contact; check the rate and "
+                         f"its units (the diffusion limit of a 1 nm contact is 4 pi (D_A + D_B) 1 nm = {contact:.3g} "
+                         f"M^-1 s^-1), or use a smaller dt")
+    b = _root(lambda q: reduced_flux(q) - F, lo, hi, rtol=1e-10)
     return b * s
 
 
@@ -150,7 +167,7 @@ def reversible_radii(k: float, D: float, dt: float) -> tuple[float, float]:
     s = math.sqrt(2 * D * dt)
     F = k / PER_UM3_PER_MOLAR * dt / s ** 3
     u = binding_radius(k, D, dt) / s + UNBIND_GAP
-    b = optimize.brentq(lambda q: reduced_flux(q, u) - F, 1e-6 * u, u * (1 - 1e-9), rtol=1e-10)
+    b = _root(lambda q: reduced_flux(q, u) - F, 1e-6 * u, u * (1 - 1e-9), rtol=1e-10)
     return b * s, u * s
 
 
@@ -173,5 +190,5 @@ def probability_for_radius(k: float, sigma: float, D: float, dt: float,
         raise RateTooHigh(top * s ** 3 / dt * PER_UM3_PER_MOLAR)
     if F >= top:
         return 1.0, None if u is None else u * s
-    p = optimize.brentq(lambda q: reduced_flux(b, u, q) - F, 1e-12, 1.0, rtol=1e-10)
+    p = _root(lambda q: reduced_flux(b, u, q) - F, 1e-12, 1.0, rtol=1e-10)
     return p, None if u is None else u * s

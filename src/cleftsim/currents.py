@@ -16,20 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cleftsim import units
-from cleftsim.schemes import _voltage
 from cleftsim.surface import SchemeHandle
-
-
-def conductance(value: Any, name: str = "conductance") -> float:
-    """A conductance in siemens from a number (S) or a string such as ``"10 pS"``."""
-    if isinstance(value, str):
-        import pint
-
-        try:
-            return float(units.registry().Quantity(value).to("S").magnitude)
-        except (pint.DimensionalityError, pint.UndefinedUnitError, ValueError) as exc:
-            raise units.UnitError(f"{name}: cannot read {value!r} as a conductance such as '10 pS' ({exc})") from None
-    return float(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +36,8 @@ class Channel:
 
     def unitary(self, holding: Any) -> float:
         """Current (A) through one open receptor at ``holding`` (V or string), block included."""
-        g = conductance(self.conductance, "channel conductance")
-        if not g >= 0:
-            raise ValueError(f"channel conductance must be >= 0, got {self.conductance!r}")
-        v, e = _voltage(holding, "holding potential"), _voltage(self.reversal, "reversal potential")
+        g = units.conductance(self.conductance, "channel conductance")
+        v, e = units.voltage(holding, "holding potential"), units.voltage(self.reversal, "reversal potential")
         scheme = getattr(self.receptor, "scheme", None)
         block = scheme.mg_block(v) if hasattr(scheme, "mg_block") else 1.0
         return g * (v - e) * block

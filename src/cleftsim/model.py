@@ -14,16 +14,18 @@ products of the step's reactions join the volume.
 """
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from cleftsim import binding, reactions, units, waveforms
+from cleftsim import bimolecular, binding, reactions, units, waveforms
 from cleftsim.volume_tables import pair_radius
 from cleftsim.currents import Channel
-from cleftsim.geometry import Mesh, MeshError
+from cleftsim.geometry import Mesh, MeshError, checks
 from cleftsim.geometry.shapes import SHAPES
 from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
 
@@ -37,6 +39,42 @@ class ModelError(ValueError):
 
 class AccuracyWarning(UserWarning):
     """The model runs, but a setting makes a result less accurate than the algorithm allows."""
+
+
+class ModelWarning(UserWarning):
+    """The model runs, but part of it has no effect or will cost far more than it seems to
+    (a release after the end of the run, a run of years)."""
+
+
+#: Most surface molecules per µm² of membrane: the densest protein membranes known, such as the
+#: purple membrane's bacteriorhodopsin lattice (about 11 nm² per molecule, 9·10⁴ µm⁻²;
+#: Henderson & Unwin 1975, Nature 257:28). Reactive discs of neighbours may overlap: binding is
+#: calibrated for it (cleftsim.binding).
+MAX_SURFACE_DENSITY = 1e5
+#: Shortest time step (s): Brownian motion describes molecules in water on time scales well above
+#: the ~0.1 ps over which their velocity relaxes.
+MIN_DT = 1e-12
+#: Memory (bytes) one volume molecule takes in a run: position, species, id, wall cache and
+#: event clock (52 bytes), the positions drawn when it is released (24) and room to grow.
+BYTES_PER_MOLECULE = 100
+
+
+def physical_memory() -> int:
+    """This machine's physical memory (bytes)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):       # not a POSIX system: assume a large workstation
+        return 64 * 2**30
+
+
+def check_memory(need: float, what: str, fix: str) -> None:
+    """Refuse, before anything is allocated, what needs more than the machine's memory."""
+    have = physical_memory()
+    if need > have:
+        raise ModelError(f"{what} would need about {need / 2**30:.3g} GiB of memory, but this machine has "
+                         f"{have / 2**30:.3g} GiB; {fix}")
 
 
 @dataclass(frozen=True)
@@ -177,6 +215,22 @@ class Observable:
     direction: str = ""            # for crossings: "out", "in", "net"
 
 
+def _pair(value: Any) -> bool:
+    """Whether value is a sequence of two items."""
+    return isinstance(value, (tuple, list)) and len(value) == 2
+
+
+def _edit(method):
+    """Mark a Model method that changes the model (a Simulation compiled before refuses to go on)."""
+    @functools.wraps(method)
+    def edit(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        self.edits += 1
+        return out
+
+    return edit
+
+
 class Model:
     """A particle simulation of volume molecules diffusing through triangle-mesh geometry.
 
@@ -191,20 +245,31 @@ class Model:
     site_radius : radius (µm) of the reactive disc of each surface molecule, within which a volume
         molecule's hit can bind it (default 5.64 nm: area 1e-4 µm², MCell's default tile). The
         binding rate does not depend on it; the largest usable dt does (see :mod:`cleftsim.binding`).
+    t_end, every : the default duration of a run and sampling interval (s or time strings, whole
+        numbers of steps), used by :meth:`run`, :func:`~cleftsim.ensemble.run_ensemble` and
+        :func:`~cleftsim.ensemble.sweep` when they are not given; ``every`` defaults to dt.
     """
 
     def __init__(self, dt: Any, seed: int | None = None, periodic_box: Sequence | None = None,
                  box_center: Sequence = (0.0, 0.0, 0.0), periodic_axes: str = "xyz",
-                 grid_cell: Any = None, site_radius: Any = None):
+                 grid_cell: Any = None, site_radius: Any = None, *, t_end: Any = None, every: Any = None):
         self.dt = units.time(dt, "dt")
         if not self.dt > 0:
-            raise ModelError(f"dt must be positive, got {dt!r}")
+            raise ModelError(f"dt must be positive, got {dt!r}; give e.g. dt='1 us'")
+        if self.dt < MIN_DT:
+            raise ModelError(f"dt must be at least {MIN_DT:g} s, got {dt!r}: below about a picosecond molecules do not "
+                             f"move by Brownian diffusion (their velocity has not relaxed); give e.g. dt='1 us'")
+        self.t_end = None if t_end is None else self.steps(t_end, "t_end", positive=True) * self.dt
+        self.every = None if every is None else self.steps(every, "every", positive=True) * self.dt
+        if self.t_end is not None and self.every is not None:
+            self.sampling(t_end, every)
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
             raise ModelError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.grid_cell = None if grid_cell is None else units.length(grid_cell, "grid_cell")
-        if self.grid_cell is not None and not self.grid_cell > 0:
-            raise ModelError(f"grid_cell must be positive, got {grid_cell!r}")
+        if self.grid_cell is not None and not self.grid_cell >= 1e-3:
+            raise ModelError(f"grid_cell must be at least 1 nm (smaller ray-tracing cells only cost memory), got "
+                             f"{grid_cell!r}; leave it out to have it chosen from the mesh")
         self.periodic = None
         if periodic_box is not None:
             size = units.point(periodic_box, "periodic_box")
@@ -221,6 +286,8 @@ class Model:
                             else units.length(site_radius, "site_radius"))
         if not self.site_radius > 0:
             raise ModelError(f"site_radius must be positive, got {site_radius!r}")
+        #: Number of changes made to the model (a Simulation checks it has not changed since it was compiled).
+        self.edits = 0
         self.species: list[Species] = []
         self.surface_species: list[SurfaceSpecies] = []
         self.reactions: list[Reaction] = []
@@ -236,6 +303,39 @@ class Model:
         self.metadata: dict[str, Any] = {}
         self.observables: list[Observable] = []
 
+    # ---- durations ------------------------------------------------------------------------
+    def steps(self, duration: Any, name: str, positive: bool = False) -> int:
+        """Number of time steps in ``duration`` (s or a time string), which must be a whole
+        multiple of dt (and more than zero if ``positive``)."""
+        t = units.time(duration, name)
+        if t < 0 or (positive and t == 0):
+            raise ModelError(f"{name} must be {'positive' if positive else '>= 0'}, got {duration!r}")
+        k = t / self.dt
+        n = int(round(k))
+        if abs(k - n) > 1e-6 * max(1.0, k):
+            raise ModelError(f"{name} = {duration!r} is not a whole number of time steps dt = {self.dt:g} s; "
+                             f"use {max(n, 1) * self.dt:g} s or change dt")
+        return n
+
+    def sampling(self, t_end: Any = None, every: Any = None) -> tuple[int, int]:
+        """(steps to run, steps between samples) for a run to ``t_end`` sampled every ``every``;
+        each defaults to the model's (``Model(t_end=, every=)``; ``every`` then to dt)."""
+        if t_end is None:
+            if self.t_end is None:
+                raise ModelError("no t_end given and the model has no default duration; pass t_end=, e.g. "
+                                 "t_end='5 ms', or build the model with cs.Model(dt, t_end=...)")
+            t_end = self.t_end
+        if every is None:
+            every = self.dt if self.every is None else self.every
+        n_total = self.steps(t_end, "t_end")
+        k = self.steps(every, "every")
+        if k < 1:
+            raise ModelError(f"every = {every!r} must be at least one time step (dt = {self.dt:g} s)")
+        if n_total % k:
+            raise ModelError(f"t_end = {t_end!r} is not a whole number of sampling intervals every = {every!r}; "
+                             f"use t_end = {(n_total // k + 1) * k * self.dt:g} s")
+        return n_total, k
+
     # ---- lookup helpers -------------------------------------------------------------------
     def _species(self, sp: Species | str) -> Species:
         if isinstance(sp, Species):
@@ -245,6 +345,9 @@ class Model:
         for s in self.species:
             if s.name == sp:
                 return s
+        if isinstance(sp, (SurfaceSpecies, StateSet, SchemeHandle)) or any(s.name == sp for s in self.surface_species):
+            raise ModelError(f"{getattr(sp, 'name', sp)!r} is a surface species (a state of a membrane molecule); "
+                             f"a volume species is needed here: {[s.name for s in self.species]}")
         raise ModelError(f"unknown species {sp!r}; known species: {[s.name for s in self.species]}")
 
     def _surface_species(self, sp: SurfaceSpecies | str) -> SurfaceSpecies:
@@ -255,6 +358,9 @@ class Model:
         for s in self.surface_species:
             if s.name == sp:
                 return s
+        if isinstance(sp, Species) or any(s.name == sp for s in self.species):
+            raise ModelError(f"{getattr(sp, 'name', sp)!r} is a volume species; a surface species (or a scheme's state) "
+                             f"is needed here: {[s.name for s in self.surface_species]}")
         raise ModelError(f"unknown surface species {sp!r}; known surface species: "
                          f"{[s.name for s in self.surface_species]}")
 
@@ -307,6 +413,7 @@ class Model:
             raise ModelError(f"species {name!r} is already defined")
 
     # ---- building -------------------------------------------------------------------------
+    @_edit
     def add_species(self, name: str, D: Any) -> Species:
         """Add a volume species with diffusion coefficient D (µm²/s, or e.g. ``"0.33 um^2/ms"``)."""
         self._check_name(name, "species")
@@ -317,8 +424,12 @@ class Model:
         self.species.append(sp)
         return sp
 
+    @_edit
     def add_geometry(self, mesh: Mesh, name: str) -> GeometryObject:
-        """Place a mesh in the world under ``name``; returns the object (``obj.region(...)``)."""
+        """Place a mesh in the world under ``name``; returns the object (``obj.region(...)``).
+
+        The mesh must not intersect itself, nor touch or cross the objects already added
+        (nested objects that keep apart are fine)."""
         if not isinstance(mesh, Mesh):
             raise ModelError(f"add_geometry needs a cleftsim.geometry.Mesh, got {type(mesh).__name__}")
         self._check_name(name, "geometry object")
@@ -332,11 +443,16 @@ class Model:
             lo, hi = mesh.bounds
             if np.any(lo <= self.periodic.lo) or np.any(hi >= self.periodic.hi):
                 raise ModelError(f"geometry object {name!r} must lie strictly inside the periodic box")
+        for other in self.objects:
+            message = checks.objects_intersection(other.mesh, other.name, mesh, name)
+            if message:
+                raise ModelError(message)
         offset = sum(len(o.mesh.region_names) for o in self.objects)
         obj = GeometryObject(name, mesh, len(self.objects), offset)
         self.objects.append(obj)
         return obj
 
+    @_edit
     def set_surface(self, species: Species | str, region: Region | GeometryObject | str, rule: str) -> None:
         """Set what ``species`` does at ``region`` (or every region of an object):
         ``"reflect"`` (default), ``"absorb"`` or ``"transparent"``."""
@@ -347,6 +463,7 @@ class Model:
             self._rules[(reg.index, sp.index)] = RULES[rule]
 
     # ---- surface molecules and reactions --------------------------------------------------
+    @_edit
     def add_surface_species(self, name: str, D: Any = 0.0) -> SurfaceSpecies:
         """Add a surface species (a state of a membrane molecule) with lateral diffusion
         coefficient D (µm²/s; 0 = immobile). Its molecules stay in the region they are placed on."""
@@ -358,6 +475,7 @@ class Model:
         self.surface_species.append(sp)
         return sp
 
+    @_edit
     def add_reaction(self, equation: str, rates: Any, name: str | None = None,
                      inside: GeometryObject | str | None = None, radius: Any = None):
         """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
@@ -392,8 +510,10 @@ class Model:
                 radius = units.length(radius, f"radius of reaction {equation!r}")
             except units.UnitError as exc:
                 raise ModelError(str(exc)) from None
-            if not radius > 0:
-                raise ModelError(f"reaction {equation!r}: radius must be positive, got {radius!r}")
+            if not 0 < radius <= bimolecular.MAX_BINDING_RADIUS:
+                raise ModelError(f"reaction {equation!r}: radius must be positive and at most "
+                                 f"{bimolecular.MAX_BINDING_RADIUS:g} um (molecules react at contact), got {radius!r}; "
+                                 f"a plain number is in um: for nanometres write e.g. '2 nm'")
         if inside is not None:
             where = self._closed(inside, f"the production {equation!r} (inside=)")
         made = tuple(self._add_equation(eq, k, lab, where, radius if i == 0 else None)
@@ -431,6 +551,8 @@ class Model:
         if any(r.index == p.index and isinstance(p, SurfaceSpecies) for r in surf_in for p in surf_out) \
                 and len(reac) == 1 and not [p for p in prod if isinstance(p, Species)]:
             raise ModelError(f"reaction {str(eq)!r} changes nothing")
+        if sorted(reac, key=id) == sorted(prod, key=id):
+            raise ModelError(f"reaction {str(eq)!r} changes nothing: its products are its reactants")
         try:
             rate = reactions.rate(k, len(reac), f"reaction {str(eq)!r}")
         except (units.UnitError, reactions.ReactionSyntaxError) as exc:
@@ -445,13 +567,30 @@ class Model:
         self.reactions.append(rx)
         return rx
 
+    @_edit
     def add_scheme(self, scheme, prefix: str | None = None) -> SchemeHandle:
         """Add a kinetic scheme (:mod:`cleftsim.schemes`): one surface species per state, named
         ``"<prefix>_<state>"`` (prefix defaults to the scheme's name), and its reactions. Its
         ligands must already be volume species of the model. Returns a handle with the states
         and the named state sets (``handle.open``, ...); ``model.schemes[prefix]`` keeps it."""
+        from cleftsim.schemes import Scheme
+
+        if not isinstance(scheme, Scheme):
+            hint = " (call the factory: cs.schemes.ampa_jonas1993(ligand=glu))" if callable(scheme) else ""
+            raise ModelError(f"add_scheme needs a cleftsim.schemes.Scheme, got {type(scheme).__name__} "
+                             f"{scheme!r}{hint}")
         prefix = scheme.name if prefix is None else prefix
+        if prefix in self.schemes:
+            raise ModelError(f"a scheme with the prefix {prefix!r} is already in the model; give the second copy "
+                             f"another, e.g. add_scheme(scheme, prefix='{prefix}2')")
         for lig in scheme.ligands:
+            if lig in scheme.ligand_species:
+                try:
+                    self._species(scheme.ligand_species[lig])
+                except ModelError:
+                    raise ModelError(f"scheme {prefix!r}: its ligand {lig!r} is a species of another model; build "
+                                     f"the scheme with this model's species (ligand=model.add_species(...)) or its "
+                                     f"name") from None
             if not any(s.name == lig for s in self.species):
                 raise ModelError(f"scheme {prefix!r} uses the volume species {lig!r}; add it first with "
                                  f"model.add_species({lig!r}, D=...)")
@@ -468,6 +607,7 @@ class Model:
         self.schemes[prefix] = handle
         return handle
 
+    @_edit
     def place(self, what: Any, region: Region | GeometryObject | str, n: int | None = None,
               density: Any = None, positions: Sequence | None = None, clusters: tuple | None = None,
               facing: str = "inside") -> None:
@@ -490,6 +630,7 @@ class Model:
             pts = np.asarray([units.point(p, "positions") for p in positions], dtype=np.float64).reshape(-1, 3)
             if len(regs) != 1:
                 raise ModelError("place(positions=...) needs one region, not a whole object")
+            self._check_room(sp, regs[0], len(pts))
             self.placements.append(Placement(sp, regs[0], FACING[facing], len(pts), "positions", (pts,)))
             return
         if (n is None) == (density is None):
@@ -500,6 +641,9 @@ class Model:
             if rho < 0:
                 raise ModelError(f"place {sp.name!r}: density must be >= 0, got {density!r}")
             counts = [int(round(rho * a)) for a in areas]
+            if rho > 0 and sum(counts) == 0:
+                warnings.warn(f"place {sp.name!r}: a density of {density!r} on {sum(areas):.3g} um^2 rounds to no "
+                              f"molecules at all", ModelWarning, stacklevel=3)
         else:
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
                 raise ModelError(f"place {sp.name!r}: n must be a non-negative integer, got {n!r}")
@@ -508,16 +652,39 @@ class Model:
         params: tuple = ()
         kind = "uniform"
         if clusters is not None:
-            if len(clusters) != 2 or not isinstance(clusters[0], (int, np.integer)) or clusters[0] < 1:
-                raise ModelError("clusters= must be (number of clusters >= 1, radius)")
+            if not _pair(clusters) or isinstance(clusters[0], bool) or not isinstance(clusters[0], (int, np.integer)) \
+                    or clusters[0] < 1:
+                raise ModelError(f"place {sp.name!r}: clusters= must be (number of clusters >= 1, radius), e.g. "
+                                 f"(5, '30 nm'), got {clusters!r}")
             radius = units.length(clusters[1], "cluster radius")
-            if not radius > 0:
-                raise ModelError(f"cluster radius must be positive, got {clusters[1]!r}")
+            size = np.sqrt(sum(areas) / np.pi)
+            if not 0 < radius <= size:
+                hint = f"; a plain number is in um: did you mean '{clusters[1]} nm'?" if not isinstance(clusters[1], str) else ""
+                raise ModelError(f"place {sp.name!r}: the cluster radius {clusters[1]!r} must be positive and at most "
+                                 f"the size of the region ({size * 1e3:.3g} nm, the radius of a disc of its area){hint}")
             kind, params = "clusters", (int(clusters[0]), radius)
+        for reg, k in zip(regs, counts):
+            self._check_room(sp, reg, int(k))
         for reg, k in zip(regs, counts):
             if k:
                 self.placements.append(Placement(sp, reg, FACING[facing], int(k), kind, params))
 
+    def surface_capacity(self, region: Region | str) -> int:
+        """How many surface molecules fit on ``region``: MAX_SURFACE_DENSITY per µm² of it."""
+        return int(sum(r.area for r in self._regions(region)) * MAX_SURFACE_DENSITY)
+
+    def _check_room(self, sp: SurfaceSpecies, reg: Region, k: int) -> None:
+        """Refuse placing more molecules on a region than fit there (with those already placed)."""
+        have = sum(p.n for p in self.placements if p.region.index == reg.index)
+        room = self.surface_capacity(reg)
+        if have + k > room:
+            already = f" besides the {have} already placed there" if have else ""
+            raise ModelError(
+                f"place {sp.name!r}: {k} molecules{already} do not fit on region {reg.label!r} ({reg.area:.4g} um^2): "
+                f"at most {room} do, {MAX_SURFACE_DENSITY:.0e} per um^2, the density of the most tightly packed "
+                f"protein membranes; place fewer or use a larger region")
+
+    @_edit
     def clamp(self, species: Species | str, concentration: Any, inside: GeometryObject | str | None = None,
               region: Region | str | None = None, side: str = "inside") -> None:
         """Hold a volume species at a concentration (M, a string such as ``"1 mM"``, or a waveform
@@ -556,9 +723,12 @@ class Model:
             raise ModelError(f"{sp.name!r} is already clamped {label}")
         self.clamps.append(Clamp(sp, wf, contexts, label))
 
+    @_edit
     def count_events(self, reaction: Reaction | Sequence[Reaction], name: str | None = None) -> str:
         """Record the cumulative number of events of a reaction (or the sum over several)."""
         rxs = tuple(reaction) if isinstance(reaction, (tuple, list)) else (reaction,)
+        if not rxs:
+            raise ModelError("count_events needs at least one reaction returned by add_reaction")
         for rx in rxs:
             if not isinstance(rx, Reaction) or rx.index >= len(self.reactions) or self.reactions[rx.index] is not rx:
                 raise ModelError(f"count_events needs reactions returned by this model's add_reaction, got {rx!r}")
@@ -574,6 +744,7 @@ class Model:
             raise ModelError(f"{why} needs a closed object, but {obj.name!r} is not: {exc}") from None
         return obj
 
+    @_edit
     def release(self, species: Species | str, n: int, at: Sequence | None = None,
                 inside: GeometryObject | str | None = None, box: Sequence | None = None,
                 sphere: tuple | None = None, t: Any = 0.0) -> None:
@@ -582,6 +753,8 @@ class Model:
         sp = self._species(species)
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise ModelError(f"release of {sp.name!r}: n must be a non-negative integer, got {n!r}")
+        check_memory((n + sum(r.n for r in self.releases)) * BYTES_PER_MOLECULE, f"releasing {n:.4g} {sp.name} molecules",
+                     "release fewer molecules (a concentration of 1 mM is 6.0e5 molecules per um^3)")
         when = units.time(t, "release time t")
         if when < 0:
             raise ModelError(f"release of {sp.name!r}: t must be >= 0, got {t!r}")
@@ -597,25 +770,29 @@ class Model:
         elif inside is not None:
             rel = Release(sp, int(n), when, "object", (self._closed(inside, "release inside="),))
         elif box is not None:
-            if len(box) != 2:
-                raise ModelError("box= must be (lo, hi), two corners in µm")
+            if not _pair(box):
+                raise ModelError(f"release of {sp.name!r}: box= must be (lo, hi), two corners in um, got {box!r}")
             lo, hi = units.point(box[0], "box lo"), units.point(box[1], "box hi")
             if np.any(hi <= lo):
                 raise ModelError(f"box= corners must satisfy lo < hi on every axis, got {box!r}")
             rel = Release(sp, int(n), when, "box", (lo, hi))
         else:
-            if len(sphere) != 2:
-                raise ModelError("sphere= must be (center, radius)")
+            if not _pair(sphere):
+                raise ModelError(f"release of {sp.name!r}: sphere= must be (center, radius), got {sphere!r}")
             r = units.length(sphere[1], "sphere radius")
             if not r > 0:
                 raise ModelError(f"sphere radius must be positive, got {sphere[1]!r}")
             rel = Release(sp, int(n), when, "sphere", (units.point(sphere[0], "sphere center"), r))
         if self.periodic is not None and rel.kind in ("point", "box", "sphere"):
-            c = rel.params[0]
-            if np.any(c < self.periodic.lo) or np.any(c > self.periodic.hi):
-                raise ModelError(f"release of {sp.name!r} lies outside the periodic box")
+            lo, hi = rel.params if rel.kind == "box" else (rel.params[0],) * 2
+            if rel.kind == "sphere":
+                lo, hi = lo - rel.params[1], hi + rel.params[1]
+            if np.any(lo < self.periodic.lo) or np.any(hi > self.periodic.hi):
+                raise ModelError(f"release of {sp.name!r} reaches outside the periodic box "
+                                 f"{self.periodic.lo.tolist()}..{self.periodic.hi.tolist()} um; keep it inside")
         self.releases.append(rel)
 
+    @_edit
     def release_vesicles(self, species: Species | str, stimulus: Any, at: Sequence | None = None,
                          region: Region | str | None = None, depth: Any = "2 nm", pore: Any = None) -> None:
         """Release vesicles of ``species`` when a stimulus fires (:func:`cleftsim.release.stimulus`:
@@ -632,9 +809,16 @@ class Model:
         from cleftsim import release as rel
 
         sp = self._species(species)
+        if sp.D == 0:
+            raise ModelError(f"release_vesicles of {sp.name!r}: its D is 0, so the transmitter would never leave the "
+                             f"release site; give it a diffusion coefficient, e.g. D='0.33 um^2/ms'")
         if not isinstance(stimulus, rel.Stimulus):
             raise ModelError(f"release_vesicles of {sp.name!r}: stimulus must come from cleftsim.release.stimulus(...), "
                              f"got {type(stimulus).__name__}")
+        q = stimulus.quantal
+        most = len(stimulus.ap_times) * stimulus.n_sites * q.mean * (1 + 6 * q.cv)     # beyond 6 SD: never
+        check_memory(most * BYTES_PER_MOLECULE, f"release_vesicles of {sp.name!r} (up to {most:.3g} molecules)",
+                     "release fewer or smaller vesicles")
         if (at is None) == (region is None):
             raise ModelError(f"release_vesicles of {sp.name!r}: give exactly one of at= (site points) or region= "
                              f"(an active zone)")
@@ -666,6 +850,7 @@ class Model:
             raise ModelError(f"an observable named {name!r} already exists; pass name= to choose another")
         return name
 
+    @_edit
     def count(self, what: Any, inside: Any = None,
               region: Region | GeometryObject | str | None = None, name: str | None = None) -> str:
         """Record a count: molecules of a volume species in the world or ``inside`` a closed
@@ -693,6 +878,7 @@ class Model:
         self.observables.append(Observable(name, "surface", members, regs))
         return name
 
+    @_edit
     def observe_current(self, *channels: Channel, holding: Any, name: str = "current") -> str:
         """Record the current (A) through the open receptors of the ``channels`` at the
         ``holding`` potential (V or e.g. ``"-70 mV"``): I = Σ N_open·γ·(V − E)·B(V), inward
@@ -705,11 +891,15 @@ class Model:
                 i = ch.unitary(holding)
             except (units.UnitError, ValueError) as exc:
                 raise ModelError(f"observe_current: {exc}") from None
+            if np.ndim(i) != 0:
+                raise ModelError(f"observe_current: holding={holding!r} and the reversal {ch.reversal!r} must be single "
+                                 f"potentials; record one current per holding potential (name=...)")
             terms.append((self._state_set(ch.states())[1], i))
         name = self._observable_name(name, "current")
         self.observables.append(Observable(name, "current", None, tuple(terms)))
         return name
 
+    @_edit
     def count_released(self, species: Species | str, name: str | None = None) -> str:
         """Record the cumulative number of ``species`` molecules added by releases (``release``
         and ``release_vesicles``) so far."""
@@ -718,6 +908,7 @@ class Model:
         self.observables.append(Observable(name, "released", sp))
         return name
 
+    @_edit
     def count_absorbed(self, species: Species | str, region: Region | GeometryObject | str,
                        name: str | None = None) -> str:
         """Record the cumulative number of ``species`` molecules absorbed at ``region``."""
@@ -727,6 +918,7 @@ class Model:
         self.observables.append(Observable(name, "absorbed", sp, regs))
         return name
 
+    @_edit
     def count_crossings(self, species: Species | str, region: Region | GeometryObject | str,
                         direction: str = "net", name: str | None = None) -> str:
         """Record cumulative crossings of a transparent ``region``: ``"out"`` (along the triangle
@@ -757,6 +949,8 @@ class Model:
         return {
             "dt": self.dt,
             "seed": self.seed,
+            "t_end": self.t_end,
+            "every": self.every,
             "species": [{"name": s.name, "D": s.D} for s in self.species],
             "objects": [{"name": o.name, "n_triangles": int(o.mesh.n_triangles),
                          "regions": list(o.mesh.region_names)} for o in self.objects],
@@ -787,9 +981,11 @@ class Model:
 
         return Simulation(self)
 
-    def run(self, t_end: Any, every: Any = None):
-        """Run from t = 0 to ``t_end``, sampling observables every ``every`` (default: dt).
+    def run(self, t_end: Any = None, every: Any = None, progress: bool = True):
+        """Run from t = 0 to ``t_end``, sampling observables every ``every`` (defaults: the
+        model's ``t_end`` and ``every``, else dt). ``progress``: a progress bar for runs that
+        last more than a few seconds.
 
         Returns a :class:`~cleftsim.result.Result`.
         """
-        return self.simulation().sample(t_end, every)
+        return self.simulation().sample(t_end, every, progress=progress)

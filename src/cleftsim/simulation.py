@@ -1,18 +1,20 @@
 """Simulation: a compiled model with its molecules, advanced step by step by the Cython kernels."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from cleftsim import units, world
+from cleftsim.accuracy import SAMPLES, check_time_step
 from cleftsim._core.diffusion import advance
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
 from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
 from cleftsim.geometry.shapes import SHAPES
-from cleftsim.model import Model, ModelError, Release, Species
+from cleftsim.model import BYTES_PER_MOLECULE, Model, ModelError, ModelWarning, Release, Species, check_memory
 from cleftsim.result import RELEASE_EVENT, Result
 from cleftsim.surface import uniform_on
 from cleftsim.surface_tables import membrane_arrays, reactive_rules
@@ -29,17 +31,21 @@ SURFACE_CLEARANCE = 1e-6
 CHUNK_STEPS = 1024
 
 
-def steps_in(model: Model, duration: Any, name: str) -> int:
-    """Number of time steps in ``duration``; it must be a whole multiple of dt."""
-    t = units.time(duration, name)
-    if t < 0:
-        raise ModelError(f"{name} must be >= 0, got {duration!r}")
-    k = t / model.dt
-    n = int(round(k))
-    if abs(k - n) > 1e-6 * max(1.0, k):
-        raise ModelError(f"{name} = {duration!r} is not a whole number of time steps dt = {model.dt:g} s; "
-                         f"use {n * model.dt:g} s or change dt")
-    return n
+#: Wall time (s) of one step with no molecules, measured (0.2-0.3 µs here): the floor of a run's cost.
+STEP_FLOOR = 2e-7
+#: A run whose floor cost is above this (s) is warned about.
+LONG_RUN = 86400.0
+#: A single run's progress bar appears once the run has lasted this long (s).
+PROGRESS_DELAY = 3.0
+
+
+def _progress_bar(duration: float):
+    """A tqdm bar over ``duration`` (s) of simulated time, counted in ms, that stays hidden for
+    runs shorter than PROGRESS_DELAY of wall time."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=duration * 1e3, unit="ms", desc="simulated", delay=PROGRESS_DELAY, leave=False,
+                bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} ms [{elapsed}<{remaining}]")
 
 
 class SimulationInterrupted(KeyboardInterrupt):
@@ -58,12 +64,19 @@ class Simulation:
     ``observe()`` read its state. The model is validated and compiled when this is created.
     """
 
-    def __init__(self, model: Model, seed: np.random.SeedSequence | None = None, scene=None):
+    def __init__(self, model: Model, seed: int | np.random.SeedSequence | None = None, scene=None):
+        if not isinstance(model, Model):
+            raise ModelError(f"Simulation needs a cleftsim Model, got {type(model).__name__} {model!r}")
         if not model.species and not model.surface_species:
             raise ModelError("the model has no species; add one with model.add_species(name, D)")
         self.model = model
-        # the model's seed, or a given SeedSequence (an ensemble's trial: cleftsim.ensemble)
-        self.seed = np.random.SeedSequence(model.seed) if seed is None else seed
+        # the model's seed, a given one, or a SeedSequence (an ensemble's trial: cleftsim.ensemble)
+        if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+            seed = np.random.SeedSequence(model.seed if seed is None else int(seed))
+        elif not isinstance(seed, np.random.SeedSequence):
+            raise ModelError(f"seed must be a non-negative integer or a numpy SeedSequence "
+                             f"(cs.trial_seed(seed, k) for trial k of an ensemble), got {seed!r}")
+        self.seed = seed
         kernel_seq, release_seq = (np.random.SeedSequence(self.seed.entropy, spawn_key=tuple(self.seed.spawn_key) + (i,))
                                    for i in range(2))     # the first two children, however often it was spawned
         self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
@@ -74,7 +87,9 @@ class Simulation:
         rules = reactive_rules(model, model.rule_table())
         absorbs = ((rules & 3) == 1).any(axis=0)[: len(D)]
         self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
-        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``)
+        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``),
+        # checked for its time step where it is compiled
+        compiling = scene is None
         self.scene = scene if scene is not None else world.build_scene(
             [o.mesh for o in model.objects], [o.region_offset for o in model.objects], rules, self._rcut,
             model.periodic, model.grid_cell)
@@ -118,12 +133,46 @@ class Simulation:
         self.crossed = np.zeros(rules.shape + (2,), dtype=np.int64)
         self._stats = np.zeros(5, dtype=np.int64)
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
-        self._pending = [(steps_in(model, model.releases[i].t, "release time"), model.releases[i])
+        self._pending = [(model.steps(model.releases[i].t, "release time"), model.releases[i])
                          for i in order]
         self._released = np.zeros(len(D), dtype=np.int64)     # molecules added by releases, per species
         self.release_events = self._vesicle_events()
         self._check_release_points()
+        self._check_vesicle_depths()
         self._check_clamps()
+        self._check_observed_rules(rules)
+        if compiling:
+            check_time_step(model, self.scene, self._start_points(SAMPLES))
+        self._edits = model.edits
+
+    def _unchanged(self) -> None:
+        """Refuse to go on with a model changed after this simulation was compiled from it."""
+        if self.model.edits != self._edits:
+            raise ModelError("the model was changed after this simulation was compiled from it, so the change would "
+                             "not take effect; compile it again with model.simulation() (or model.run())")
+
+    def _start_points(self, most: int) -> list[tuple[Species, np.ndarray, bool]]:
+        """(species, up to ``most`` sample points where its molecules start, whether they start
+        together at each point) for every release, production and vesicle release (drawn with
+        their own generator: the run's streams are untouched)."""
+        probe = np.random.default_rng(1)
+        out = [(r.species, pts, r.kind == "point") for r, pts in self._source_samples(most)]
+        out += [(v.species, v.sites[:most] if v.region is None else self._region_points(v.region, most, v.depth, probe),
+                 True) for v in self.model.vesicle_releases]
+        return out
+
+    def _check_observed_rules(self, rules: np.ndarray) -> None:
+        """count_absorbed and count_crossings need a region that absorbs or passes the species."""
+        for ob in self.model.observables:
+            if ob.kind not in ("absorbed", "crossed"):
+                continue
+            want, verb = (1, "absorbs") if ob.kind == "absorbed" else (2, "passes")
+            if not any((rules[r.index, ob.species.index] & 3) == want for r in ob.target):
+                rule = "absorb" if want == 1 else "transparent"
+                where = ", ".join(r.label for r in ob.target)
+                raise ModelError(f"observable {ob.name!r} counts {ob.species.name!r} at {where}, but no region there "
+                                 f"{verb} it, so it would stay 0; make one {rule!r} with "
+                                 f"model.set_surface({ob.species.name!r}, region, {rule!r})")
 
     def _check_clamps(self) -> None:
         """A clamped species is a bath inside its object: it cannot also be released or produced
@@ -197,16 +246,42 @@ class Simulation:
         events = np.concatenate(out) if out else np.zeros(0, dtype=RELEASE_EVENT)
         return events[np.argsort(events["time"], kind="stable")]
 
-    def _region_points(self, regions: list, n: int, depth: float) -> np.ndarray:
-        """n points uniform over the regions, ``depth`` µm off them against their normals."""
+    @staticmethod
+    def _region_samples(regions: list, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """n points uniform over the regions (µm) and the unit normals there."""
         verts, tris, normals = [], [], []
         for reg in regions:
             mesh = reg.object.mesh
             verts.append(mesh.vertices)
             tris.append(mesh.triangles[reg.triangles] + sum(len(v) for v in verts[:-1]))
             normals.append(mesh.normals[reg.triangles])
-        which, pts = uniform_on(np.concatenate(verts), np.concatenate(tris), n, self.rng)
-        return pts - depth * np.concatenate(normals)[which]
+        which, pts = uniform_on(np.concatenate(verts), np.concatenate(tris), n, rng)
+        return pts, np.concatenate(normals)[which]
+
+    def _region_points(self, regions: list, n: int, depth: float, rng: np.random.Generator | None = None) -> np.ndarray:
+        """n points uniform over the regions, ``depth`` µm off them against their normals (drawn
+        with ``rng``, default the run's release stream)."""
+        pts, normals = self._region_samples(regions, n, self.rng if rng is None else rng)
+        return pts - depth * normals
+
+    def _check_vesicle_depths(self) -> None:
+        """A vesicle released ``depth`` in front of an active zone must stay in the space it faces."""
+        probe = np.random.default_rng(2)
+        for v in self.model.vesicle_releases:
+            if v.region is None or self.scene.n_tri == 0:
+                continue
+            pts, normals = self._region_samples(v.region, 64, probe)
+            start = pts - SURFACE_CLEARANCE * normals
+            room = [self.scene.trace(p, -(v.depth - SURFACE_CLEARANCE) * n) for p, n in zip(start, normals)]
+            hits = [(SURFACE_CLEARANCE + t * (v.depth - SURFACE_CLEARANCE), p) for (tri, t), p in zip(room, pts)
+                    if tri >= 0]
+            if hits:
+                deep, at = min(hits, key=lambda h: h[0])
+                raise ModelError(
+                    f"release_vesicles of {v.species.name!r}: depth {v.depth * 1e3:.3g} nm in front of "
+                    f"{', '.join(r.label for r in v.region)} goes through another surface: near "
+                    f"({', '.join(f'{x:.3g}' for x in at)}) um the space there is {deep * 1e3:.3g} nm deep; give a "
+                    f"depth below that (the default is 2 nm)")
 
     def _triangle_owner(self, tri: int) -> tuple[str, str]:
         for obj in self.model.objects:
@@ -277,6 +352,14 @@ class Simulation:
     # ---- stepping -------------------------------------------------------------------------
     def advance(self, n_steps: int) -> None:
         """Advance by ``n_steps`` time steps (releases applied at the start of the step they are due)."""
+        self._advance(n_steps, None)
+
+    def _advance(self, n_steps: int, tick) -> None:
+        """advance(), calling ``tick(steps)`` after each call of the kernel if it is given."""
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+            raise ModelError(f"advance takes a whole number of steps >= 0, got {n_steps!r}; to run for a time use "
+                             f"sim.run('5 us')")
+        self._unchanged()
         target = self.step_index + int(n_steps)
         while self.step_index < target:
             self._apply_due_releases()
@@ -291,6 +374,8 @@ class Simulation:
                 self._clock, self.n, m, self.model.dt, self._sigma, self._ddt, self._rcut, self._stream,
                 self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m), *new)
             self.step_index += done
+            if tick is not None:
+                tick(done)
             if self.membrane is not None and self.membrane.overflow:
                 self.membrane.grow_pending(max(2 * self.membrane.pend_cap, 2 * self.membrane.need))
             if self.volume is not None and self.volume.overflow:
@@ -342,7 +427,7 @@ class Simulation:
 
     def run(self, duration: Any) -> "Simulation":
         """Advance by ``duration`` (s or a time string; a whole number of steps)."""
-        self.advance(steps_in(self.model, duration, "duration"))
+        self.advance(self.model.steps(duration, "duration"))
         return self
 
     # ---- reading the state ----------------------------------------------------------------
@@ -360,6 +445,7 @@ class Simulation:
 
     def observe(self) -> dict[str, float]:
         """Current value of every observable of the model."""
+        self._unchanged()
         self._apply_due_releases()
         out = {}
         for ob in self.model.observables:
@@ -429,35 +515,70 @@ class Simulation:
             out["pair_list_moves"] = self.pairs.relinked()
         return out
 
-    def _marks(self, t_end: Any, every: Any) -> list[int]:
-        """Steps (from now) at which sample() records: 0, every, ..., t_end."""
-        n_total = steps_in(self.model, t_end, "t_end")
-        k = 1 if every is None else steps_in(self.model, every, "every")
-        if k < 1:
-            raise ModelError(f"every = {every!r} must be at least one time step")
-        if n_total % k:
-            raise ModelError(f"t_end = {t_end!r} is not a whole number of sampling intervals every = {every!r}; "
-                             f"use t_end = {(n_total // k + 1) * k * self.model.dt:g} s")
-        return list(range(0, n_total + 1, k))
+    def _marks(self, t_end: Any, every: Any) -> range:
+        """Steps (from now) at which sample() records: 0, every, ..., t_end; a run that cannot fit
+        in memory is refused, and one of days, or with releases after its end, is warned about."""
+        n_total, k = self.model.sampling(t_end, every)
+        marks = range(0, n_total + 1, k)
+        check_memory(len(marks) * (len(self.model.observables) + 1) * 8.0,
+                     f"sampling {len(self.model.observables)} observables {len(marks):.3g} times",
+                     "sample less often (every=) or run for less time (t_end=)")
+        check_memory(self._produced_at_once(n_total * self.model.dt) * BYTES_PER_MOLECULE,
+                     "the molecules of the zeroth-order productions in this run", "lower the production rates")
+        floor = n_total * STEP_FLOOR
+        if floor > LONG_RUN:
+            warnings.warn(f"this run is {n_total:.3g} time steps of {self.model.dt:g} s: at the cost of an empty step "
+                          f"({STEP_FLOOR * 1e9:.0f} ns) it takes at least {floor / 86400:.3g} days; check t_end "
+                          f"({n_total * self.model.dt:g} s) and dt", ModelWarning, stacklevel=4)
+        self._warn_late_releases((self.step_index + n_total) * self.model.dt)
+        return marks
 
-    def sample_times(self, t_end: Any, every: Any = None) -> np.ndarray:
+    def _produced_at_once(self, duration: float) -> float:
+        """About the most molecules of productions present at once in a run of ``duration`` (s): the
+        rate times the duration, or times the lifetime of the product when first-order reactions
+        consume it."""
+        most = 0.0
+        for rx, rate in self._production_rates:
+            k = sum(r.k for r in self.model.reactions if r.kind == "volume" and r.reactants[0] is rx.products[0])
+            most += rate * (min(duration, 1.0 / k) if k > 0 else duration)
+        return most
+
+    def _warn_late_releases(self, t_stop: float) -> None:
+        """Warn about releases and action potentials after the end of the run (they never happen)."""
+        late = [f"{r.n} {r.species.name} at t = {r.t:g} s" for r in self.model.releases if r.t > t_stop + 1e-12]
+        late += [f"the action potentials of release_vesicles({v.species.name!r}) at "
+                 f"{[t for t in v.stimulus.ap_times if t > t_stop]} s"
+                 for v in self.model.vesicle_releases if max(v.stimulus.ap_times) > t_stop + 1e-12]
+        if late:
+            warnings.warn(f"the run ends at t = {t_stop:g} s, before the release of {'; '.join(late)}: "
+                          f"{'they' if len(late) > 1 else 'it'} will not happen in this run; run longer (t_end=) or "
+                          f"release earlier", ModelWarning, stacklevel=4)
+
+    def sample_times(self, t_end: Any = None, every: Any = None) -> np.ndarray:
         """The times (s) at which ``sample(t_end, every)`` would record, from now."""
         return (self.step_index + np.array(self._marks(t_end, every), dtype=np.int64)) * self.model.dt
 
-    def sample(self, t_end: Any, every: Any = None) -> Result:
-        """Run to ``t_end`` recording every observable every ``every`` (default dt), from now."""
+    def sample(self, t_end: Any = None, every: Any = None, progress: bool = True) -> Result:
+        """Run for ``t_end`` from now, recording every observable every ``every`` (defaults: the
+        model's ``t_end`` and ``every``, else dt). ``progress``: a progress bar in simulated time,
+        shown once the run has lasted a few seconds."""
         marks = self._marks(t_end, every)
         start = self.step_index
         data: dict[str, list] = {o.name: [] for o in self.model.observables}
         done = 0
+        bar = _progress_bar(marks[-1] * self.model.dt) if progress else None
+        tick = None if bar is None else (lambda steps: bar.update(steps * self.model.dt * 1e3))
         try:
             for m in marks:
-                self.advance(start + m - self.step_index)
+                self._advance(start + m - self.step_index, tick)
                 for name, v in self.observe().items():
                     data[name].append(v)
                 done += 1
         except KeyboardInterrupt:
             raise SimulationInterrupted(self._result(start, marks[:done], data)) from None
+        finally:
+            if bar is not None:
+                bar.close()
         return self._result(start, marks, data)
 
     def _result(self, start: int, marks: list[int], data: dict[str, list]) -> Result:

@@ -6,6 +6,7 @@ import numpy as np
 from cleftsim import binding
 from cleftsim.topology import surface_adjacency
 from cleftsim.surface import SurfaceSpecies, clustered_on, closest_on_triangles, uniform_on
+from cleftsim.units import PER_UM3_PER_MOLAR
 
 #: Distance (µm) from the membrane at which released volume molecules appear (100 times the
 #: tracer's restart distance; small against any triangle's inradius times 1e-3, see membrane.pyx).
@@ -25,7 +26,7 @@ def surface_reactions(model) -> list:
     return [rx for rx in model.reactions if rx.kind in ("binding", "surface")]
 
 
-def _reachable(model, placed: set[int]) -> set[int]:
+def reachable_states(model, placed: set[int]) -> set[int]:
     """Surface species reachable from the placed ones through reactions."""
     seen, todo = set(placed), list(placed)
     while todo:
@@ -77,7 +78,7 @@ def reactive_rules(model, rules: np.ndarray) -> np.ndarray:
     for pl in model.placements:
         by_region.setdefault(pl.region.index, set()).add(pl.species.index)
     for reg_index, placed in by_region.items():
-        states = _reachable(model, placed)
+        states = reachable_states(model, placed)
         ligands = {r.index for rx in model.reactions if rx.kind == "binding" and rx.surface_reactant.index in states
                    for r in rx.reactants if not isinstance(r, SurfaceSpecies)}
         for reg in _touching_regions(model, reg_index):
@@ -87,17 +88,23 @@ def reactive_rules(model, rules: np.ndarray) -> np.ndarray:
 
 
 def _particle_species(model) -> set[int]:
-    """Volume species that can exist as particles: released, or released by a surface molecule
-    (in a state its placement can reach) on a side where the species is not clamped."""
-    out = {r.species.index for r in model.releases}
+    """Volume species that can exist as particles: released (by release or release_vesicles),
+    produced, made by volume reactions of particles, or released by a surface molecule (in a state
+    its placement can reach) on a side where the species is not clamped."""
+    out = {r.species.index for r in model.releases} | {v.species.index for v in model.vesicle_releases}
     bathed = {(reg, side, cl.species.index) for cl in model.clamps for reg, side in cl.contexts}
     for pl in model.placements:
         side = 1 if pl.orient > 0 else 0
-        states = _reachable(model, {pl.species.index})
+        states = reachable_states(model, {pl.species.index})
         for rx in surface_reactions(model):
             if rx.surface_reactant.index in states:
                 out |= {v.index for v in rx.volume_products if (pl.region.index, side, v.index) not in bathed}
-    return out
+    volume = [rx for rx in model.reactions if rx.kind in ("volume", "pair", "production")]
+    while True:                       # products of reactions among particles, until nothing is added
+        made = {v.index for rx in volume if all(r.index in out for r in rx.reactants) for v in rx.volume_products}
+        if made <= out:
+            return out
+        out |= made
 
 
 def _touching_regions(model, reg_index: int) -> set[int]:
@@ -165,6 +172,12 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         try:
             p_tot = binding.disc_probability(k_tot, area, lig.D, model.dt) if k_tot > 0 else 0.0
         except ValueError:
+            limit = 4 * lig.D * model.site_radius * PER_UM3_PER_MOLAR    # flux to a disc on a plane: 4Da·c
+            if k_tot > 10 * limit:
+                raise ModelError(
+                    f"{what}: k_on = {k_tot:.4g} /M/s is far above the diffusion limit of a reactive disc, "
+                    f"4·D·site_radius = {limit:.3g} /M/s (D = {lig.D:.4g} um^2/s, site_radius = "
+                    f"{model.site_radius * 1e3:.3g} nm); check the rate and its units (M^-1 s^-1)") from None
             raise ModelError(
                 f"{what} (k_on = {k_tot:.4g} /M/s, D = {lig.D:.4g} um^2/s) needs a per-hit probability above 1 at "
                 f"dt = {model.dt:.4g} s with site_radius = {model.site_radius * 1e3:.3g} nm; use dt <= "
