@@ -192,7 +192,7 @@ def bench_cleft_absorbing(scale: float) -> dict:
 
 
 def bench_box(scale: float, D: float) -> dict:
-    """design.md §11 comparison: 10⁵ molecules, 1000 steps of 1 µs in a 1 µm reflecting box."""
+    """The reference simulators' comparison case (README, Speed): 10⁵ molecules, 1000 steps of 1 µs in a 1 µm reflecting box."""
     n, steps = int(100_000 * scale), max(10, int(1000 * scale))
 
     def make():

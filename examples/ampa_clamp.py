@@ -3,7 +3,7 @@
 Receptors are placed on the floor of a small box whose inside is clamped at 1 mM glutamate, as a
 1 ms pulse and as a step: the experiment of fast application to an outside-out patch. The
 simulated open probability is compared with the well-mixed ODE of the same scheme
-(cleftsim.schemes.well_mixed); physics.md §2.1 gives peaks 0.595 at 1.05 ms (pulse) and 0.610 at
+(cleftsim.schemes.well_mixed); docs/reference.md §2.1 gives peaks 0.595 at 1.05 ms (pulse) and 0.610 at
 1.37 ms (step). The ± column is one binomial standard error. A figure is saved as PNG and PDF.
 
 Usage: python examples/ampa_clamp.py [--receptors N] [--seed S] [--out DIR]

@@ -3,9 +3,9 @@
 - Large steps (b = σ_b/s ≪ 1): pairs land in the sphere as if uniformly placed, F = (4π/3) b³.
 - Small steps (b ≫ 1): the sphere absorbs on contact, but a discrete walk only sees it at the
   ends of steps, which shifts an absorbing boundary by β·s with β = −ζ(1/2)/√(2π) = 0.5826
-  (the overshoot constant of Gaussian random walks; physics.md §1.3 quotes it for flat walls).
+  (the overshoot constant of Gaussian random walks; docs/reference.md §1.3 quotes it for flat walls).
   For a sphere that gives k = 4πD(σ_b − β s), i.e. F = 2π(b − β) in reduced units, to O(1/b²).
-- physics.md §1.6: k = 1e7 M⁻¹s⁻¹, D = 1000 µm²/s, Δt = 1 µs gives σ_b ≈ 1.6 nm.
+- docs/reference.md §1.6: k = 1e7 M⁻¹s⁻¹, D = 1000 µm²/s, Δt = 1 µs gives σ_b ≈ 1.6 nm.
 """
 import math
 
@@ -54,7 +54,7 @@ def test_physics_md_example_and_inverse():
 @pytest.mark.parametrize("b, lam_dt", [(20.0, 1e-3), (20.0, 1e-2), (40.0, 1e-3)])
 def test_given_radius_with_small_steps_is_the_doi_model(b, lam_dt):
     """A pair within σ reacting with probability p per step is, for small steps, the Doi model
-    with hazard λ = −ln(1 − p)/Δt: k = 4πDσ[1 − tanh(κσ)/(κσ)], κ = √(λ/D) (physics.md §1.6,
+    with hazard λ = −ln(1 − p)/Δt: k = 4πDσ[1 − tanh(κσ)/(κσ)], κ = √(λ/D) (docs/reference.md §1.6,
     ReaDDy's reaction). Reduced units: s = 1, D = 1/2, Δt = 1; the corrections are O(1/b)."""
     p = 1 - math.exp(-lam_dt)
     kappa_sigma = math.sqrt(lam_dt / 0.5) * b

@@ -1,4 +1,4 @@
-"""Volume–surface binding against exact results (physics.md §1.4–1.6; cleftsim.binding).
+"""Volume–surface binding against exact results (docs/reference.md §1.4–1.6; cleftsim.binding).
 
 A ligand L (volume species) meets surface molecules placed on the bottom face (z = −h/2) of a
 box; every check compares a simulated quantity with an exact value, with a tolerance of K
@@ -79,7 +79,7 @@ def box_model(dt_us, seed, size, D, site_species=("S", "SL"), site_radius=None):
 # ---------------------------------------------------------------------------------------------
 # Box 0.565 × 0.565 × 0.04 µm (V = 0.0128 µm³), D = 0.3 µm²/ms, A0 = 8000 ligands, B0 = 16000 sites
 # on the bottom face (σ = 5e4 µm⁻², σπr_s² = 5). Per-pair rate k = λ0/B0 with λ0 = 3 ms⁻¹, i.e.
-# k_on = k·N_A·V = 1.4e6 M⁻¹s⁻¹. Exact mean (physics.md §1.4, A + B -> C):
+# k_on = k·N_A·V = 1.4e6 M⁻¹s⁻¹. Exact mean (docs/reference.md §1.4, A + B -> C):
 #     A(t) = A0 (B0 − A0) / (B0 e^{k (B0 − A0) t} − A0).
 # Estimates. (a) A(t) at several t; SE = √(A0 p (1 − p)), p = A(t)/A0, the binomial SE of
 # independent ligands (conservative: binding depletes sites, a negative feedback that narrows the
@@ -137,7 +137,7 @@ def test_reaction_limited_binding_rate_independent_of_dt(dt_us, seed):
 # 2 and 3. Equilibrium of L + S <-> SL in a closed box
 # ---------------------------------------------------------------------------------------------
 def deterministic_eq(a0, b0, kd):
-    """x₋, x₊ of physics.md §1.4 (K_D in molecules)."""
+    """x₋, x₊ of docs/reference.md §1.4 (K_D in molecules)."""
     s = a0 + b0 + kd
     r = math.sqrt(s * s - 4 * a0 * b0)
     return (s - r) / 2, (s + r) / 2
@@ -203,8 +203,8 @@ def test_mass_action_equilibrium_many_molecules():
                (dev2, var_exact, se2, "variance of SL at equilibrium")])
 
 
-# 3. Small numbers: A0 = B0 = 10, K_D = 5 molecules: exact ⟨SL⟩ = 5.11549 (physics.md rounds it to
-# 5.116; deterministic 5.000). Tiny box 31.6 × 31.6 × 20 nm (V = 2e-5 µm³, so k_on = 8.0e6 M⁻¹s⁻¹
+# 3. Small numbers: A0 = B0 = 10, K_D = 5 molecules: exact ⟨SL⟩ = 5.11549 (docs/reference.md §1.4: 5.1155;
+# deterministic 5.000). Tiny box 31.6 × 31.6 × 20 nm (V = 2e-5 µm³, so k_on = 8.0e6 M⁻¹s⁻¹
 # and k_off = 3333 s⁻¹ give K_D = 5 molecules and γ = 1e4 s⁻¹); ten sites on its 1e-3 µm² floor
 # (σπr_s² = 1). The small box keeps the per-hit error small: κ′ = (2/3)·γ·h·√(Δt/2D) = 0.0054 and
 # the discs cover the floor about once. Measured in scratch runs of this set-up (6 seeds × 1.6 s):
@@ -221,7 +221,7 @@ def test_small_number_equilibrium_distribution():
     x = run_equilibrium(a0, b0, kd, 1e4, (0.0316, 0.0316, 0.02), 1.0, 31, "1 ms", "1600 ms", "400 us")
     n, p = exact_distribution(a0, b0, kd)
     mean_exact = float((n * p).sum())
-    assert abs(mean_exact - 5.11549) < 1e-5       # physics.md quotes 5.116; the exact value is 5.11549
+    assert abs(mean_exact - 5.11549) < 1e-5       # docs/reference.md §1.4 prints 5.1155; exact: 5.11549
     mean, se = batch_mean(x, 40)
     check(mean, mean_exact, se, "mean SL, A0 = B0 = 10, K_D = 5 molecules")
     counts = np.bincount(x.astype(int), minlength=len(n))

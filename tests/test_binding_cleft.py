@@ -4,7 +4,7 @@ the plates) and binding is decided at the crossings of the folded path.
 L + S -> SL with sites on the bottom plate of a disc cleft (R = 400 nm, h = 20 nm) and ligand
 uniform in it: both stay uniform laterally, and the binding is reaction limited (relative
 depletion next to the plate κh/D ≈ 1 %, below the tolerance), so the free ligand follows the
-well-mixed closed form of A + B -> C (physics.md §1.4) with k = k_on/(N_A V), whatever dt.
+well-mixed closed form of A + B -> C (docs/reference.md §1.4) with k = k_on/(N_A V), whatever dt.
 """
 import math
 

@@ -1,4 +1,4 @@
-"""Diffusion confined by reflecting walls against exact results (physics.md §1.2).
+"""Diffusion confined by reflecting walls against exact results (docs/reference.md §1.2).
 
 - Interval of width L between reflecting walls, uniform start (Neumann eigenfunctions
   cos(nπx/L); x − L/2 has coefficients −4L/(n²π²) on the odd ones):

@@ -1,4 +1,4 @@
-"""Free diffusion against exact results (physics.md §1.1).
+"""Free diffusion against exact results (docs/reference.md §1.1).
 
 N molecules released at one point diffuse without boundaries; after time t each axis of the
 displacement is Normal(0, 2Dt), independently, so

@@ -1,4 +1,4 @@
-"""No molecule ever leaves a closed reflecting object (physics.md §1.2, design.md §3).
+"""No molecule ever leaves a closed reflecting object (docs/reference.md §1.2; docs/algorithms.md, One step).
 
 Objects (S = the largest edge of the object's bounding box):
 

@@ -1,4 +1,4 @@
-"""Reproducibility (design.md §6) and periodic boundaries.
+"""Reproducibility (docs/algorithms.md, Random numbers) and periodic boundaries.
 
 Same seed → bit-identical positions and Result, whether the run is done in one call or in
 pieces and however often it is observed; different seeds → different trajectories.

@@ -1,5 +1,5 @@
 """The disc-synapse builder: regions, closedness, containment, and the exact point-release
-concentration over the PSD (physics.md §1.3) with receptors and transporters absent."""
+concentration over the PSD (docs/reference.md §1.3) with receptors and transporters absent."""
 import numpy as np
 import pytest
 
@@ -98,7 +98,7 @@ def test_molecules_stay_in_the_space_and_the_cleft_count_is_exact():
 
 
 def test_point_release_gives_the_exact_concentration_over_the_psd():
-    """physics.md §1.3, infinite reflecting plates: the mean concentration over a central disc of
+    """docs/reference.md §1.3, infinite reflecting plates: the mean concentration over a central disc of
     radius a is N/(πa²h)·[1 − exp(−a²/4Dt)], so the number of molecules over the PSD disc is
     Binomial(N, 1 − exp(−a²/4Dt)) at every t (the x–y walk is exactly Gaussian; the plates only
     fold z). Until 8 µs fewer than 0.3 % of the molecules have reached the rim (exp(−R²/4Dt)), so

@@ -1,4 +1,4 @@
-"""Volume pair reactions where diffusion matters (physics.md §1.4–1.5), at reduced binding radii
+"""Volume pair reactions where diffusion matters (docs/reference.md §1.4–1.5), at reduced binding radii
 b = σ_b/s, s = √(2DΔt), where the pair cannot be treated as well mixed.
 
 1. Static targets: the rate of a short-range reaction with a static target in 3D approaches its
@@ -38,7 +38,7 @@ def collins_kimball_count(k, D, sigma, t1, t2):
 
 
 def small_number_mean(K, a0, b0):
-    """⟨n_C⟩ of the exact equilibrium P(n) ∝ K^n/(n!(a0 − n)!(b0 − n)!) (physics.md §1.4)."""
+    """⟨n_C⟩ of the exact equilibrium P(n) ∝ K^n/(n!(a0 − n)!(b0 − n)!) (docs/reference.md §1.4)."""
     n = np.arange(min(a0, b0) + 1)
     logp = n * math.log(K) - special.gammaln(n + 1) - special.gammaln(a0 - n + 1) - special.gammaln(b0 - n + 1)
     p = np.exp(logp - logp.max())

@@ -1,7 +1,7 @@
 """First-order reactions of volume molecules: exact event times, independent of dt.
 
 Molecules react independently, so each count is Binomial(N, p(t)) with p from the closed forms
-of physics.md §1.4; every sample is held to |z| < 5 (z from the binomial SD).
+of docs/reference.md §1.4; every sample is held to |z| < 5 (z from the binomial SD).
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Bimolecular reactions of volume molecules against the closed forms of physics.md §1.4.
+"""Bimolecular reactions of volume molecules against the closed forms of docs/reference.md §1.4.
 
 The binding radius comes from cleftsim.bimolecular (steady-state rate = k at the time step);
 the reactions start from a uniform mixture, so the rate is k within the first steps (the
@@ -120,7 +120,7 @@ def test_errors():
 @pytest.mark.parametrize("dt, seed, t_end", [(1e-4, 1, 40.0), (2.5e-5, 2, 20.0)])
 def test_reversible_small_number_equilibrium(dt, seed, t_end):
     """A + B <-> C with A0 = B0 = 100 and K_D = 10 molecules in 1 µm³: the time average of C
-    against the exact equilibrium distribution P(n) ∝ K^n/(n!(A0-n)!(B0-n)!) (physics.md §1.4,
+    against the exact equilibrium distribution P(n) ∝ K^n/(n!(A0-n)!(B0-n)!) (docs/reference.md §1.4,
     ⟨C⟩ = 73.16, SD 3.38). Dissociated pairs start at the unbinding separation, which makes the
     equilibrium exact (detailed balance). SE from batch means over 2 s blocks (relaxation ~0.1 s)."""
     from scipy.special import gammaln
@@ -148,7 +148,7 @@ def test_reversible_small_number_equilibrium(dt, seed, t_end):
 
 @pytest.mark.parametrize("dt", [1e-5, 1e-4])
 def test_reversible_time_course_follows_the_riccati_solution(dt):
-    """A + B <-> C from C = 0 (physics.md §1.4): C(t) = x₊x₋(1 − e^{−γt})/(x₊ − x₋e^{−γt}),
+    """A + B <-> C from C = 0 (docs/reference.md §1.4): C(t) = x₊x₋(1 − e^{−γt})/(x₊ − x₋e^{−γt}),
     γ = k_f(x₊ − x₋), in molecule units (1 µm³). Tolerance: 5 SD per sample with the binomial SD
     sqrt(C(1 − C/A0)) of C, an upper bound of the equilibrium spread (1/(1/C + 1/(A−C) + 1/(B−C)))."""
     a0, b0, kf, kd = 2000, 3000, 3e7, 1000.0

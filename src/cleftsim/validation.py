@@ -320,7 +320,7 @@ def job_binding(case: int, dt_us: float, n: int, seed: int) -> dict:
     a = res["L"].astype(float)
     events = a[0] - a[-1]
     # Collins–Kimball: a finite disc flush with the membrane is reached at most at k_D = 4·D·r_s
-    # per pair (physics.md §1.5), so k_eff = 1/(1/k_on + 1/k_D) (a 0.8 % effect for 0.5 nm discs)
+    # per pair (docs/reference.md §1.5), so k_eff = 1/(1/k_on + 1/k_D) (a 0.8 % effect for 0.5 nm discs)
     k_d = 4 * D * m.site_radius * PER_UM3_PER_MOLAR
     lam = n_t / (PER_UM3_PER_MOLAR * np.prod(size)) / (1 / kon + 1 / k_d)
     kp = cs.binding.kappa_prime(kon, np.pi * m.site_radius ** 2, D, m.dt)
@@ -361,7 +361,7 @@ def job_pair_rate(dt_us: float, n_a: int, seed: int) -> dict:
 
 
 def job_pair_equilibrium(dt_us: float, t_end: float, seed: int) -> dict:
-    """⟨C⟩ of A + B <-> C, A0 = B0 = 100, K_D = 10 molecules in 1 µm³ (physics.md §1.4: 73.16)."""
+    """⟨C⟩ of A + B <-> C, A0 = B0 = 100, K_D = 10 molecules in 1 µm³ (docs/reference.md §1.4: 73.16)."""
     t0 = time.perf_counter()
     kf, kd = 1e8, 10.0
     m = cs.Model(dt=dt_us * 1e-6, seed=seed)
@@ -787,7 +787,7 @@ def _volume_section(rates: list[dict], eqs: list[dict], summary: list[str]) -> l
     L += _table(["Δt (µs)", "σ_b (nm)", "b", "wall deficit", "k (M⁻¹s⁻¹)", "exact", "rel. error", "SE", "z"], rows)
     L += ["A + B <-> C with A0 = B0 = 100 and K_D = 10 molecules in 1 µm³, k_f = 1e8 M⁻¹s⁻¹: time average of "
           "C after 2 s (samples every 0.1 s; SE from 2 s batch means) against the exact small-number "
-          "equilibrium (physics.md §1.4). Dissociated pairs start at the unbinding separation.", ""]
+          "equilibrium (docs/reference.md §1.4). Dissociated pairs start at the unbinding separation.", ""]
     rows2 = []
     for r in sorted(eqs, key=lambda r: r["dt_us"]):
         rows2.append([r["dt_us"], *_cmp(r["mean"], r["exact"], r["se"])])
