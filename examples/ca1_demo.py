@@ -38,7 +38,7 @@ def build(seed: int) -> cs.Model:
 
 def psd_exact(t: np.ndarray, model: cs.Model) -> np.ndarray:
     """Mean concentration (M) over the PSD disc for a point release between infinite reflecting
-    plates (physics.md §1.3): N/(πa²h)·[1 − exp(−a²/4Dt)]."""
+    plates (docs/reference.md §1.3): N/(πa²h)·[1 − exp(−a²/4Dt)]."""
     p = model.metadata["parameters"]
     h, a = cs.units.length(p["height"]), cs.units.length(p["psd_radius"])
     D = model.species[0].D
@@ -84,8 +84,6 @@ def figures(ens: cs.EnsembleResult, model: cs.Model, seed: int, out: Path) -> li
         cs.plot.occupancy(axes[0], ens, ["AMPA_open"], total=n_ampa, band="sd", labels=["AMPA open"])
         cs.plot.timecourse(axes[1], ens, "NMDA_open", band="sd", ylabel="open NMDA receptors")
         cs.plot.current(axes[2], ens, "current", band="sd")
-        for ax in axes:
-            ax.set_xlim(0, ens.times[-1] * 1e3)
         paths += cs.plot.save(fig, out / "ca1_response")
         plt.close(fig)
 

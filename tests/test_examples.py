@@ -50,7 +50,7 @@ def test_disc_cleft_escape_small(tmp_path):
         f = tmp_path / f"disc_cleft_escape.{ext}"
         assert f.is_file() and f.stat().st_size > 1000
         assert f.read_bytes()[:4] == magic
-    # table row at t = 20 µs: S sim, ±, S exact; the exact S(20 µs) is 0.610 (physics.md §1.3)
+    # table row at t = 20 µs: S sim, ±, S exact; the exact S(20 µs) is 0.610 (docs/reference.md §1.3)
     row = re.search(r"^\s*20\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*\|", out, re.M)
     assert row, out
     s_sim, se, s_exact = map(float, row.groups())
@@ -78,7 +78,7 @@ def test_api_issue3_contract():
     # the noisy maximum lies where the exact curve is within 2 x 5 SE of its peak
     assert np.interp(t_max, t, po) > po.max() - 10 * se
     # L + S <-> SL in 1 µm³, 5000 + 5000 molecules, K_D = (100/1e7) M = 6022 molecules: x- of
-    # physics.md §1.4. Equilibrium SD ≈ (1/x + 1/(L0-x) + 1/(S0-x))^(-1/2); relaxation time
+    # docs/reference.md §1.4. Equilibrium SD ≈ (1/x + 1/(L0-x) + 1/(S0-x))^(-1/2); relaxation time
     # 1/γ with γ = kf (x+ - x-); SE of a 50 ms time average = SD·sqrt(2/(γ·T)); allow 5 SE.
     kd = 100 / 1e7 * 6.02214076e23 * 1e-15
     b = 10000 + kd

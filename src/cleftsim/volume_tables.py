@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from cleftsim import bimolecular
 from cleftsim.surface_tables import csr
@@ -111,6 +110,8 @@ def _dt_for_deficit(k: float, D: float, dt: float, inverse_width: float, target:
     f = lambda ln_dt: wall_deficit(bimolecular.binding_radius(k, D, math.exp(ln_dt)), inverse_width) - target
     if dt_lo >= dt or f(math.log(dt_lo)) > 0:
         return f"dt <= {min(dt_lo, dt):.3g} s"
+    from scipy import optimize
+
     return f"dt <= {math.exp(optimize.brentq(f, math.log(dt_lo), math.log(dt), xtol=1e-3)):.3g} s"
 
 
