@@ -417,7 +417,7 @@ def bench_presets(scale: float) -> list[dict]:
         for k in range(REPEATS):
             sim = cs.Simulation(model, seed=cs.trial_seed(1, k), scene=scene)
             t0 = time.perf_counter()
-            res = sim.sample(t_end * max(scale, 0.2), every)
+            res = sim.sample(t_end * max(scale, 0.2), every, progress=False)
             sec = time.perf_counter() - t0
             msteps = float(res[tx][:-1].sum() * round(every / model.dt))
             if best is None or sec < best[0]:

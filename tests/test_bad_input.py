@@ -358,3 +358,17 @@ def test_a_sweep_over_the_seed_uses_each_points_seed_and_generators_work(tmp_pat
     assert [e.seed for e in same.ensembles] == [7, 7]
     with pytest.raises(cs.ModelError, match="sweep out='' is empty; give a folder"):
         cs.sweep(model, {"seed": [1]}, trials=1, t_end="10 us", out="")
+
+
+def test_model_settings_that_would_be_ignored_or_mistaken_are_refused():
+    with pytest.raises(cs.ModelError, match="box_center and periodic_axes describe a periodic box"):
+        cs.Model(dt=1e-6, box_center=(1, 0, 0))
+    with pytest.raises(cs.ModelError, match="box_center and periodic_axes describe a periodic box"):
+        cs.Model(dt=1e-6, periodic_axes="xy")
+    with pytest.raises(cs.ModelError, match=r"site_radius=5 is 5 µm, but it must be positive and at most 50 nm .*"
+                                            r"did you mean '5 nm'"):
+        cs.Model(dt=1e-6, site_radius=5)
+    m, glu, box = box_model()
+    ampa = m.add_scheme(cs.schemes.ampa_jonas1993(ligand=glu))
+    with pytest.raises(cs.ModelError, match=r"not the state set 'AMPA.open'; e.g. place\(ampa, ...\)"):
+        m.place(ampa.open, region=box.region("top"), n=5)

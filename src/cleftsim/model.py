@@ -271,6 +271,9 @@ class Model:
             raise ModelError(f"grid_cell must be at least 1 nm (smaller ray-tracing cells only cost memory), got "
                              f"{grid_cell!r}; leave it out to have it chosen from the mesh")
         self.periodic = None
+        if periodic_box is None and (tuple(box_center) != (0.0, 0.0, 0.0) or periodic_axes != "xyz"):
+            raise ModelError("box_center and periodic_axes describe a periodic box; give periodic_box=(x, y, z) "
+                             "too, or leave them out")
         if periodic_box is not None:
             size = units.point(periodic_box, "periodic_box")
             if np.any(size <= 0):
@@ -282,10 +285,12 @@ class Model:
 
             self.periodic = Periodic(center - size / 2, center + size / 2,
                                      tuple(a in periodic_axes for a in "xyz"))
-        self.site_radius = (binding.DEFAULT_SITE_RADIUS if site_radius is None
-                            else units.length(site_radius, "site_radius"))
-        if not self.site_radius > 0:
-            raise ModelError(f"site_radius must be positive, got {site_radius!r}")
+        try:
+            self.site_radius = (binding.DEFAULT_SITE_RADIUS if site_radius is None else units.bounded(
+                site_radius, "length", "site_radius", high="50 nm", positive=True, plain="nm",
+                why="a surface molecule's reactive disc is a few nm across", example="5 nm"))
+        except units.UnitError as exc:
+            raise ModelError(str(exc)) from None
         #: Number of changes made to the model (a Simulation checks it has not changed since it was compiled).
         self.edits = 0
         self.species: list[Species] = []
@@ -620,6 +625,9 @@ class Model:
         discs of the radius whose centres are uniform on the region. ``facing``: ``"inside"``
         (against the triangle normals: into a closed object) or ``"outside"``.
         """
+        if isinstance(what, StateSet):
+            raise ModelError(f"place needs a surface species or a scheme handle (its initial state), not the state "
+                             f"set {what.name!r}; e.g. place(ampa, ...) or place(ampa['C0'], ...)")
         sp = self._surface_species(what.initial if isinstance(what, SchemeHandle) else what)
         regs = self._regions(region)
         if facing not in FACING:
