@@ -159,23 +159,24 @@ def _transport_error(q: float) -> str:
 def _check_rebinding(model, dt: float) -> None:
     """Check 3 of the module docstring, for every binding reaction of a placed molecule's states."""
     disc = math.pi * model.site_radius ** 2
+    released = {v.index for r in surface_reactions(model) for v in r.volume_products}   # what can rebind
+    k_on: dict[tuple, float] = {}                     # (ligand, surface state) -> total binding rate
+    for rx in model.reactions:
+        if rx.kind == "binding":
+            lig = next(r for r in rx.reactants if r is not rx.surface_reactant)
+            if lig.D > 0 and lig.index in released:
+                key = (lig, rx.surface_reactant)
+                k_on[key] = k_on.get(key, 0.0) + rx.k
     worst = {}
     for pl in model.placements:
         states = reachable_states(model, {pl.species.index})
         covered = min(1.0, sum(p.n for p in model.placements if p.region.index == pl.region.index) * disc
                       / pl.region.area)
-        for rx in model.reactions:
-            if rx.kind != "binding" or rx.surface_reactant.index not in states:
-                continue
-            lig = next(r for r in rx.reactants if r is not rx.surface_reactant)
-            k = sum(r.k for r in model.reactions if r.kind == "binding" and r.surface_reactant is rx.surface_reactant
-                    and lig in r.reactants)
-            if lig.D <= 0 or not any(lig in r.volume_products for r in surface_reactions(model)):
-                continue                              # nothing is released next to a receptor to rebind
-            e = math.sqrt(2 * math.pi) * binding.kappa_prime(k, disc, lig.D, dt) * (1 - covered) / 2
-            key = (lig.name, rx.surface_reactant.name)
-            if e > worst.get(key, 0.0):
-                worst[key] = e
+        for (lig, state), k in k_on.items():
+            if state.index in states:
+                e = math.sqrt(2 * math.pi) * binding.kappa_prime(k, disc, lig.D, dt) * (1 - covered) / 2
+                key = (lig.name, state.name)
+                worst[key] = max(worst.get(key, 0.0), e)
     for (lig, state), e in worst.items():
         if e > REBIND_WARN:
             good = nice_below(dt * (REBIND_ADVISED / e) ** 2)

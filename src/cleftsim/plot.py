@@ -115,7 +115,7 @@ def save(fig: Figure, stem: str | os.PathLike, formats: str | Sequence[str] = ("
                              f"(nothing was written)")
     if not formats:
         raise ValueError("save: formats is empty; give e.g. formats=('png', 'pdf')")
-    if not (_real(dpi) and dpi > 0):
+    if not (units.is_number(dpi) and dpi > 0):
         raise ValueError(f"save: dpi must be a number of dots per inch > 0, e.g. 300, got {dpi!r}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -138,11 +138,6 @@ def _axes(ax: Any, fn: str, three_d: bool = False) -> None:
     if (ax.name == "3d") != three_d:
         raise TypeError(f"{fn}: ax is a {'2D' if three_d else '3D'} Axes, but {fn} draws in {kind}; create the Axes "
                         f"{'with' if three_d else 'without'} projection='3d': {make}")
-
-
-def _real(value: Any) -> bool:
-    """A plain real number (booleans excluded)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _count(value: Any, name: str, fn: str) -> int:
@@ -326,7 +321,7 @@ def geometry(ax: Axes3D, model: Model, sim: Simulation | None = None, species: A
     _axes(ax, "geometry", three_d=True)
     _model(model, sim, "geometry")
     max_molecules, seed = _count(max_molecules, "max_molecules", "geometry"), _count(seed, "seed", "geometry")
-    if not (_real(alpha) and 0 <= alpha <= 1):
+    if not (units.is_number(alpha) and 0 <= alpha <= 1):
         raise ValueError(f"geometry: alpha must be an opacity from 0 to 1, got {alpha!r}")
     mols = [] if sim is None else _molecules(model, sim, species)
     palette = _palette(model, colors, [label for label, _ in mols])
@@ -495,8 +490,8 @@ def timecourse(ax: Axes, data: Result | EnsembleResult, name: str, band: str | N
     _series(data, "timecourse")
     if band is not None and band not in _BANDS:
         raise ValueError(f"timecourse: band must be one of {list(_BANDS)} or None, got {band!r}")
-    if not (_real(level) and 0 < level < 1):
-        percent = f"; for {level:g} % give level={level / 100:g}" if _real(level) and 1 < level < 100 else ""
+    if not (units.is_number(level) and 0 < level < 1):
+        percent = f"; for {level:g} % give level={level / 100:g}" if units.is_number(level) and 1 < level < 100 else ""
         raise ValueError(f"timecourse: level must be a confidence level between 0 and 1, e.g. 0.95, got {level!r}"
                          f"{percent}")
     trials = _count(trials, "trials", "timecourse")

@@ -58,11 +58,6 @@ def _fail(preset: str, prm: Param, value: Any, problem: str, fix: str | None = N
     raise ModelError(f"{preset}: {prm.name}={value!r} {problem}; {fix or f'give e.g. {prm.name}={prm.default!r}'}")
 
 
-def _real(value: Any) -> bool:
-    """A plain real number (booleans excluded: True would pass as 1)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def _whole(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -105,7 +100,7 @@ def _count(prm: Param, value: Any, p: dict, preset: str) -> None:
 
 def _content(prm: Param, value: Any, p: dict, preset: str) -> None:
     """Molecules per vesicle: whole when every vesicle holds exactly that many (quantal_cv 0)."""
-    if not _real(value) or not 1 <= value <= release.MAX_VESICLE_CONTENT:        # NaN fails too
+    if not units.is_number(value) or not 1 <= value <= release.MAX_VESICLE_CONTENT:        # NaN fails too
         _fail(preset, prm, value, f"must be a number of molecules per vesicle from 1 to {release.MAX_VESICLE_CONTENT:g} "
               f"(a vesicle of 20 nm inner radius holds about 2e4 per 1 M of content)",
               f"give e.g. {prm.name}={prm.default!r}; for no release give release_probability=0")
@@ -116,12 +111,12 @@ def _content(prm: Param, value: Any, p: dict, preset: str) -> None:
 
 
 def _fraction(prm: Param, value: Any, p: dict, preset: str) -> None:
-    if not _real(value) or not 0 <= value <= 1:
+    if not units.is_number(value) or not 0 <= value <= 1:
         _fail(preset, prm, value, "must be a number from 0 to 1")
 
 
 def _cv(prm: Param, value: Any, p: dict, preset: str) -> None:
-    if not _real(value) or not 0 <= value <= release.MAX_QUANTAL_CV:
+    if not units.is_number(value) or not 0 <= value <= release.MAX_QUANTAL_CV:
         _fail(preset, prm, value, f"must be a coefficient of variation (SD/mean) from 0 to {release.MAX_QUANTAL_CV:g} "
               "(above it most "
               "vesicles would be nearly empty), not an SD in molecules",
@@ -158,7 +153,7 @@ def _ap_times(prm: Param, value: Any, p: dict, preset: str) -> None:
             _fail(preset, prm, value, f"must increase, but ap_times[{i}] = {t:g} s is not after the one before",
                   "sort them and drop duplicates")
         if t >= t_end:
-            plain = " (a plain number is in s)" if _real(v) else ""
+            plain = " (a plain number is in s)" if units.is_number(v) else ""
             _fail(preset, prm, value, f"has ap_times[{i}] = {t:g} s{plain}, not before t_end = {t_end:g} s",
                   "give times such as ('0 ms', '20 ms'), and a t_end after the last")
         last = t

@@ -87,8 +87,8 @@ class Simulation:
         rules = reactive_rules(model, model.rule_table())
         absorbs = ((rules & 3) == 1).any(axis=0)[: len(D)]
         self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
-        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``),
-        # checked for its time step where it is compiled
+        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``);
+        # the model is checked where it is compiled
         compiling = scene is None
         self.scene = scene if scene is not None else world.build_scene(
             [o.mesh for o in model.objects], [o.region_offset for o in model.objects], rules, self._rcut,
@@ -137,11 +137,11 @@ class Simulation:
                          for i in order]
         self._released = np.zeros(len(D), dtype=np.int64)     # molecules added by releases, per species
         self.release_events = self._vesicle_events()
-        self._check_release_points()
-        self._check_vesicle_depths()
-        self._check_clamps()
-        self._check_observed_rules(rules)
-        if compiling:
+        if compiling:                      # a trial given the ensemble's scene was checked with it
+            self._check_release_points()
+            self._check_vesicle_depths()
+            self._check_clamps()
+            self._check_observed_rules(rules)
             check_time_step(model, self.scene, self._start_points(SAMPLES))
         self._edits = model.edits
 

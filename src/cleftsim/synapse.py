@@ -118,11 +118,6 @@ def _fail(builder: str, name: str, value: Any, problem: str, fix: str) -> NoRetu
     raise SynapseError(f"{builder}: {name}={value!r} {problem}; {fix}")
 
 
-def _plain(value: Any) -> bool:
-    """A plain real number (booleans excluded: True would pass as 1)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _size(builder: str, name: str, value: Any, limits: tuple[str, float, str]) -> float:
     """A length (µm or a unit string) from MIN_SIZE to the largest of ``limits`` (example,
     largest µm, why no larger); a plain number that fits in nm gets that suggestion."""
@@ -340,7 +335,7 @@ def _coverage(builder: str, value: Any, circumference: float) -> float:
     """The covered fraction of a glial ring's ``circumference`` (µm): in (0, 1], and an arc of
     at least MIN_SIZE."""
     name = "glia['coverage']"
-    if not (_plain(value) and 0 < value <= 1):                      # NaN fails too
+    if not (units.is_number(value) and 0 < value <= 1):                      # NaN fails too
         _fail(builder, name, value, "must be a number from 0 (excluded) to 1",
               "give the fraction of the circumference covered, e.g. glia={'coverage': 0.5}")
     if value * circumference < MIN_SIZE:

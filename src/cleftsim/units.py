@@ -143,6 +143,20 @@ def to_base(value: Any, kind: str, name: str = "value") -> float:
     return out
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a plain real number (booleans excluded: True would pass as 1)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain_hint(given: Any, kind: str, meant: str | None, fits) -> str:
+    """"; a plain number is in <unit>: did you mean '<given> <meant>'?" when ``given`` is a plain
+    number that, read in ``meant``, ``fits`` (a test on the base-unit value); else ""."""
+    if meant is None or not is_number(given):
+        return ""
+    x = float(given) * registry().Quantity(1, meant).to(_BASE[kind]).magnitude
+    return f"; a plain number is in {SHOWN[kind]}: did you mean '{float(given):g} {meant}'?" if fits(x) else ""
+
+
 def _plausible(x: float, kind: str, name: str, given: Any) -> None:
     """Refuse a value outside the kind's plausible range (:data:`PLAUSIBLE`), suggesting the unit
     a plain number was probably meant in."""
@@ -153,16 +167,14 @@ def _plausible(x: float, kind: str, name: str, given: Any) -> None:
         return
     if x < lo == 0:
         raise UnitError(f"{name}: {given!r} is negative; a {_WHAT[kind]} is >= 0")
-    plain = not isinstance(given, str) and not hasattr(given, "dimensionality")
-    meant_ok = meant is not None and lo <= x * registry().Quantity(1, meant).to(_BASE[kind]).magnitude <= hi
-    hint = f"; a plain number is in {_BASE[kind]}: did you mean '{x:g} {meant}'?" if plain and meant_ok else ""
+    hint = _plain_hint(given, kind, meant, lambda v: lo <= v <= hi)
     raise UnitError(f"{name}: {given!r} is {x:.4g} {_BASE[kind].replace('**', '^')}, but {why}{hint}")
 
 
 def base_value(value: Any) -> tuple[float, str | None] | None:
     """(magnitude in cleftsim's base unit, kind) of a number (kind None) or a quantity string
     (``"20 nm"`` → (0.02, "length")); None for a string that is not a quantity."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    if is_number(value):
         return float(value), None
     if not isinstance(value, str):
         return None
@@ -261,7 +273,7 @@ def array(value: Any, convert: Callable[[Any, str], float] | None, name: str) ->
     out = np.empty(items.shape)
     for index in np.ndindex(items.shape):
         item, where = items[index], f"{name}[{', '.join(map(str, index))}]" if index else name
-        if isinstance(item, (int, float, np.integer, np.floating)) and not isinstance(item, (bool, np.bool_)):
+        if is_number(item):
             out[index] = item
         elif convert and (isinstance(item, str) or hasattr(item, "dimensionality")):
             out[index] = convert(item, where)
@@ -301,9 +313,5 @@ def bounded(value: Any, kind: str, name: str, low: Any = None, high: Any = None,
         bounds = " and ".join(b for b in ("positive" if positive else "", f"at least {show(low)}" if low is not None
                                           else "", f"at most {show(high)}" if high is not None else "") if b)
     problem = f"is {x:g} {SHOWN[kind]}, but it must be {bounds}" + (f" ({why})" if why else "")
-    plain_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if plain and plain_number and inside(value * registry().Quantity(1, plain).to(_BASE[kind]).magnitude):
-        fix = f"a plain number is in {SHOWN[kind]}: did you mean '{value:g} {plain}'?"
-    else:
-        fix = example_fix
-    raise UnitError(f"{name}={value!r} {problem}" + (f"; {fix}" if fix else ""))
+    fix = _plain_hint(value, kind, plain, inside) or (f"; {example_fix}" if example_fix else "")
+    raise UnitError(f"{name}={value!r} {problem}{fix}")
