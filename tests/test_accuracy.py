@@ -28,16 +28,18 @@ def test_the_presets_defaults_do_not_warn():
 
 
 def test_a_long_step_out_of_a_narrow_cleft_warns_and_names_a_step_that_does_not():
-    """CA1 at 50 µs (peak open AMPA 18.4 against 12.9 at 0.25 µs): the gap check (q = 2.5) and
-    the rebinding check both fire; the Δt named by the gap check passes every check."""
-    messages = compile_warnings(cs.presets.ca1_synapse(dt="50 us"))
+    """CA1 at 20 µs: the gap check (q = 1.6) fires; the Δt it names passes every check. (At 50 µs,
+    where the peak of open AMPA was 18.4 against 12.9 at 0.25 µs, the AMPA binding is refused: the
+    PSD's smallest triangles make tiles of 22.5 nm², whose per-hit probability would exceed 1.)"""
+    messages = compile_warnings(cs.presets.ca1_synapse(dt="20 us"))
     gap = [m for m in messages if "gap of 20 nm" in m]
-    assert len(gap) == 1 and "opens 260 nm away" in gap[0] and "q = sigma/sqrt(h R) = 2.5" in gap[0]
-    assert any("binds it again on its first step" in m for m in messages)
+    assert len(gap) == 1 and "opens 260 nm away" in gap[0] and "q = sigma/sqrt(h R) = 1.6" in gap[0]
     better = suggested_dt(gap[0])
     assert cs.units.time(better) == pytest.approx(0.2e-6)
     assert compile_warnings(cs.presets.ca1_synapse(dt=better.replace(" ", ""))) == []
     assert compile_warnings(cs.presets.ca1_synapse(dt="2 us"))                  # q = 0.50: about 8 %
+    with pytest.raises(cs.ModelError, match=r"binding of 'glu' to 'AMPA_C.*tiles of 22.5 nm\^2.*use dt <= 2.392e-05 s; no tile density helps"):
+        cs.presets.ca1_synapse(dt="50 us").simulation()
 
 
 def test_a_narrower_cleft_at_the_default_step_warns():

@@ -50,21 +50,23 @@ def test_an_absurd_concentration_is_refused():
 
 # -- more than fits -------------------------------------------------------------------------------
 def test_more_surface_molecules_than_fit_on_a_region_are_refused():
-    """At most 1e5 per µm², the packing of the densest protein membranes (reactive discs of
-    neighbours may overlap: binding is calibrated for it)."""
+    """One molecule per tile (cleftsim.binding): a region holds at most its number of tiles."""
     m, glu, box = box_model()
     s = m.add_surface_species("S")
-    bottom = box.region("bottom")                          # 0.25 µm²: 25 000 molecules
-    assert m.surface_capacity(bottom) == 25000
-    with pytest.raises(cs.ModelError, match=r"place 'S': 100000 molecules do not fit on region 'box.bottom' "
-                                            r"\(0.25 um\^2\): at most 25000 do, 1e\+05 per um\^2"):
-        m.place(s, bottom, n=100000)
-    m.place(s, bottom, n=20000)
-    with pytest.raises(cs.ModelError, match="5001 molecules besides the 20000 already placed"):
-        m.place(s, bottom, density="20004 /um^2")          # 5001 more: 25001 in all
+    bottom = box.region("bottom")                          # 0.25 µm²: two triangles cut 36 ways, 2592 tiles
+    assert m.surface_capacity(bottom) == 2 * 36 ** 2
+    with pytest.raises(cs.ModelError, match=r"place 'S': 3000 molecules do not fit on region 'box.bottom' "
+                                            r"\(0.25 um\^2\): it has 2592 tiles \(tile_density = 10000 /um\^2, one "
+                                            r"molecule per tile\), so at most 2592 more fit; .* raise the model's "
+                                            r"tile_density"):
+        m.place(s, bottom, n=3000)
+    m.place(s, bottom, n=2000)
+    with pytest.raises(cs.ModelError, match="593 molecules besides the 2000 already placed .* at most 592 more fit"):
+        m.place(s, bottom, density="2372 /um^2")           # 593 more: 2593 in all
     with pytest.raises(cs.ModelError, match="do not fit"):
-        m.place(s, bottom, positions=[(0.0, 0.0, -0.25)] * 5001)
-    m.place(s, bottom, n=5000)                             # exactly full
+        m.place(s, bottom, positions=[(0.0, 0.0, -0.25)] * 593)
+    m.place(s, bottom, n=592)                              # exactly full
+    m.simulation()                                         # every tile taken once
     with pytest.raises(cs.ModelError, match="ca1_synapse: .*do not fit on region 'synapse.psd'"):
         cs.presets.ca1_synapse(n_ampa=10**6)
 
@@ -128,7 +130,7 @@ def test_rates_far_beyond_any_reaction_are_named_as_such():
     m.add_reaction("glu + S -> 0", 1e11)
     m.place(s, box.region("bottom"), n=10)
     m.release(glu, 10, inside=box)
-    with pytest.raises(cs.ModelError, match="k_on = 1e\\+11 /M/s is far above the diffusion limit of a reactive disc"):
+    with pytest.raises(cs.ModelError, match="k_on = 1e\\+11 /M/s is far above the diffusion limit of a receptor.s tile"):
         m.run(t_end="10 us")
 
 
@@ -365,9 +367,9 @@ def test_model_settings_that_would_be_ignored_or_mistaken_are_refused():
         cs.Model(dt=1e-6, box_center=(1, 0, 0))
     with pytest.raises(cs.ModelError, match="box_center and periodic_axes describe a periodic box"):
         cs.Model(dt=1e-6, periodic_axes="xy")
-    with pytest.raises(cs.ModelError, match=r"site_radius=5 is 5 µm, but it must be positive and at most 50 nm .*"
-                                            r"did you mean '5 nm'"):
-        cs.Model(dt=1e-6, site_radius=5)
+    with pytest.raises(cs.ModelError, match=r"tile_density=100000000.0 is 1e\+08 µm⁻², but it must be from 1 /µm\^2 to "
+                                            r"1e6 /µm\^2 \(a tile holds one surface molecule"):
+        cs.Model(dt=1e-6, tile_density=1e8)
     m, glu, box = box_model()
     ampa = m.add_scheme(cs.schemes.ampa_jonas1993(ligand=glu))
     with pytest.raises(cs.ModelError, match=r"not the state set 'AMPA.open'; e.g. place\(ampa, ...\)"):

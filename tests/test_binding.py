@@ -8,22 +8,14 @@ Units: lengths µm, times s, D µm²/s, k_on M⁻¹s⁻¹. A per-pair rate in mo
 k = k_on/(N_A·V), V in litres (1 µm³ = 1e-15 L). A reactive face of site density σ (µm⁻²) is a
 Robin boundary with κ = k_on·σ/(N_A·1e-15) µm/s (binding.py); κ′ = κ·√(Δt/(2D)).
 
-Site placement. Every site owns a reactive disc of radius r_s (5.64 nm by default) and binds
-only on hits of its own membrane plane (and of faces within 60° of it). A site whose centre lies
-within r_s of a box edge has part of its disc beyond the face, where no ligand ever hits, so it
-binds less than k_on·c: with uniform placement on a face of area A_f and perimeter P_f the total
-reactive area drops by P_f·2r_s/(3π·A_f) (2.4 % on a 0.2 µm square face; measured in a scratch run
-of catalytic L + T -> T sites in a 0.2 × 0.2 × 0.05 µm box: rate −1.8 % ± 0.4 % against inset
-placement). The tests therefore
-place the site centres uniformly in the face inset by r_s (``inset_sites``), which gives every site
-its whole disc; that is a property of the disc model, not a bug.
-
-Sparse and dense sites. The per-hit probability of a disc is the linear √(2π)κ′_disc times the
-depletion factor of the reactivity averaged over the ligand's reach around the hit
-(cleftsim.binding). Sparse small sites therefore bind with the linear probability and dense or
-overlapping ones with Andrews' uniform-surface relation; test_sparse_site_rate_independent_of_dt
-checks the first (applying Andrews' fit per disc made it 28 % slow at Δt = 1 µs), the Robin tests
-the second.
+Tiles. Every triangle of the floor is cut into equal tiles (at most 1/tile_density each, 1e4 µm⁻²
+by default) and every site occupies one tile (cleftsim.binding); a hit on a tile binds its
+occupant with √(2π)κ′_tile times the depletion factor of the reactivity averaged over the
+ligand's reach around the hit. A tile lies wholly on its face, so sites at the edges of a face
+bind like any other (the reactive discs of the earlier model lost part of theirs beyond the
+edge). Sparse small tiles therefore bind with the linear probability and fully occupied ones with
+Andrews' uniform-surface relation; test_sparse_site_rate_independent_of_dt checks the first
+(applying Andrews' fit per site made it 28 % slow at Δt = 1 µs), the Robin tests the second.
 """
 import math
 import re
@@ -58,15 +50,8 @@ def check_all(items, k=K):
     assert not bad, "outside the tolerance of %g SE:\n%s" % (k, "\n".join(bad))
 
 
-def inset_sites(n, size, r_s, seed):
-    """n points uniform on the bottom face of a box of ``size`` centred at 0, at least r_s from its edges."""
-    rng = np.random.default_rng(seed)
-    hx, hy = size[0] / 2 - r_s, size[1] / 2 - r_s
-    return np.column_stack([rng.uniform(-hx, hx, n), rng.uniform(-hy, hy, n), np.full(n, -size[2] / 2)])
-
-
-def box_model(dt_us, seed, size, D, site_species=("S", "SL"), site_radius=None):
-    m = cs.Model(dt=f"{dt_us} us", seed=seed, site_radius=site_radius)
+def box_model(dt_us, seed, size, D, site_species=("S", "SL"), tile_density=None):
+    m = cs.Model(dt=f"{dt_us} us", seed=seed, tile_density=tile_density)
     lig = m.add_species("L", D=D)
     box = m.add_geometry(cs.geometry.box(size=size), name="box")
     for s in site_species:
@@ -78,7 +63,7 @@ def box_model(dt_us, seed, size, D, site_species=("S", "SL"), site_radius=None):
 # 1. Reaction-limited, irreversible L + S -> SL in a well-mixed box: the rate does not depend on dt
 # ---------------------------------------------------------------------------------------------
 # Box 0.565 × 0.565 × 0.04 µm (V = 0.0128 µm³), D = 0.3 µm²/ms, A0 = 8000 ligands, B0 = 16000 sites
-# on the bottom face (σ = 5e4 µm⁻², σπr_s² = 5). Per-pair rate k = λ0/B0 with λ0 = 3 ms⁻¹, i.e.
+# on the bottom face (σ = 5e4 µm⁻²; tile_density 1e5 µm⁻², so half the tiles are occupied). Per-pair rate k = λ0/B0 with λ0 = 3 ms⁻¹, i.e.
 # k_on = k·N_A·V = 1.4e6 M⁻¹s⁻¹. Exact mean (docs/reference.md §1.4, A + B -> C):
 #     A(t) = A0 (B0 − A0) / (B0 e^{k (B0 − A0) t} − A0).
 # Estimates. (a) A(t) at several t; SE = √(A0 p (1 − p)), p = A(t)/A0, the binomial SE of
@@ -91,8 +76,8 @@ def box_model(dt_us, seed, size, D, site_species=("S", "SL"), site_radius=None):
 #  - the box is well mixed only approximately: the binding face is a Robin boundary with
 #    κ = λ0·h = 120 µm/s; the slowest mode of a slab (qh·tan(qh) = κh/D) decays at
 #    (κ/h)(1 − κh/(3D)), i.e. 0.53 % slower than λ (κh/D = 0.016);
-#  - per-hit probability (module docstring): κ′ = κ√(Δt/2D) = 0.0049 at 1 µs, 0.0015 at 0.1 µs;
-#    the dense-disc excess 1.33κ′(1 − 1/5) is ≤ +0.5 %;
+#  - per-hit probability (module docstring): κ′ = κ√(Δt/2D) = 0.0049 at 1 µs, 0.0015 at 0.1 µs
+#    for the surface, so the depletion factor is within 1.4κ′ ≤ 0.7 % of 1 (and accounted for);
 #  - the stochastic mean differs from the mean-field closed form by O(1) molecule (< 0.1 SE).
 SIZE1, D1 = (0.565, 0.565, 0.04), 300.0
 A0_1, B0_1, LAM0 = 8000, 16000, 3000.0
@@ -105,10 +90,9 @@ def free_ligand(t, a0, b0, k):
 
 
 def run_irreversible(dt_us, seed, facing="inside", t_end="1 ms", every="5 us"):
-    m, lig, box = box_model(dt_us, seed, SIZE1, D1)
+    m, lig, box = box_model(dt_us, seed, SIZE1, D1, tile_density=1e5)
     m.add_reaction("L + S -> SL", KON1)
-    m.place("S", region=box.region("bottom"), positions=inset_sites(B0_1, SIZE1, m.site_radius, seed + 1),
-            facing=facing)
+    m.place("S", region=box.region("bottom"), n=B0_1, facing=facing)
     m.release(lig, n=A0_1, inside=box)
     m.count(lig, name="L")
     m.count("SL", name="SL")
@@ -160,7 +144,7 @@ def run_equilibrium(a0, b0, kd, gamma, size, dt_us, seed, t_eq, t_run, every):
     kon, koff = kf * NA * v_l, kd * kf                            # K_D (molecules) = koff/kon·N_A·V
     m, lig, box = box_model(dt_us, seed, size, 300.0)
     m.add_reaction("L + S <-> SL", (kon, koff))
-    m.place("S", region=box.region("bottom"), positions=inset_sites(b0, size, m.site_radius, seed + 1))
+    m.place("S", region=box.region("bottom"), n=b0)
     m.release(lig, n=a0, inside=box)
     m.count("SL", name="SL")
     m.count(lig, name="L")
@@ -179,7 +163,7 @@ def batch_mean(x, n_blocks):
 
 
 # 2. Many molecules: A0 = B0 = 1000, K_D = 500 molecules → x₋ = 500 (deterministic), exact mean
-# of the distribution 500.11. Box 0.32 × 0.32 × 0.02 µm (σ = 9766 µm⁻², σπr_s² = 0.98),
+# of the distribution 500.11. Box 0.32 × 0.32 × 0.02 µm (σ = 9766 µm⁻²: 1000 of the 1058 tiles),
 # γ = 5e3 s⁻¹ (k_on = 1.4e6 M⁻¹s⁻¹, k_off = 1667 s⁻¹), dt = 1 µs; 2 ms (10/γ) to equilibrate from
 # SL = 0 (residual 500·e⁻¹⁰ ≈ 0.02), then 40 ms sampled every 20 µs; SE by batch means over
 # 20 blocks of 2 ms = 10/γ (block means are nearly independent; the lateral mixing time of the
@@ -206,11 +190,11 @@ def test_mass_action_equilibrium_many_molecules():
 # 3. Small numbers: A0 = B0 = 10, K_D = 5 molecules: exact ⟨SL⟩ = 5.11549 (docs/reference.md §1.4: 5.1155;
 # deterministic 5.000). Tiny box 31.6 × 31.6 × 20 nm (V = 2e-5 µm³, so k_on = 8.0e6 M⁻¹s⁻¹
 # and k_off = 3333 s⁻¹ give K_D = 5 molecules and γ = 1e4 s⁻¹); ten sites on its 1e-3 µm² floor
-# (σπr_s² = 1). The small box keeps the per-hit error small: κ′ = (2/3)·γ·h·√(Δt/2D) = 0.0054 and
-# the discs cover the floor about once. Measured in scratch runs of this set-up (6 seeds × 1.6 s):
+# (of its 18 tiles). The small box keeps the per-hit error small: κ′ = (2/3)·γ·h·√(Δt/2D) = 0.0054 and
+# the sites take 10 of the floor's 18 tiles. Measured in scratch runs of this set-up (6 seeds × 1.6 s):
 # ⟨SL⟩ − exact = −0.004 ± 0.008, against an SE of 0.02 here. (With the same numbers in a
-# 0.2 × 0.2 × 0.05 µm box the ten sites are sparse, σπr_s² = 0.025, κ′_disc = 0.54, and the
-# per-disc Andrews correction of the module docstring gives ⟨SL⟩ = 4.970 ± 0.034, an effective
+# 0.2 × 0.2 × 0.05 µm box the ten sites are sparse, on 2.5 % of the area, κ′_site = 0.54, and the
+# per-site Andrews correction of the module docstring gives ⟨SL⟩ = 4.970 ± 0.034, an effective
 # K_D of 5.44 molecules: that set-up fails this test.) Run 1.6 s after 1 ms, sampled every
 # 0.4 ms = 4/γ (4000 samples, lag correlation ≤ e⁻⁴ ≈ 0.02, so the histogram counts are practically
 # independent and the chi-square statistic has its nominal distribution). SE of the mean by batch
@@ -237,8 +221,8 @@ def test_small_number_equilibrium_distribution():
 # ---------------------------------------------------------------------------------------------
 # 4. Robin boundary from sites that capture without being used up: L + T -> T
 # ---------------------------------------------------------------------------------------------
-# Ligand uniform in a box of floor 0.5 × 0.5 µm, T at σ_T = 1e4 µm⁻² (σπr_s² = 1) on the floor.
-# κ = k_on σ_T/(N_A·1e-15) = 2450 µm/s, so κ′ = κ√(Δt/2D) = 0.10 at Δt = 1 µs (P = 0.22 per disc).
+# Ligand uniform in a box of floor 0.5 × 0.5 µm, T at σ_T = 1e4 µm⁻² (2500 of the 2592 tiles) on the floor.
+# κ = k_on σ_T/(N_A·1e-15) = 2450 µm/s, so κ′ = κ√(Δt/2D) = 0.10 at Δt = 1 µs (P = 0.22 per tile).
 # Exact uptake from a half-space at c:
 #     Q(t)/A = c (D/κ) [erfcx(κ√(t/D)) − 1 + 2κ√(t/(πD))]  →  2c√(Dt/π) for κ√(t/D) ≫ 1.
 # Two runs: (a) transient, t = 20–100 µs (κ√(t/D) = 0.6–1.4), where Q depends on κ
@@ -267,7 +251,7 @@ def check_robin_uptake(height, n, seed, t_end, every, t_checks):
     m, lig, box = box_model(1.0, seed, size, D4, site_species=("T",))
     rx = m.add_reaction("L + T -> T", kon)
     area = FLOOR4 * FLOOR4
-    m.place("T", region=box.region("bottom"), positions=inset_sites(int(round(SIGMA_T * area)), size, m.site_radius, seed + 1))
+    m.place("T", region=box.region("bottom"), n=int(round(SIGMA_T * area)))
     m.release(lig, n=n, inside=box)
     name = m.count_events(rx, name="captured")
     m.count(lig, name="L")
@@ -303,8 +287,10 @@ def test_binding_beyond_fit_range_names_largest_dt():
     with pytest.raises(ModelError, match=r"dt <= [0-9.e+-]+ s") as err:
         m.simulation()
     stated = float(re.search(r"dt <= ([0-9.e+-]+) s", str(err.value)).group(1))
-    # largest dt: one disc's linear probability √(2π)·κ√(dt/2D) = 1, κ = k_on/(N_A·1e-15·πr_s²)
-    kappa = kon / (NA * L_PER_UM3) / (math.pi * binding.DEFAULT_SITE_RADIUS ** 2)
+    # largest dt: one tile's linear probability √(2π)·κ√(dt/2D) = 1, κ = k_on/(N_A·1e-15·A_tile); the
+    # 0.02 µm² triangles of the floor are cut 15 × 15 ways at 1e4 µm⁻²
+    assert m.surface_capacity(box.region("bottom")) == 2 * 15 ** 2
+    kappa = kon / (NA * L_PER_UM3) / (0.02 / 15 ** 2)
     largest = 2 * D * (1 / math.sqrt(2 * math.pi) / kappa) ** 2
     assert stated < dt and stated == pytest.approx(largest, rel=1e-3)
     # and a step just below it is accepted
@@ -336,10 +322,10 @@ def test_orientation_outside_facing_sites_bind_ligand_outside():
     kon = 2.9e6
     bound = {}
     for facing in ("outside", "inside"):
-        m, lig, box = box_model(1.0, 52, size, D1)
+        m, lig, box = box_model(1.0, 52, size, D1, tile_density=2e4)
         m.add_geometry(cs.geometry.box(size=outer), name="outer")
         m.add_reaction("L + S -> SL", kon)
-        m.place("S", region=box.region("bottom"), positions=inset_sites(2000, size, m.site_radius, 53), facing=facing)
+        m.place("S", region=box.region("bottom"), n=2000, facing=facing)
         m.release(lig, n=2000, box=below)
         m.count("SL", name="SL")
         m.count(lig, inside=box, name="L_in_box")
@@ -355,18 +341,19 @@ def test_orientation_outside_facing_sites_bind_ligand_outside():
 # ---------------------------------------------------------------------------------------------
 # Sparse small sites: the binding rate does not depend on dt
 # ---------------------------------------------------------------------------------------------
-# Reaction-limited set-up (k_on = 3e6 M⁻¹s⁻¹ is 1/120 of the diffusion limit 4·D·r_s·N_A of a
-# 0.5 nm disc): 200 catalytic sites (L + T -> T) in a 0.2 × 0.2 × 0.05 µm box, 4000 ligands. The
-# capture rate per ligand must be λ = k_on·N_T/(N_A·V) = 498 s⁻¹ at every dt. At Δt = 1 µs
-# κ′_disc = 0.26: the disc (0.5 nm) is tiny against the step (24 nm), so a ligand meets it at most
-# once per approach and the probability must be the linear √(2π)κ′ (= 0.65): Andrews' per-disc
-# value (0.48) bound only 0.72 ± 0.03 of λ.
+# Reaction-limited set-up (k_on = 3e6 M⁻¹s⁻¹ is 1/120 of the diffusion limit 4·D·a·N_A of a
+# 1 nm² tile): 200 catalytic sites (L + T -> T) in a 0.2 × 0.2 × 0.05 µm box, 4000 ligands. The
+# capture rate per ligand must be λ = k_on·N_T/(N_A·V) = 498 s⁻¹ at every dt. With tiles of 1 nm²
+# (tile_density 1e6 µm⁻²) κ′_tile = 0.20 at Δt = 1 µs: the tile (0.56 nm radius) is tiny against the
+# step (24 nm), so a ligand meets it at most once per approach and the probability must be the
+# linear √(2π)κ′ (= 0.51): Andrews' value per site bound only 0.72 ± 0.03 of λ (with 0.5 nm discs).
+# The access limit of such a tile, k_D = 4·D·a·N_A, is 120 times k_on: −0.8 %, under 0.4 SE.
 @pytest.mark.parametrize("dt_us", [0.1, 1.0])
 def test_sparse_site_rate_independent_of_dt(dt_us):
     size, kon, n_t, n_l = (0.2, 0.2, 0.05), 3e6, 200, 4000
-    m, lig, box = box_model(dt_us, 61, size, 300.0, site_species=("T",), site_radius="0.5 nm")
+    m, lig, box = box_model(dt_us, 61, size, 300.0, site_species=("T",), tile_density=1e6)
     m.add_reaction("L + T -> T", kon)
-    m.place("T", region=box.region("bottom"), positions=inset_sites(n_t, size, m.site_radius, 62))
+    m.place("T", region=box.region("bottom"), n=n_t)
     m.release(lig, n=n_l, inside=box)
     m.count(lig, name="L")
     res = m.run(t_end="1 ms", every="10 us")
@@ -374,4 +361,4 @@ def test_sparse_site_rate_independent_of_dt(dt_us):
     a = res["L"].astype(float)
     events = a[0] - a[-1]
     lam_hat = events / np.trapezoid(a, res.times)
-    check(lam_hat, lam, lam_hat / math.sqrt(events), f"capture rate per ligand of sparse 0.5 nm sites at dt = {dt_us} us")
+    check(lam_hat, lam, lam_hat / math.sqrt(events), f"capture rate per ligand of sparse sites on 1 nm^2 tiles at dt = {dt_us} us")

@@ -7,7 +7,7 @@ import cleftsim as cs
 
 
 def model(**kw):
-    m = cs.Model(dt="1 us", seed=kw.pop("seed", 1))
+    m = cs.Model(dt="1 us", seed=kw.pop("seed", 1), tile_density=kw.pop("tile_density", None))
     m.add_species("L", D="0.3 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(2.0, 1.0, 0.5)), name="box")
     m.add_surface_species("S")
@@ -57,7 +57,7 @@ def test_given_positions_are_snapped_and_far_ones_refused():
 
 
 def test_clusters_stay_within_their_radius():
-    m, box = model(seed=7)
+    m, box = model(seed=7, tile_density=5e4)           # 100 per 50 nm disc: 390 tiles each
     m.place("S", region=box.region("bottom"), n=300, clusters=(3, "50 nm"))
     p = m.simulation().surface_molecules("S")["positions"]
     # members k, k+3, ... share a centre: each group fits in a disc of radius 50 nm

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim.binding import DEFAULT_SITE_RADIUS
+from cleftsim.binding import DEFAULT_TILE_DENSITY
 from cleftsim.schemes import mg_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,13 +135,13 @@ def test_presets_carry_their_run_settings_and_explicit_arguments_win():
     np.testing.assert_allclose(ens.times, np.arange(4) * 20e-6, atol=1e-12)
 
 
-def test_site_radius_is_a_parameter_and_the_ca1_transporters_fit():
+def test_tile_density_is_a_parameter_and_the_ca1_transporters_fit():
     model = cs.presets.ca1_synapse()
     glia = model.metadata["synapse"].area("glia")
     assert 10800 * glia <= model.surface_capacity(model.objects[0].region("glia"))
-    assert cs.presets.ca1_synapse(site_radius="4 nm").site_radius == pytest.approx(0.004)
+    assert cs.presets.ca1_synapse(tile_density="2e4 /um^2").tile_density == pytest.approx(2e4)
     for preset in ("ca1_synapse", "gabaergic_synapse", "neuromuscular_junction"):
-        assert getattr(cs.presets, preset)().site_radius == DEFAULT_SITE_RADIUS
+        assert getattr(cs.presets, preset)().tile_density == DEFAULT_TILE_DENSITY
 
 
 BAD = [  # preset, parameters, what the message must say besides "<preset>: <parameter>"
@@ -166,7 +166,7 @@ BAD = [  # preset, parameters, what the message must say besides "<preset>: <par
     ("ca1_synapse", {"height": 20}, "did you mean '20 nm'"),
     ("ca1_synapse", {"radius": -0.25}, "must be from 1 nm"),
     ("ca1_synapse", {"psd_radius": "300 nm"}, "must not exceed the cleft radius"),
-    ("ca1_synapse", {"site_radius": 5}, "did you mean '5 nm'"),
+    ("ca1_synapse", {"tile_density": 1e8}, "must be from 1 /µm^2 to 1e6 /µm^2"),
     ("ca1_synapse", {"mg": 1}, "did you mean '1 mM'"),
     ("ca1_synapse", {"dt": 1}, "did you mean '1 us'"),
     ("ca1_synapse", {"t_end": 5}, "did you mean '5 ms'"),

@@ -16,8 +16,9 @@ def test_products_of_molecules_on_edges_and_corners_stay_inside():
     m.add_reaction("L + S <-> SL", (1e8, 2e4))
     h = 0.05
     corners_and_edges = [(x, y, -h) for x in (-h, h, 0.0) for y in (-h, h, 0.0)]
-    m.place("S", region=box.region("bottom"), positions=corners_and_edges * 50)
-    m.place("SL", region=box.region("bottom"), positions=corners_and_edges * 50)
+    # one molecule per tile (cleftsim.binding): the copies of a point take the free tiles nearest to it
+    m.place("S", region=box.region("bottom"), positions=corners_and_edges * 3)
+    m.place("SL", region=box.region("bottom"), positions=corners_and_edges * 3)
     m.release(lig, n=200, inside=box)
     sim = m.simulation()
     outside = 0
@@ -25,4 +26,4 @@ def test_products_of_molecules_on_edges_and_corners_stay_inside():
         sim.run("10 us")
         outside += int(np.count_nonzero(~world.contains(sim.scene, box.index, box.mesh, sim.positions(lig))))
     assert outside == 0
-    assert min(sim.event_counts().values()) > 1000      # thousands of unbindings on edges and corners
+    assert min(sim.event_counts().values()) > 500       # about 1400 unbindings on and next to edges and corners

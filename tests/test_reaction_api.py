@@ -114,8 +114,8 @@ def test_other_unsupported_reactions():
 
 
 # -- the largest time step a binding allows ----------------------------------------------------
-def binding_model(dt, site_radius=None):
-    m = cs.Model(dt=dt, seed=1, site_radius=site_radius)
+def binding_model(dt, tile_density=None):
+    m = cs.Model(dt=dt, seed=1, tile_density=tile_density)
     m.add_species("L", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(0.5, 0.5, 0.1)), name="box")
     m.add_surface_species("S")
@@ -128,20 +128,20 @@ def binding_model(dt, site_radius=None):
 
 def test_binding_with_per_hit_probability_above_one_names_the_largest_dt():
     m = binding_model("10 us")
-    msg = raises(m.simulation, "binding of 'L' to 'S'", "k_on = 1e+09 /M/s", "per-hit probability above 1",
-                 "dt = 1e-05 s", "use dt <=", "or site_radius >=")
+    msg = raises(m.simulation, "binding of 'L' to 'S'", "k_on = 1e+09 /M/s", "needs a per-hit probability of",
+                 "dt = 1e-05 s", "use dt <=", "or tile_density <=")
     raises(lambda: m.run("10 us"), "use dt <=")                          # run builds the simulation too
     dt_max = float(re.search(r"use dt <= ([0-9.e+-]+) s", msg).group(1))
-    r_min = float(re.search(r"site_radius >= ([0-9.e+-]+) nm", msg).group(1))
-    # one disc's linear probability √(2π)·κ√(dt/2D) reaches 1 at dt = D/(π κ²): 0.38 µs here
+    dens = float(re.search(r"tile_density <= ([0-9.e+-]+) /um\^2", msg).group(1))
+    # one tile's linear probability √(2π)·κ√(dt/2D) reaches 1 at dt = D/(π κ²): 0.4 µs here
     assert 1e-7 < dt_max < 1e-6
     # the advice works: just inside the limit the model builds and runs ...
     res = binding_model(dt_max * 0.999).run(20 * dt_max * 0.999)
     assert len(res.times) == 21
-    binding_model("10 us", site_radius=f"{r_min * 1.01} nm").simulation()
+    binding_model("10 us", tile_density=dens * 0.999).simulation()
     # ... and just outside it, it does not
     raises(binding_model(dt_max * 1.01).simulation, "use dt <=")
-    raises(binding_model("10 us", site_radius=f"{r_min * 0.99} nm").simulation, "site_radius >=")
+    raises(binding_model("10 us", tile_density=dens * 1.3).simulation, "tile_density <=")
 
 
 # -- place -------------------------------------------------------------------------------------

@@ -502,7 +502,7 @@ def test_model_surface_species_diffuse_within_their_region():
     m.add_species("L", D="0.3 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(4.0, 4.0, 1.0), divisions=8), name="box")
     m.add_surface_species("R", D="0.1 um^2/s")            # 100 nm²/ms: sqrt(4Dt) = 20 nm at 1 ms
-    m.place("R", region=box.region("bottom"), positions=[(0.0, 0.0, -0.5)] * 20000)
+    m.place("R", region=box.region("bottom"), n=20000)     # one per tile: spread over the face
     sim = m.simulation()
     p0 = sim.surface_molecules("R")["positions"]
     sim.run("1 ms")
@@ -521,11 +521,11 @@ def test_model_surface_molecules_confined_to_a_small_region():
     """Steps comparable to the region: still confined, and uniform over it at long times."""
     import cleftsim as cs
 
-    m = cs.Model(dt="1 us", seed=13)
+    m = cs.Model(dt="1 us", seed=13, tile_density=2e5)
     m.add_species("L", D="0.3 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(0.2, 0.1, 0.1)), name="box")
     m.add_surface_species("R", D="10 um^2/s")             # sqrt(2 D dt) = 4.5 nm per axis
-    m.place("R", region=box.region("bottom"), positions=[(0.0, 0.0, -0.05)] * 2000)   # the 0.02 µm² face holds 2000
+    m.place("R", region=box.region("bottom"), positions=[(0.0, 0.0, -0.05)] * 2000)   # the nearest free tiles
     sim = m.simulation()
     sim.run("5 ms")                                       # 4Dt = 0.2 µm² >> face size
     info = sim.surface_molecules("R")

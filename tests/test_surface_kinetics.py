@@ -54,9 +54,9 @@ def assert_binomial(counts, n, p, what, zmax=ZMAX):
 
 def surface_model(dt, seed, size=(2.0, 2.0, 0.1)):
     """A model for surface-only kinetics: a box to hold the molecules (a 4 µm² face holds the
-    4e5 of the largest tests, at the 1e5 µm⁻² packing limit) and one (unused) volume species,
-    which Simulation requires."""
-    m = cs.Model(dt=dt, seed=seed)
+    4e5 of the largest tests at a tile density of 2e5 µm⁻², one molecule per tile) and one
+    (unused) volume species, which Simulation requires."""
+    m = cs.Model(dt=dt, seed=seed, tile_density=2e5)
     m.add_species("X", D=0.0)
     box = m.add_geometry(cs.geometry.box(size=size), name="box")
     return m, box
@@ -103,7 +103,7 @@ SAMPLE = 10 * US
 def ampa_clamp_run(wave, seed, dt="1 us", n=AMPA_N, t_end="5 ms"):
     """N receptors on the bottom of a box, facing its inside, where glutamate is clamped; a
     control group of 1000 on the top face faces the outside and must never bind."""
-    m = cs.Model(dt=dt, seed=seed)
+    m = cs.Model(dt=dt, seed=seed, tile_density=4e4)
     glu = m.add_species("glu", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(2.0, 2.0, 0.1)), name="box")
     scheme = cs.schemes.ampa_jonas1993(ligand=glu)
@@ -219,7 +219,7 @@ def test_clamp_on_one_side_of_a_region_drives_only_molecules_facing_it():
     SL(t) ~ Binomial(N, 1 − exp(−k_on·c·t)); S facing outside on another face, and R facing the
     other way on the same face, never bind."""
     k_on, c, n = 1e7, 1e-3, 100000
-    m = cs.Model(dt="10 us", seed=14)
+    m = cs.Model(dt="10 us", seed=14, tile_density=2e5)
     lig = m.add_species("L", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(2.0, 2.0, 0.1)), name="box")
     for sp in ("S", "SL", "R", "RL"):
@@ -417,7 +417,7 @@ def test_ampa_equilibrium_in_constant_clamp():
     """Jonas AMPA receptors in a constant 1 mM clamp relax to the ODE's equilibrium (the slowest
     mode has rate 90 /s); first-order events, clamp bindings included, are exact at dt = 0.5 ms."""
     n, dt, every = 20000, 0.5 * MS, 2 * MS
-    m = cs.Model(dt=dt, seed=33)
+    m = cs.Model(dt=dt, seed=33, tile_density=2e5)
     glu = m.add_species("glu", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(2.0, 2.0, 0.1)), name="box")
     scheme = cs.schemes.ampa_jonas1993(ligand=glu)
@@ -440,7 +440,7 @@ def test_ampa_equilibrium_in_constant_clamp():
 
 # == 4. Event counts ============================================================================
 def unbinding_model(seed, reversible):
-    m = cs.Model(dt="2 us", seed=seed)
+    m = cs.Model(dt="2 us", seed=seed, tile_density=2e4)        # 3000 molecules on 0.25 µm²: 5184 tiles
     lig = m.add_species("L", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(0.5, 0.5, 0.05)), name="box")
     m.add_surface_species("S")
@@ -529,7 +529,7 @@ def test_event_releasing_many_molecules_fires():
 # == 5. Glutamate transporters ==================================================================
 def test_transporter_conserves_glutamate_and_cycles():
     n_glu, n_t = 3000, 4000
-    m = cs.Model(dt="1 us", seed=51)
+    m = cs.Model(dt="1 us", seed=51, tile_density=2e4)          # 4000 transporters on 0.25 µm²
     glu = m.add_species("glu", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(0.5, 0.5, 0.05)), name="box")
     scheme = cs.schemes.glutamate_transporter(ligand=glu, k_translocate=5000.0, k_recover=2000.0)
@@ -555,7 +555,7 @@ def test_transporter_conserves_glutamate_and_cycles():
 # == 6. Acetylcholinesterase ====================================================================
 def test_ache_conserves_acetylcholine_and_releases_choline():
     n_ach, n_e = 4000, 3000
-    m = cs.Model(dt="1 us", seed=61)
+    m = cs.Model(dt="1 us", seed=61, tile_density=2e4)          # 3000 AChE on 0.25 µm²
     ach = m.add_species("ACh", D="0.21 um^2/ms")
     ch = m.add_species("Ch", D="0.21 um^2/ms")
     box = m.add_geometry(cs.geometry.box(size=(0.5, 0.5, 0.05)), name="box")

@@ -11,12 +11,11 @@ a species per axis; the thresholds were measured (docs/algorithms.md, "Choosing 
 2. **Absorbing walls near the start.** The Brownian-bridge test is exact for a flat wall; it holds
    while σ is below 0.4 times the distance from where molecules start to an absorbing surface
    (escape time from a disc: +0.6 % at σ = 0.41 R, +4.9 % at 0.57 R).
-3. **Rebinding after unbinding.** A molecule released from a receptor binds it again on its first
-   step with probability about √(2π)κ′/2 on the uncovered part of the membrane, κ′ = κ√(Δt/2D)
-   (the per-hit probability of :mod:`cleftsim.binding`), against less than 1 % in continuous
-   time; above 0.1 a warning names the Δt of 0.05.
-4. **Steps longer than the whole space.** A step longer than every chord of the space the
+3. **Steps longer than the whole space.** A step longer than every chord of the space the
    molecules start in mixes them completely each step: the time course is not resolved.
+
+(A fourth check, of the first-step rebinding of a ligand released at the membrane, went when
+volume products of surface molecules got their placing move: cleftsim.binding, "Released ligand".)
 """
 from __future__ import annotations
 
@@ -26,9 +25,7 @@ from typing import Iterable
 
 import numpy as np
 
-from cleftsim import binding
 from cleftsim.model import AccuracyWarning
-from cleftsim.surface_tables import reachable_states, surface_reactions
 from cleftsim.units import format_time
 
 #: Gap check: warn above this q = σ/√(h·R) (about 5 % error), advise the Δt of Q_ADVISED (about 2 %).
@@ -42,9 +39,6 @@ OPENING = 2.0
 GAP_LENGTH = 3.0
 #: Absorbing walls: σ at most this fraction of the distance from the start to the wall.
 BRIDGE_FRACTION = 0.4
-#: Rebinding: warn above this first-step rebinding probability, advise the Δt of REBIND_ADVISED.
-REBIND_WARN = 0.1
-REBIND_ADVISED = 0.05
 #: In-plane directions searched for the mouth of a gap, and sample points per source.
 DIRECTIONS = 8
 SAMPLES = 16
@@ -98,10 +92,12 @@ def check_time_step(model, scene, sources: Iterable[tuple]) -> None:
     if scene.n_tri:
         lo, hi = scene_bounds(model)
         reach = 2 * float(np.linalg.norm(hi - lo))
+        merged: dict[tuple[int, bool], tuple] = {}          # the same points of many releases checked once
         for sp, points, together in sources:
             if sp.D > 0 and len(points):
-                _check_space(scene, sp, np.asarray(points, dtype=float)[:SAMPLES], reach, dt, together)
-    _check_rebinding(model, dt)
+                merged.setdefault((sp.index, together), (sp, []))[1].append(np.asarray(points, dtype=float))
+        for (_, together), (sp, points) in merged.items():
+            _check_space(scene, sp, np.unique(np.concatenate(points), axis=0)[:SAMPLES], reach, dt, together)
 
 
 def scene_bounds(model) -> tuple[np.ndarray, np.ndarray]:
@@ -154,33 +150,3 @@ def _check_space(scene, sp, points: np.ndarray, reach: float, dt: float, togethe
 def _transport_error(q: float) -> str:
     e = 20 * q ** 1.4
     return f"{e:.2g} %" if q <= 1 else "20 % or more"
-
-
-def _check_rebinding(model, dt: float) -> None:
-    """Check 3 of the module docstring, for every binding reaction of a placed molecule's states."""
-    disc = math.pi * model.site_radius ** 2
-    released = {v.index for r in surface_reactions(model) for v in r.volume_products}   # what can rebind
-    k_on: dict[tuple, float] = {}                     # (ligand, surface state) -> total binding rate
-    for rx in model.reactions:
-        if rx.kind == "binding":
-            lig = next(r for r in rx.reactants if r is not rx.surface_reactant)
-            if lig.D > 0 and lig.index in released:
-                key = (lig, rx.surface_reactant)
-                k_on[key] = k_on.get(key, 0.0) + rx.k
-    worst = {}
-    for pl in model.placements:
-        states = reachable_states(model, {pl.species.index})
-        covered = min(1.0, sum(p.n for p in model.placements if p.region.index == pl.region.index) * disc
-                      / pl.region.area)
-        for (lig, state), k in k_on.items():
-            if state.index in states:
-                e = math.sqrt(2 * math.pi) * binding.kappa_prime(k, disc, lig.D, dt) * (1 - covered) / 2
-                key = (lig.name, state.name)
-                worst[key] = max(worst.get(key, 0.0), e)
-    for (lig, state), e in worst.items():
-        if e > REBIND_WARN:
-            good = nice_below(dt * (REBIND_ADVISED / e) ** 2)
-            warnings.warn(
-                f"dt = {_fmt(dt)} is long for the binding of {lig} to {state}: a {lig} molecule just released next to "
-                f"a receptor binds it again on its first step with probability {e:.2g} (under 0.01 in continuous "
-                f"time); use dt <= {_fmt(good)}", AccuracyWarning, stacklevel=5)

@@ -15,20 +15,41 @@ relation for this reflect-unless-reacted algorithm on a uniform surface:
 
     P = κ′·(√(2π) − 3.333 κ′ + 3.357 κ′² − 1.521 κ′³),   valid for κ′ ≤ 0.86.
 
-Discrete sites. In cleftsim each surface molecule owns a reactive disc of area A = π r_s²
-(κ_disc = k_pair/A, k_pair = k_on in µm³/s per pair), and a hit inside the discs of molecules j
-reacts with the sum of their linear probabilities √(2π)·κ′_j times the depletion factor
+Tiles. As in MCell (Kerr et al. 2008, SIAM J Sci Comput 30:3126), every triangle of a region that
+holds surface molecules is divided into n_t² equal tiles (a barycentric grid, n_t =
+ceil(√(A_t·ρ_tile)), so every tile has area A_tile ≤ 1/ρ_tile), and every surface molecule
+occupies one tile. A hit on a tile reacts with the molecule(s) there that face the incoming side,
+with the linear probability √(2π)·κ′_tile, κ_tile = k_on/(N_A·A_tile) (the actual area of that
+triangle's tiles, so the flux per molecule is k_on·c at any tile size), times the depletion factor
 
     f(κ′_loc) = P_Andrews(κ′_loc) / (√(2π)·κ′_loc),
 
-where κ′_loc is the reactivity for this ligand averaged over a disc of radius ρ = max(r_s,
-√(4DΔt)) around the hit: the lateral reach of the molecule's next crossings, over which the
-depletion is shared. Sparse small sites (κ′_loc ≪ κ′_disc) get the linear probability (a molecule
-rarely meets the same disc twice); dense or overlapping sites, and discs larger than the step, get
-Andrews' uniform-surface relation. The mean flux per surface molecule is then k_on·c at any Δt.
-MCell's tile formula (Kerr et al. 2008, SIAM J Sci Comput 30:3126) is the linear relation with
-the tile as reactive area. Several reactions of one (ligand, state) pair share the probability in
-proportion to their rate constants.
+where κ′_loc is the reactivity for this ligand averaged over a disc of radius ρ = max(r_tile,
+√(4DΔt)) around the hit (r_tile = 1/√(π·ρ_tile)): the lateral reach of the molecule's next
+crossings, over which the depletion is shared. Sparse receptors (κ′_loc ≪ κ′_tile) get the linear
+probability (a molecule rarely meets the same tile twice); a surface whose tiles are all occupied
+is a uniform surface and gets Andrews' exact relation. Tiles do not overlap, so a hit never sums
+the probabilities of several molecules (only two mobile molecules that moved onto one tile do),
+and nothing saturates while κ′_tile ≤ 1/√(2π). Several reactions of one (ligand, state, side)
+share the probability in proportion to their rate constants.
+
+What k_on means. A receptor alone on its tile is a partially absorbing patch of radius a ≈ r_tile
+with the intrinsic rate k_on; diffusion to it limits its rate to the Collins–Kimball value
+k_on/(1 + k_on/k_D), k_D = 4·D·a·N_A (Collins & Kimball 1949, J Colloid Sci 4:425; Shoup & Szabo
+1982, Biophys J 40:33). The simulation resolves that at every Δt measured (0.02–1 µs): nAChR-like
+binding (k_on = 2.7e8 M⁻¹s⁻¹, D = 210 µm²/s, k_on/k_D = 0.095) of an isolated receptor runs at
+0.89–0.92 (SE 0.015) of k_on against 0.914 predicted (docs/algorithms.md has the table). k_on is
+thus the intrinsic rate constant: with it a fully covered surface is the Robin boundary
+κ = σ·k_on/N_A and a reversible receptor's equilibrium follows mass action with k_on/k_off
+(tests/test_binding_dense.py). For a rate k_eff measured on isolated receptors, give
+:func:`intrinsic_k_on` of it (valid while k_eff < k_D, the patch being far from diffusion limited).
+
+Released ligand. A volume product of a surface molecule starts a fraction λ = min(0.25,
+0.07·σ/r_tile) of a time-reversed crossing step away from the membrane (membrane.pyx,
+surface_tables.placing_scale): released at the membrane it crossed back at once and rebound its
+own tile with ≈ p/2, which put a dense reversible receptor 6 % above mass action at Δt = 1 µs; the
+calibrated λ keeps it within 0.3 % at 0.05–1 µs (κ′_tile = 0.22, 44 % of the tiles occupied) and
+the geminate rebinding of isolated receptors near the fine-Δt value (docs/algorithms.md).
 """
 from __future__ import annotations
 
@@ -38,30 +59,30 @@ from cleftsim.units import PER_UM3_PER_MOLAR
 
 #: Largest κ′ for which Andrews' fit holds (P ≈ 0.994 there).
 KAPPA_PRIME_MAX = 0.86
-#: Largest κ′ of one disc: its linear probability √(2π)κ′ must not exceed 1.
-KAPPA_DISC_MAX = 1.0 / math.sqrt(2.0 * math.pi)
-#: Default reactive disc: one surface molecule per tile of MCell's default grid, 10⁴ µm⁻².
-DEFAULT_SITE_RADIUS = 1.0 / math.sqrt(math.pi * 1e4)
+#: Largest κ′ of one tile: its linear probability √(2π)κ′ must not exceed 1.
+KAPPA_TILE_MAX = 1.0 / math.sqrt(2.0 * math.pi)
+#: Default tile density (µm⁻²): MCell's SURFACE_GRID_DENSITY default, tiles of at most 100 nm².
+DEFAULT_TILE_DENSITY = 1e4
 #: Coefficients of Andrews' fit divided by √(2π): f(κ′) = 1 − a1 κ′ + a2 κ′² − a3 κ′³.
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 DEPLETION_COEFFICIENTS = (3.333 / _SQRT_2PI, 3.357 / _SQRT_2PI, 1.521 / _SQRT_2PI)
 
 
-def kappa(k_on: float, site_area: float) -> float:
-    """Robin coefficient κ (µm/s) of one molecule's reactive disc of area ``site_area`` (µm²),
-    k_on in M⁻¹s⁻¹."""
-    return k_on / PER_UM3_PER_MOLAR / site_area
+def kappa(k_on: float, tile_area: float) -> float:
+    """Robin coefficient κ (µm/s) of one molecule on a tile of area ``tile_area`` (µm²), k_on in
+    M⁻¹s⁻¹."""
+    return k_on / PER_UM3_PER_MOLAR / tile_area
 
 
-def kappa_prime(k_on: float, site_area: float, D: float, dt: float) -> float:
+def kappa_prime(k_on: float, tile_area: float, D: float, dt: float) -> float:
     """Reduced adsorption coefficient κ′ = κ·√(Δt/(2D)) (dimensionless)."""
-    return kappa(k_on, site_area) * math.sqrt(dt / (2.0 * D))
+    return kappa(k_on, tile_area) * math.sqrt(dt / (2.0 * D))
 
 
-def disc_probability(k_on: float, site_area: float, D: float, dt: float) -> float:
-    """Linear per-hit probability √(2π)·κ′ of one disc (before the depletion factor). Raises
+def tile_probability(k_on: float, tile_area: float, D: float, dt: float) -> float:
+    """Linear per-hit probability √(2π)·κ′ of one tile (before the depletion factor). Raises
     ValueError when it exceeds 1."""
-    p = _SQRT_2PI * kappa_prime(k_on, site_area, D, dt)
+    p = _SQRT_2PI * kappa_prime(k_on, tile_area, D, dt)
     if p > 1.0:
         raise ValueError(f"per-hit probability {p:.3g} > 1")
     return p
@@ -81,17 +102,49 @@ def andrews_probability(kp: float) -> float:
     return _SQRT_2PI * kp * depletion_factor(kp)
 
 
-def reach(D: float, dt: float, site_radius: float) -> float:
+def tile_radius(tile_density: float) -> float:
+    """Radius (µm) of a disc of the nominal tile area 1/tile_density."""
+    return 1.0 / math.sqrt(math.pi * tile_density)
+
+
+def tile_divisions(triangle_area: float, tile_density: float) -> int:
+    """n_t: a triangle of this area (µm²) is cut into n_t² tiles of area ≤ 1/tile_density."""
+    return max(1, math.ceil(math.sqrt(triangle_area * tile_density) * (1.0 - 1e-12)))
+
+
+def reach(D: float, dt: float, tile_density: float) -> float:
     """Radius ρ (µm) over which the local reactivity is averaged for the depletion factor."""
-    return max(site_radius, math.sqrt(4.0 * D * dt))
+    return max(tile_radius(tile_density), math.sqrt(4.0 * D * dt))
 
 
-def largest_dt(k_on: float, site_area: float, D: float) -> float:
-    """The largest time step (s) at which one disc's per-hit probability stays ≤ 1."""
-    return 2.0 * D * (KAPPA_DISC_MAX / kappa(k_on, site_area)) ** 2
+def largest_dt(k_on: float, tile_area: float, D: float) -> float:
+    """The largest time step (s) at which one tile's per-hit probability stays ≤ 1."""
+    return 2.0 * D * (KAPPA_TILE_MAX / kappa(k_on, tile_area)) ** 2
 
 
-def site_radius_for(k_on: float, D: float, dt: float) -> float:
-    """The smallest reactive-disc radius (µm) that keeps the per-hit probability ≤ 1 at this dt."""
-    area = k_on / PER_UM3_PER_MOLAR * math.sqrt(dt / (2.0 * D)) / KAPPA_DISC_MAX
-    return math.sqrt(area / math.pi)
+def tile_area_for(k_on: float, D: float, dt: float) -> float:
+    """The smallest tile area (µm²) that keeps the per-hit probability ≤ 1 at this dt."""
+    return k_on / PER_UM3_PER_MOLAR * math.sqrt(dt / (2.0 * D)) / KAPPA_TILE_MAX
+
+
+def tile_density_for(k_on: float, D: float, dt: float, triangle_areas) -> float:
+    """The largest tile density (µm⁻²) at which every tile of triangles of these areas (µm²) is
+    at least tile_area_for(k_on, D, dt); 0 if a triangle is smaller than that."""
+    need = tile_area_for(k_on, D, dt)
+    best = math.inf
+    for a in triangle_areas:
+        n = math.floor(math.sqrt(a / need))
+        if n < 1:
+            return 0.0
+        best = min(best, n * n / a)
+    return best
+
+
+def intrinsic_k_on(k_eff: float, D: float, tile_density: float = DEFAULT_TILE_DENSITY) -> float:
+    """The k_on (M⁻¹s⁻¹) to give a receptor on one tile so that, alone, it binds at the measured
+    k_eff: k_on = k_eff/(1 − k_eff/k_D), k_D = 4·D·a·N_A with a = tile_radius (Collins–Kimball;
+    module docstring). D in µm²/s. Raises ValueError if k_eff ≥ k_D."""
+    k_d = 4.0 * D * tile_radius(tile_density) * PER_UM3_PER_MOLAR
+    if k_eff >= k_d:
+        raise ValueError(f"k_eff = {k_eff:.4g} /M/s is at or above the diffusion limit {k_d:.4g} /M/s of a tile")
+    return k_eff / (1.0 - k_eff / k_d)

@@ -25,6 +25,7 @@ import numpy as np
 from cleftsim import bimolecular, binding, reactions, units, waveforms
 from cleftsim.volume_tables import pair_radius
 from cleftsim.currents import Channel
+from cleftsim.release import ReleaseError, _probability
 from cleftsim.geometry import Mesh, MeshError, checks
 from cleftsim.geometry.shapes import SHAPES
 from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
@@ -46,11 +47,6 @@ class ModelWarning(UserWarning):
     (a release after the end of the run, a run of years)."""
 
 
-#: Most surface molecules per µm² of membrane: the densest protein membranes known, such as the
-#: purple membrane's bacteriorhodopsin lattice (about 11 nm² per molecule, 9·10⁴ µm⁻²;
-#: Henderson & Unwin 1975, Nature 257:28). Reactive discs of neighbours may overlap: binding is
-#: calibrated for it (cleftsim.binding).
-MAX_SURFACE_DENSITY = 1e5
 #: Shortest time step (s): Brownian motion describes molecules in water on time scales well above
 #: the ~0.1 ps over which their velocity relaxes.
 MIN_DT = 1e-12
@@ -142,13 +138,15 @@ class GeometryObject:
 
 @dataclass(frozen=True)
 class Release:
-    """N molecules of a species added at time t (s), at a point or uniformly in a shape."""
+    """N molecules of a species added at time t (s), at a point or uniformly in a shape, with
+    probability p (all N or none)."""
 
     species: Species
     n: int
     t: float
     kind: str                      # "point", "box", "sphere", "object"
     params: tuple = field(default=())
+    p: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,6 +173,10 @@ class Reaction:
     ``"pair"`` (two volume molecules: A + B, or A + A with k defined by d[products]/dt = k[A]²,
     so d[A]/dt = −2k[A]² for A + A -> C) or ``"production"`` (zeroth order, ``"0 -> A"``: new
     molecules appear uniformly ``inside`` a closed object at k (M/s) times its volume).
+
+    ``side`` (bindings) and ``product_sides`` (reactions of a surface molecule with volume
+    products, one per volume product in the order written) relate them to the side the surface
+    molecule faces: +1 that side, -1 the other, 0 either (for products: each on a random side).
     """
 
     equation: str
@@ -185,6 +187,8 @@ class Reaction:
     index: int
     inside: Any = None             # GeometryObject of a production
     radius: float | None = None    # given reaction radius (µm) of a pair reaction
+    side: int = 1                  # binding: +1 from the side the surface molecule faces, -1 the other, 0 both
+    product_sides: tuple = ()      # per volume product of a surface reactant: +1 facing, -1 back, 0 random
 
     @property
     def surface_reactant(self) -> SurfaceSpecies | None:
@@ -205,13 +209,14 @@ class Reaction:
 @dataclass(frozen=True)
 class Observable:
     """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events", "current",
-    "released"}."""
+    "released", "sum"}."""
 
     name: str
     kind: str
     species: Any = None            # Species, or a tuple of SurfaceSpecies for "surface"
     target: Any = None             # GeometryObject or shape (count inside), list of Region, reactions,
-                                   # or (states, current per open receptor) terms of a current
+                                   # (states, current per open receptor) terms of a current, or
+                                   # (observable name, coefficient) terms of a sum
     direction: str = ""            # for crossings: "out", "in", "net"
 
 
@@ -242,9 +247,11 @@ class Model:
         leaving one face re-enter at the opposite one (on ``periodic_axes``). Geometry must lie
         inside it. Without it the world is unbounded.
     grid_cell : edge of the ray-tracing grid cells (µm); chosen from the mesh when omitted.
-    site_radius : radius (µm) of the reactive disc of each surface molecule, within which a volume
-        molecule's hit can bind it (default 5.64 nm: area 1e-4 µm², MCell's default tile). The
-        binding rate does not depend on it; the largest usable dt does (see :mod:`cleftsim.binding`).
+    tile_density : tiles per µm² (default 1e4, MCell's SURFACE_GRID_DENSITY): every triangle of a
+        region holding surface molecules is cut into equal tiles of at most 1/tile_density, one
+        molecule per tile, and a volume molecule's hit binds the molecule on the tile under it
+        (:mod:`cleftsim.binding`). A region holds at most its number of tiles; the binding rate
+        does not depend on the tile size, the largest usable dt does.
     t_end, every : the default duration of a run and sampling interval (s or time strings, whole
         numbers of steps), used by :meth:`run`, :func:`~cleftsim.ensemble.run_ensemble` and
         :func:`~cleftsim.ensemble.sweep` when they are not given; ``every`` defaults to dt.
@@ -252,7 +259,7 @@ class Model:
 
     def __init__(self, dt: Any, seed: int | None = None, periodic_box: Sequence | None = None,
                  box_center: Sequence = (0.0, 0.0, 0.0), periodic_axes: str = "xyz",
-                 grid_cell: Any = None, site_radius: Any = None, *, t_end: Any = None, every: Any = None):
+                 grid_cell: Any = None, tile_density: Any = None, *, t_end: Any = None, every: Any = None):
         self.dt = units.time(dt, "dt")
         if not self.dt > 0:
             raise ModelError(f"dt must be positive, got {dt!r}; give e.g. dt='1 us'")
@@ -286,9 +293,10 @@ class Model:
             self.periodic = Periodic(center - size / 2, center + size / 2,
                                      tuple(a in periodic_axes for a in "xyz"))
         try:
-            self.site_radius = (binding.DEFAULT_SITE_RADIUS if site_radius is None else units.bounded(
-                site_radius, "length", "site_radius", high="50 nm", positive=True, plain="nm",
-                why="a surface molecule's reactive disc is a few nm across", example="5 nm"))
+            self.tile_density = (binding.DEFAULT_TILE_DENSITY if tile_density is None else units.bounded(
+                tile_density, "density", "tile_density", low="1 /um^2", high="1e6 /um^2",
+                why="a tile holds one surface molecule, a few nm across; MCell's default is 1e4 /um^2",
+                example="1e4 /um^2"))
         except units.UnitError as exc:
             raise ModelError(str(exc)) from None
         #: Number of changes made to the model (a Simulation checks it has not changed since it was compiled).
@@ -402,7 +410,11 @@ class Model:
                 return o
         raise ModelError(f"unknown geometry object {obj!r}; known objects: {[o.name for o in self.objects]}")
 
-    def _regions(self, region: Region | GeometryObject | str) -> list[Region]:
+    def _regions(self, region: Region | GeometryObject | str | Sequence) -> list[Region]:
+        if isinstance(region, (list, tuple)):
+            if not region:
+                raise ModelError("an empty list of regions; give at least one region or object")
+            return list({r.index: r for item in region for r in self._regions(item)}.values())
         if isinstance(region, Region):
             self._object(region.object)
             return [region]
@@ -482,7 +494,8 @@ class Model:
 
     @_edit
     def add_reaction(self, equation: str, rates: Any, name: str | None = None,
-                     inside: GeometryObject | str | None = None, radius: Any = None):
+                     inside: GeometryObject | str | None = None, radius: Any = None,
+                     side: str = "facing", product_side: Any = "facing"):
         """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
 
         ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
@@ -496,6 +509,15 @@ class Model:
         their D and dt (:mod:`cleftsim.bimolecular`); ``radius`` (µm or e.g. ``"2 nm"``) fixes it
         instead, and the probability of reacting per step within it is computed (a rate above
         what that radius allows at this dt is refused).
+
+        Orientation (reactions with a surface molecule; MCell's ``'`` and ``,``): ``side`` says from
+        which side a binding volume molecule must come, ``"facing"`` (default: the side the surface
+        molecule faces), ``"back"`` (the other side) or ``"both"``; ``product_side`` where the volume
+        products appear, ``"facing"`` (default), ``"back"``, ``"random"`` (each independently on
+        either side with probability 1/2, MCell's ``;``), or a tuple with one of those per volume
+        product in the order written. For ``"<->"``, ``side`` applies to the binding direction and
+        ``product_side`` to the direction that has volume products. A clamp drives a binding
+        from the bath on its side (both baths for ``"both"``).
         """
         try:
             eqs = reactions.parse(equation)
@@ -521,11 +543,60 @@ class Model:
                                  f"a plain number is in um: for nanometres write e.g. '2 nm'")
         if inside is not None:
             where = self._closed(inside, f"the production {equation!r} (inside=)")
-        made = tuple(self._add_equation(eq, k, lab, where, radius if i == 0 else None)
+        sides = self._orientations(equation, eqs, side, product_side)
+        made = tuple(self._add_equation(eq, k, lab, where, radius if i == 0 else None, *sides[i])
                      for i, (eq, k, lab) in enumerate(zip(eqs, rate_list, labels)))
         return made[0] if len(made) == 1 else made
 
-    def _add_equation(self, eq: reactions.Equation, k: Any, label: str, where=None, radius=None) -> Reaction:
+    def _orientations(self, equation: str, eqs, side: Any, product_side: Any) -> list[tuple[int, tuple | None]]:
+        """(side, product sides or None for the default) of each direction of an equation."""
+        sides = {"facing": 1, "back": -1, "both": 0}
+        places = {"facing": 1, "back": -1, "random": 0}
+        if not isinstance(side, str) or side not in sides:
+            raise ModelError(f"reaction {equation!r}: side must be one of {list(sides)}, got {side!r}")
+        if isinstance(product_side, str):
+            if product_side not in places:
+                raise ModelError(f"reaction {equation!r}: product_side must be one of {list(places)} or a tuple of "
+                                 f"those (one per volume product), got {product_side!r}")
+        elif not (isinstance(product_side, (tuple, list)) and product_side
+                  and all(isinstance(p, str) and p in places for p in product_side)):
+            raise ModelError(f"reaction {equation!r}: product_side must be one of {list(places)} or a tuple of those "
+                             f"(one per volume product), got {product_side!r}")
+        parts = []
+        for eq in eqs:
+            reac = [self._any_species(n) for n in eq.reactants]
+            prod = [self._any_species(n) for n in eq.products]
+            surf = any(isinstance(r, SurfaceSpecies) for r in reac)
+            parts.append((surf and len(reac) == 2, surf and any(isinstance(p, Species) for p in prod),
+                          sum(isinstance(p, Species) for p in prod)))
+        out = [(1, None) for _ in eqs]
+        if side != "facing":
+            hit = [i for i, (b, _, _) in enumerate(parts) if b]
+            if not hit:
+                raise ModelError(f"reaction {equation!r}: side={side!r} applies only to the binding of a volume molecule "
+                                 f"to a surface molecule ('L + R -> LR'); leave side= out here")
+            for i in hit:
+                out[i] = (sides[side], None)
+        if product_side != "facing":
+            hit = [i for i, (_, v, _) in enumerate(parts) if v]
+            if not hit:
+                raise ModelError(f"reaction {equation!r}: product_side={product_side!r} applies only to reactions of a "
+                                 f"surface molecule that release volume molecules ('LR -> L + R'); leave it out here")
+            for i in hit:
+                n_vol = parts[i][2]
+                if isinstance(product_side, str):
+                    ps = (places[product_side],) * n_vol
+                elif len(product_side) != n_vol:
+                    raise ModelError(f"reaction {equation!r}: product_side={tuple(product_side)!r} gives "
+                                     f"{len(product_side)} sides for {n_vol} volume product(s); give one per volume "
+                                     f"product in the order written, or a single side for all")
+                else:
+                    ps = tuple(places[p] for p in product_side)
+                out[i] = (out[i][0], ps)
+        return out
+
+    def _add_equation(self, eq: reactions.Equation, k: Any, label: str, where=None, radius=None,
+                      side: int = 1, product_sides: tuple | None = None) -> Reaction:
         reac = tuple(self._any_species(n) for n in eq.reactants)
         prod = tuple(self._any_species(n) for n in eq.products)
         if not reac:
@@ -566,7 +637,11 @@ class Model:
         kind = "production" if not reac else kind
         if radius is not None and kind != "pair":
             raise ModelError(f"reaction {str(eq)!r}: radius= is for reactions of two volume molecules")
-        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions), where if not reac else None, radius)
+        n_vol_prod = sum(isinstance(p, Species) for p in prod)
+        if product_sides is None:
+            product_sides = (1,) * n_vol_prod if surf_in else ()
+        rx = Reaction(label, reac, prod, rate, kind, len(self.reactions), where if not reac else None, radius,
+                      side, tuple(product_sides))
         if radius is not None:
             pair_radius(rx, self.dt, reversible=False)          # refuse a rate the radius cannot reach
         self.reactions.append(rx)
@@ -678,8 +753,12 @@ class Model:
                 self.placements.append(Placement(sp, reg, FACING[facing], int(k), kind, params))
 
     def surface_capacity(self, region: Region | str) -> int:
-        """How many surface molecules fit on ``region``: MAX_SURFACE_DENSITY per µm² of it."""
-        return int(sum(r.area for r in self._regions(region)) * MAX_SURFACE_DENSITY)
+        """How many surface molecules fit on ``region``: its number of tiles (each triangle holds
+        n_t² tiles, n_t = ceil(√(area·tile_density)); one molecule per tile)."""
+        from cleftsim.surface_tables import tile_divisions
+
+        return int(sum((tile_divisions(r.object.mesh.areas[r.triangles], self.tile_density) ** 2).sum()
+                       for r in self._regions(region)))
 
     def _check_room(self, sp: SurfaceSpecies, reg: Region, k: int) -> None:
         """Refuse placing more molecules on a region than fit there (with those already placed)."""
@@ -689,8 +768,9 @@ class Model:
             already = f" besides the {have} already placed there" if have else ""
             raise ModelError(
                 f"place {sp.name!r}: {k} molecules{already} do not fit on region {reg.label!r} ({reg.area:.4g} um^2): "
-                f"at most {room} do, {MAX_SURFACE_DENSITY:.0e} per um^2, the density of the most tightly packed "
-                f"protein membranes; place fewer or use a larger region")
+                f"it has {room} tiles (tile_density = {self.tile_density:g} /um^2, one molecule per tile), so at "
+                f"most {room - have} more fit; place fewer, use a larger region, or raise the model's tile_density "
+                f"to about {self.tile_density * (have + k) / max(room, 1) * 1.1:.3g} /um^2")
 
     @_edit
     def clamp(self, species: Species | str, concentration: Any, inside: GeometryObject | str | None = None,
@@ -755,9 +835,14 @@ class Model:
     @_edit
     def release(self, species: Species | str, n: int, at: Sequence | None = None,
                 inside: GeometryObject | str | None = None, box: Sequence | None = None,
-                sphere: tuple | None = None, t: Any = 0.0) -> None:
+                sphere: tuple | None = None, t: Any = 0.0, p: Any = 1.0) -> None:
         """Release ``n`` molecules at time ``t`` (s): at a point ``at=(x, y, z)``, uniformly
-        ``inside`` a closed object, in ``box=(lo, hi)`` or in ``sphere=(center, radius)`` (µm)."""
+        ``inside`` a closed object, in ``box=(lo, hi)`` or in ``sphere=(center, radius)`` (µm).
+
+        A time inside a step puts the molecules in at that time: they diffuse (reflected,
+        absorbed or passed by surfaces, but not binding) for the rest of that step and join the
+        others at its end, as MCell's releases between steps do. ``p``: the probability that the
+        release happens in a run (all ``n`` molecules or none, drawn afresh in every run)."""
         sp = self._species(species)
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise ModelError(f"release of {sp.name!r}: n must be a non-negative integer, got {n!r}")
@@ -766,31 +851,31 @@ class Model:
         when = units.time(t, "release time t")
         if when < 0:
             raise ModelError(f"release of {sp.name!r}: t must be >= 0, got {t!r}")
-        steps = when / self.dt
-        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
-            raise ModelError(f"release of {sp.name!r} at t = {when:.6g} s is not a whole number of time steps "
-                             f"(dt = {self.dt:.6g} s); use t = {round(steps) * self.dt:.6g} s")
+        try:
+            prob = _probability(p, f"release of {sp.name!r}: p")
+        except ReleaseError as exc:
+            raise ModelError(str(exc)) from None
         given = [k for k, v in (("at", at), ("inside", inside), ("box", box), ("sphere", sphere)) if v is not None]
         if len(given) != 1:
             raise ModelError(f"release of {sp.name!r}: give exactly one of at=, inside=, box=, sphere= (got {given or 'none'})")
         if at is not None:
-            rel = Release(sp, int(n), when, "point", (units.point(at, "at"),))
+            rel = Release(sp, int(n), when, "point", (units.point(at, "at"),), prob)
         elif inside is not None:
-            rel = Release(sp, int(n), when, "object", (self._closed(inside, "release inside="),))
+            rel = Release(sp, int(n), when, "object", (self._closed(inside, "release inside="),), prob)
         elif box is not None:
             if not _pair(box):
                 raise ModelError(f"release of {sp.name!r}: box= must be (lo, hi), two corners in um, got {box!r}")
             lo, hi = units.point(box[0], "box lo"), units.point(box[1], "box hi")
             if np.any(hi <= lo):
                 raise ModelError(f"box= corners must satisfy lo < hi on every axis, got {box!r}")
-            rel = Release(sp, int(n), when, "box", (lo, hi))
+            rel = Release(sp, int(n), when, "box", (lo, hi), prob)
         else:
             if not _pair(sphere):
                 raise ModelError(f"release of {sp.name!r}: sphere= must be (center, radius), got {sphere!r}")
             r = units.length(sphere[1], "sphere radius")
             if not r > 0:
                 raise ModelError(f"sphere radius must be positive, got {sphere[1]!r}")
-            rel = Release(sp, int(n), when, "sphere", (units.point(sphere[0], "sphere center"), r))
+            rel = Release(sp, int(n), when, "sphere", (units.point(sphere[0], "sphere center"), r), prob)
         if self.periodic is not None and rel.kind in ("point", "box", "sphere"):
             lo, hi = rel.params if rel.kind == "box" else (rel.params[0],) * 2
             if rel.kind == "sphere":
@@ -939,6 +1024,24 @@ class Model:
         self.observables.append(Observable(name, "crossed", sp, regs, direction))
         return name
 
+    @_edit
+    def combine(self, terms: dict[str, float], name: str) -> str:
+        """Record a sum of observables already recorded, each times a coefficient: ``terms`` maps
+        their names to the coefficients (e.g. ``{"A_in_outer": 1, "A_in_inner": -1}``: the
+        molecules between two nested objects). Returns the name."""
+        if not isinstance(terms, dict) or not terms:
+            raise ModelError(f"combine needs a dict of observable names and coefficients, got {terms!r}")
+        known = {o.name for o in self.observables}
+        for key, coef in terms.items():
+            if key not in known:
+                raise ModelError(f"combine: no observable named {key!r}; record it first (count, count_events, ...); "
+                                 f"the model has {sorted(known)}")
+            if not units.is_number(coef):
+                raise ModelError(f"combine: the coefficient of {key!r} must be a number, got {coef!r}")
+        name = self._observable_name(name, "")
+        self.observables.append(Observable(name, "sum", None, tuple((k, float(c)) for k, c in terms.items())))
+        return name
+
     # ---- compiled form --------------------------------------------------------------------
     @property
     def n_regions(self) -> int:
@@ -966,22 +1069,64 @@ class Model:
                        "rule": [k for k, v in RULES.items() if v == val][0]}
                       for (r, s), val in sorted(self._rules.items())],
             "releases": [{"species": r.species.name, "n": r.n, "t": r.t, "kind": r.kind}
-                         for r in self.releases],
+                         | ({"p": r.p} if r.p < 1 else {}) for r in self.releases],
             "vesicle_releases": [{"species": v.species.name, "stimulus": v.stimulus.describe(),
                                   "pore": v.pore.describe(), "depth": v.depth,
                                   "where": ([r.label for r in v.region] if v.region is not None
                                             else v.sites.tolist())} for v in self.vesicle_releases],
-            "site_radius": self.site_radius,
+            "tile_density": self.tile_density,
             "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
             "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind}
                           | ({"inside": r.inside.name} if r.inside is not None else {})
-                          | ({"radius": r.radius} if r.radius is not None else {}) for r in self.reactions],
+                          | ({"radius": r.radius} if r.radius is not None else {})
+                          | ({"side": {1: "facing", -1: "back", 0: "both"}[r.side]} if r.side != 1 else {})
+                          | ({"product_side": [{1: "facing", -1: "back", 0: "random"}[v] for v in r.product_sides]}
+                             if any(v != 1 for v in r.product_sides) else {}) for r in self.reactions],
             "placements": [{"species": p.species.name, "region": p.region.label, "n": p.n, "kind": p.kind,
                             "facing": "outside" if p.orient > 0 else "inside"} for p in self.placements],
             "clamps": [{"species": c.species.name, "where": c.label, "waveform": c.waveform.describe()}
                        for c in self.clamps],
             "observables": [o.name for o in self.observables],
         } | {k: self.metadata[k] for k in ("preset", "parameters") if k in self.metadata}
+
+    def __repr__(self) -> str:
+        n_rel = sum(r.n for r in self.releases)
+        return (f"Model(dt={units.format_time(self.dt)}, {len(self.species)} volume and {len(self.surface_species)} "
+                f"surface species, {len(self.objects)} objects, {len(self.reactions)} reactions, {len(self.releases)} "
+                f"releases ({n_rel} molecules), {len(self.placements)} placements, {len(self.observables)} observables)")
+
+    def __str__(self) -> str:
+        """A summary of the model: what it holds and how long it runs."""
+        def listed(items, most=8):
+            items = list(items)
+            return ", ".join(items[:most]) + (f", ... ({len(items)} in all)" if len(items) > most else "")
+
+        run = "" if self.t_end is None else (f"; runs {units.format_time(self.t_end)}, sampled every "
+                                             f"{units.format_time(self.every or self.dt)}")
+        lines = [f"Model: dt = {units.format_time(self.dt)}{run}"]
+        if self.species:
+            lines.append("  volume species: " + listed(f"{s.name} (D = {s.D:.4g} um^2/s)" for s in self.species))
+        if self.surface_species:
+            lines.append("  surface species: " + listed(s.name for s in self.surface_species))
+        for o in self.objects:
+            lines.append(f"  object {o.name}: {o.mesh.n_triangles} triangles, regions "
+                         + listed(f"{r.name} ({r.area:.3g} um^2)" for r in o.regions))
+        if self.reactions:
+            lines.append(f"  reactions: " + listed((r.equation for r in self.reactions), 6))
+        if self.releases:
+            times = [r.t for r in self.releases]
+            lines.append(f"  releases: {len(self.releases)}, {sum(r.n for r in self.releases)} molecules of "
+                         f"{listed(sorted({r.species.name for r in self.releases}))}, at t = "
+                         f"{units.format_time(min(times))} to {units.format_time(max(times))}")
+        if self.vesicle_releases:
+            lines.append(f"  vesicle releases: " + listed(v.species.name for v in self.vesicle_releases))
+        for p in self.placements:
+            lines.append(f"  placed: {p.n} {p.species.name} on {p.region.label}")
+        if self.clamps:
+            lines.append("  clamps: " + listed(f"{c.species.name} {c.label}" for c in self.clamps))
+        if self.observables:
+            lines.append("  observables: " + listed((o.name for o in self.observables), 10))
+        return "\n".join(lines)
 
     def simulation(self):
         """Compile the model into a :class:`~cleftsim.simulation.Simulation` at t = 0."""

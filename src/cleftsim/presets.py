@@ -184,7 +184,7 @@ DEFAULT_EVERY = "10 us"
 
 
 def _run(dt: str, dt_source: str, t_end: str, t_end_source: str) -> tuple[Param, ...]:
-    """Time step, default run settings, seed and reactive-disc size."""
+    """Time step, default run settings, seed and tile density."""
     return (
         Param("dt", dt, "time step (s or a time string)", dt_source,
               _time("100 us", "synapse models step 0.1-10 µs", "us")),
@@ -194,10 +194,11 @@ def _run(dt: str, dt_source: str, t_end: str, t_end_source: str) -> tuple[Param,
         Param("every", DEFAULT_EVERY, "default sampling interval of those runs (a whole number of dt, at most t_end)",
               "fine enough for the sub-millisecond rise of the currents", _every),
         Param("seed", None, "seed of the random stream (a whole number >= 0; None: a fresh one)", "", _seed),
-        Param("site_radius", None, "radius of the reactive disc of each surface molecule (length; None: "
-              "the model's 5.64 nm, MCell's default tile)", "the binding rate does not depend on it "
-              "(cleftsim.binding), only the largest usable dt does",
-              _length("50 nm", "a surface molecule's reactive disc is a few nm across", optional=True)),
+        Param("tile_density", None, "tiles per µm² of the membranes that hold receptors and transporters, one "
+              "molecule per tile (density; None: the model's 1e4 /um^2, MCell's default)", "the binding rate does "
+              "not depend on it (cleftsim.binding), only the largest usable dt and the most molecules a region holds",
+              _quantity("density", low="1 /um^2", high="1e6 /um^2",
+                        why="a tile holds one surface molecule, a few nm across", optional=True)),
     )
 
 
@@ -300,8 +301,8 @@ GABA_PARAMETERS: tuple[Param, ...] = (
 )
 
 NMJ_PARAMETERS: tuple[Param, ...] = (
-    *_run("0.25 us", "the MCell model steps 1 µs [P], but at 1 µs the dense, fast nAChR binding on hit falls "
-          "short (docs/algorithms.md)", "2 ms", "covers the release (~200 µs) and the endplate current"),
+    *_run("1 us", "the MCell model steps 1 µs [P]; on tiles, bound AChR at 1 µs are within 3-4 % of 0.1 µs "
+          "(docs/algorithms.md, tests/test_binding_dense.py)", "2 ms", "covers the release (~200 µs) and the endplate current"),
     Param("height", "50 nm", "primary cleft height (length)", "mammalian endplate, Stiles et al. 1996 PNAS "
           "93:5747 [?]"),
     Param("length", "2 um", "x extent of the patch of junction (length)", "a patch, not a whole endplate"),
@@ -377,7 +378,7 @@ def _model(p: dict) -> Model:
         steps = max(1, math.ceil(every_s / dt - 1e-9))
         every = steps * dt
         t_end = math.ceil(units.time(t_end) / every - 1e-9) * every
-    return Model(p["dt"], seed=p["seed"], t_end=t_end, every=every, site_radius=p["site_radius"])
+    return Model(p["dt"], seed=p["seed"], t_end=t_end, every=every, tile_density=p["tile_density"])
 
 
 def _pore(p: dict) -> release.Pore:

@@ -176,22 +176,78 @@ def _closest_point_triangle(p, a, b, c):
     return out
 
 
-def clustered_on(vertices: np.ndarray, tris: np.ndarray, n: int, n_clusters: int, radius: float,
-                 rng: np.random.Generator):
-    """n points in n_clusters discs of ``radius`` (µm) whose centres are uniform over the
-    triangles; each point is uniform in its disc (in the plane of the centre's triangle) and then
-    moved to the nearest point of the triangles. Returns (which, points)."""
+def cluster_centres(vertices: np.ndarray, tris: np.ndarray, n_clusters: int, rng: np.random.Generator):
+    """Centres of n_clusters clusters, uniform over the triangles: (which triangle, points)."""
     _, centres = uniform_on(vertices, tris, n_clusters, rng)
     which_c, _ = closest_on_triangles(vertices, tris, centres)[:2]
-    member = np.arange(n) % n_clusters
+    return which_c, centres
+
+
+def cluster_points(vertices: np.ndarray, tris: np.ndarray, which_c: np.ndarray, centres: np.ndarray,
+                   member: np.ndarray, radius: float, rng: np.random.Generator):
+    """One point per entry of ``member`` (its cluster), uniform in the disc of ``radius`` (µm)
+    around the cluster's centre in the plane of the centre's triangle, moved to the nearest
+    point of the triangles. Returns (which, points)."""
     v = vertices[tris[which_c[member]]]
     normal = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
     normal /= np.linalg.norm(normal, axis=1)[:, None]
     e1 = v[:, 1] - v[:, 0]
     e1 /= np.linalg.norm(e1, axis=1)[:, None]
     e2 = np.cross(normal, e1)
-    r = radius * np.sqrt(rng.random(n))
-    phi = 2 * np.pi * rng.random(n)
+    r = radius * np.sqrt(rng.random(len(member)))
+    phi = 2 * np.pi * rng.random(len(member))
     pts = centres[member] + (r * np.cos(phi))[:, None] * e1 + (r * np.sin(phi))[:, None] * e2
     which, closest, _ = closest_on_triangles(vertices, tris, pts)
     return which, closest
+
+
+def clustered_on(vertices: np.ndarray, tris: np.ndarray, n: int, n_clusters: int, radius: float,
+                 rng: np.random.Generator):
+    """n points in n_clusters discs of ``radius`` (µm) whose centres are uniform over the
+    triangles; each point is uniform in its disc (in the plane of the centre's triangle) and then
+    moved to the nearest point of the triangles. Returns (which, points)."""
+    which_c, centres = cluster_centres(vertices, tris, n_clusters, rng)
+    return cluster_points(vertices, tris, which_c, centres, np.arange(n) % n_clusters, radius, rng)
+
+
+# ---- tiles (cleftsim.binding): triangle t is cut into n_t² equal sub-triangles ------------------
+# In barycentric coordinates (u along v1 - v0, w along v2 - v0) scaled by n, the cell (i, j) with
+# i + j <= n - 1 holds an upright tile (fractional parts a + b < 1) and, if i + j <= n - 2, an
+# inverted one. Row i holds 2(n - i) - 1 tiles and starts at i(2n - i); within it the upright tile
+# of column j is 2j and the inverted one 2j + 1. The Membrane kernel (membrane.pyx) uses the same.
+def tile_of_bary(n: np.ndarray, u: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Local tile index of barycentric points (u, w) on triangles cut n ways (arrays)."""
+    U, W = u * n, w * n
+    i = np.clip(np.floor(U), 0, n - 1).astype(np.int64)
+    j = np.clip(np.floor(W), 0, np.maximum(n - 1 - i, 0)).astype(np.int64)
+    inv = ((U - i) + (W - j) > 1.0) & (i + j <= n - 2)
+    return i * (2 * n - i) + 2 * j + inv
+
+
+def tile_cell(n: np.ndarray, k: np.ndarray):
+    """(i, j, inverted) of local tile indices k on triangles cut n ways (arrays)."""
+    n, k = np.asarray(n, dtype=np.int64), np.asarray(k, dtype=np.int64)
+    i = np.floor(n - np.sqrt(np.maximum(n * n - k, 0))).astype(np.int64)
+    i = np.where(i * (2 * n - i) > k, i - 1, i)
+    i = np.where((i + 1) * (2 * n - i - 1) <= k, i + 1, i)
+    r = k - i * (2 * n - i)
+    return i, r // 2, r % 2
+
+
+def tile_bary(n: np.ndarray, k: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """Barycentric (u, w) of the point (a, b) of the unit triangle (a, b >= 0, a + b <= 1) mapped
+    into tile k of triangles cut n ways; a = b = 1/3 gives the tile's centroid."""
+    i, j, inv = tile_cell(n, k)
+    U = np.where(inv == 1, i + 1 - a, i + a)
+    W = np.where(inv == 1, j + 1 - b, j + b)
+    return U / n, W / n
+
+
+def bary_of(vertices: np.ndarray, tris: np.ndarray, which: np.ndarray, pts: np.ndarray):
+    """Barycentric (u, w) of points on triangles tris[which] (projected on their planes)."""
+    v = vertices[tris[which]]
+    e1, e2, r = v[:, 1] - v[:, 0], v[:, 2] - v[:, 0], pts - v[:, 0]
+    d00, d01, d11 = (e1 * e1).sum(1), (e1 * e2).sum(1), (e2 * e2).sum(1)
+    d20, d21 = (r * e1).sum(1), (r * e2).sum(1)
+    den = d00 * d11 - d01 * d01
+    return (d11 * d20 - d01 * d21) / den, (d00 * d21 - d01 * d20) / den

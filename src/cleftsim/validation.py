@@ -19,8 +19,8 @@ report is reproducible. The checks (formulas in docs/physics and :mod:`cleftsim.
    steps from 0.1 to 10 times the object size stay inside; molecules outside a closed object
    never get in.
 5. Binding on hit: the capture rate of ligand by surface sites (L + T -> T) against
-   k_eff·N_T/(N_A·V) (k_eff: k_on with the Collins–Kimball access limit of a disc) at Δt = 0.1–2 µs, for receptor-like sites (5.64 nm discs, 5000 µm⁻²) and for
-   sparse small sites (0.5 nm discs), where the per-hit probability is largest.
+   k_eff·N_T/(N_A·V) (k_eff: k_on with the Collins–Kimball access limit of a tile) at Δt = 0.1–2 µs, for receptor-like sites (tiles of 100 nm², 5000 µm⁻²) and for
+   sparse sites on small tiles (1 nm²), where the per-hit probability is largest.
 6. Volume reactions against Δt: the rate constant of A + B -> C recovered from A(t) against the
    closed form, and the equilibrium ⟨C⟩ of A + B <-> C with small numbers against the exact
    distribution, over three decades of Δt.
@@ -294,38 +294,34 @@ def job_leaks(obj_name: str, ratio: float, n: int, steps: int, seed: int) -> dic
 
 
 BINDING_DTS_US = (0.1, 0.5, 1.0, 2.0)
-#: (label, site radius nm, k_on M⁻¹s⁻¹): reaction-limited capture in a 0.2 x 0.2 x 0.05 µm box.
-BINDING_CASES = (("receptor-like sites, r_s = 5.64 nm", None, 5e6), ("sparse sites, r_s = 0.5 nm", 0.5, 3e6))
+#: (label, tile density µm⁻², k_on M⁻¹s⁻¹): reaction-limited capture in a 0.2 x 0.2 x 0.05 µm box.
+BINDING_CASES = (("receptor-like sites, tiles of 100 nm²", None, 5e6), ("sparse sites, tiles of 1 nm²", 1e6, 3e6))
 
 
 def job_binding(case: int, dt_us: float, n: int, seed: int) -> dict:
     """Capture rate per ligand of L + T -> T sites on the floor of a small box (reaction limited)."""
     t0 = time.perf_counter()
-    label, r_nm, kon = BINDING_CASES[case]
+    label, density, kon = BINDING_CASES[case]
     size, n_t, D = (0.2, 0.2, 0.05), 200, 300.0
-    m = cs.Model(dt=dt_us * 1e-6, seed=seed, site_radius=None if r_nm is None else f"{r_nm} nm")
+    m = cs.Model(dt=dt_us * 1e-6, seed=seed, tile_density=density)
     lig = m.add_species("L", D=D)
     box = m.add_geometry(cs.geometry.box(size=size), name="box")
     m.add_surface_species("T")
     m.add_reaction("L + T -> T", kon)
-    # site centres at least one disc radius from the face's edges, so every disc is whole
-    rng = np.random.default_rng(seed + 1)
-    h = np.array(size[:2]) / 2 - m.site_radius
-    m.place("T", region=box.region("bottom"),
-            positions=np.column_stack([rng.uniform(-h[0], h[0], n_t), rng.uniform(-h[1], h[1], n_t),
-                                       np.full(n_t, -size[2] / 2)]))
+    m.place("T", region=box.region("bottom"), n=n_t)
     m.release(lig, n=n, inside=box)
     m.count(lig, name="L")
     res = m.run(t_end=1e-3, every=1e-5)
     a = res["L"].astype(float)
     events = a[0] - a[-1]
-    # Collins–Kimball: a finite disc flush with the membrane is reached at most at k_D = 4·D·r_s
-    # per pair (docs/reference.md §1.5), so k_eff = 1/(1/k_on + 1/k_D) (a 0.8 % effect for 0.5 nm discs)
-    k_d = 4 * D * m.site_radius * PER_UM3_PER_MOLAR
+    # Collins–Kimball: a finite patch flush with the membrane is reached at most at k_D = 4·D·a
+    # per pair (docs/reference.md §1.5, a = the tile's radius), so k_eff = 1/(1/k_on + 1/k_D)
+    # (a 0.8 % effect for 1 nm² tiles)
+    k_d = 4 * D * cs.binding.tile_radius(m.tile_density) * PER_UM3_PER_MOLAR
     lam = n_t / (PER_UM3_PER_MOLAR * np.prod(size)) / (1 / kon + 1 / k_d)
-    kp = cs.binding.kappa_prime(kon, np.pi * m.site_radius ** 2, D, m.dt)
+    kp = cs.binding.kappa_prime(kon, 1 / m.tile_density, D, m.dt)
     return {"job": "binding", "case": case, "dt_us": dt_us, "rate": events / np.trapezoid(a, res.times),
-            "se": events ** 0.5 / np.trapezoid(a, res.times), "exact": lam, "p_disc": np.sqrt(2 * np.pi) * kp,
+            "se": events ** 0.5 / np.trapezoid(a, res.times), "exact": lam, "p_tile": np.sqrt(2 * np.pi) * kp,
             "saturated": res.diagnostics["saturated_hits"], "seconds": time.perf_counter() - t0}
 
 
@@ -742,20 +738,20 @@ def _binding_section(results: list[dict], out: Path, summary: list[str], plt) ->
          "next to the floor, κh/(2D), is below 0.2 %, so the "
          "capture rate per free ligand must be k_on·N_T/(N_A·V) at every Δt. Simulated rate = "
          "captures / ∫L dt, SE from the Poisson count of captures. Exact: k_eff·N_T/(N_A·V) with the "
-         "Collins–Kimball k_eff = 1/(1/k_on + 1/(4·D·r_s·N_A)) of a disc flush with the membrane "
-         "(0.1 % and 0.8 % below k_on for the two kinds of site). p_disc is one disc's linear "
-         "per-hit probability √(2π)κ′ (cleftsim.binding).", ""]
+         "Collins–Kimball k_eff = 1/(1/k_on + 1/(4·D·a·N_A)) of a patch of the tile's radius a flush "
+         "with the membrane (0.1 % and 0.8 % below k_on for the two kinds of site). p_tile is one tile's "
+         "linear per-hit probability √(2π)κ′ (cleftsim.binding).", ""]
     rows, zs = [], []
     fig, ax = plt.subplots(figsize=(5.5, 3.5), constrained_layout=True)
     for case, (label, _, kon) in enumerate(BINDING_CASES):
         mine = sorted((r for r in results if r["case"] == case), key=lambda r: r["dt_us"])
         for r in mine:
-            rows.append([label, f"{kon:g}", r["dt_us"], f"{r['p_disc']:.3f}", *_cmp(r["rate"], r["exact"], r["se"]),
+            rows.append([label, f"{kon:g}", r["dt_us"], f"{r['p_tile']:.3f}", *_cmp(r["rate"], r["exact"], r["se"]),
                          r["saturated"]])
             zs.append(abs((r["rate"] - r["exact"]) / r["se"]))
         ax.errorbar([r["dt_us"] for r in mine], [r["rate"] / r["exact"] for r in mine],
                     yerr=[r["se"] / r["exact"] for r in mine], fmt="o-", capsize=3, label=label)
-    L += _table(["sites", "k_on (M⁻¹s⁻¹)", "Δt (µs)", "p_disc", "rate (s⁻¹)", "exact", "rel. error", "SE", "z",
+    L += _table(["sites", "k_on (M⁻¹s⁻¹)", "Δt (µs)", "p_tile", "rate (s⁻¹)", "exact", "rel. error", "SE", "z",
                  "saturated hits"], rows)
     summary.append(f"- Binding on hit: capture rate against k_eff·N_T/(N_A·V) at Δt = 0.1–2 µs for "
                    f"receptor-like and sparse small sites: largest |z| {max(zs):.2f} over {len(zs)} runs.")

@@ -85,7 +85,7 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
         if rule & RULE_REACTIVE and mb is not None:
             for k in range(3):
                 x[k] = p[k] + h.t * d[k]
-            if mb.react_on_hit(sc, plane, x, s, 1 if nd < 0.0 else -1, rng):
+            if mb.react_on_hit(sc, h.tri, plane, x, s, 1 if nd < 0.0 else -1, rng):
                 return CONSUMED
         rule = rule & RULE_BASE
         if rule == RULE_ABSORB:
@@ -156,7 +156,7 @@ cdef inline bint slab_react(Scene sc, Membrane mb, int c, const double* p, const
             else:
                 nrm[ax] = sc.slab_sign[2 * c + 1]
                 side = -sc.slab_sign[2 * c + 1]
-            if mb.react_on_hit(sc, nrm, x, s, side, rng):
+            if mb.react_on_hit(sc, -1, nrm, x, s, side, rng):
                 return True
         if m == m_end:
             return False
@@ -280,6 +280,8 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
     cdef Py_ssize_t k, n_new, cap = pos.shape[0]
+    cdef int reg
+    cdef bint wrapped = False
     # room for the product buffers: the membrane's once, the volume's twice (first-order events, then
     # the pair products living out their step)
     cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (2 * vk.pend_cap if vk is not None else 0)
@@ -304,7 +306,7 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                 break
             done += 1
             if mb is not None and mb.mobile:
-                mb.lateral_step(rng)
+                mb.lateral_step(sc, rng)
             n = diffuse_step(sc, mb, pp, sp, up, wp, cp, n, &sigma[0], &ddt[0], &rcut[0], rng, ab, cr, st)
             if vk is not None:
                 n = vk.first_order(sc, pp, sp, up, wp, cp, n, &next_uid, dt,
@@ -320,6 +322,11 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                     pp[3 * n] = mb.pend_pos[3 * k]
                     pp[3 * n + 1] = mb.pend_pos[3 * k + 1]
                     pp[3 * n + 2] = mb.pend_pos[3 * k + 2]
+                    # its placing move (membrane.pyx), traced: reflected, absorbed (counted), no binding
+                    reg = trace(sc, None, pp + 3 * n, mb.pend_disp + 3 * k, mb.pend_species[k], rng, cr, st, &wrapped)
+                    if reg >= 0:
+                        ab[reg * sc.n_species + mb.pend_species[k]] += 1
+                        continue
                     sp[n] = mb.pend_species[k]
                     up[n] = next_uid
                     wp[n] = -1.0

@@ -7,7 +7,7 @@ cimport cython
 
 # Indices into Membrane.stats.
 cdef enum:
-    MSTAT_SATURATED = 0      # hits where the summed binding probability exceeded 1
+    MSTAT_SATURATED = 0      # hits where the summed binding probability of a tile's occupants exceeded 1
     MSTAT_DEFERRED = 1       # events postponed to the next step because the product buffer was full
     MSTAT_EVENTS = 2         # first-order events fired
     MSTAT_LATERAL = 3        # three counters of lateral diffusion (surface.pxd SURF_STAT_*)
@@ -18,7 +18,8 @@ cdef class Membrane:
     cdef readonly Py_ssize_t n          # surface molecule slots (dead ones have state -1)
     cdef readonly int n_vol             # volume species
     cdef readonly int n_surf            # surface species (states)
-    cdef readonly double site_radius    # reactive disc around each surface molecule (µm)
+    cdef readonly double tile_radius    # radius of a disc of the nominal tile area (µm): the hash's scale
+    cdef readonly Py_ssize_t n_tiles
     cdef readonly double offset         # distance from the membrane at which products appear (µm)
     cdef readonly bint mobile           # some surface species diffuse laterally
     cdef readonly Py_ssize_t pend_cap
@@ -26,37 +27,42 @@ cdef class Membrane:
     cdef public bint overflow           # an event found the product buffer full (it fires next step)
     cdef public Py_ssize_t need         # products of the largest event that did not fit
     cdef dict _arrays                   # the numpy arrays behind the pointers below
-    cdef double r2
     cdef double inv_h
     cdef double* pos                    # (n, 3) positions on the triangles
     cdef int* tri
     cdef int* state
     cdef signed char* orient            # +1: faces the side the triangle normal points to; -1: the other
     cdef double* clock                  # remaining unit-exponential hazard to the next first-order event
+    cdef int* tile                      # the tile each molecule occupies (global index)
+    cdef int* tile_head                 # (n_tiles) first molecule on each tile, -1 none
+    cdef int* tile_next                 # next molecule on the same tile (only mobile ones share)
+    cdef const int* tile_n              # (T) n_t: triangle t is cut into n_t² tiles (0: none)
+    cdef const int* tile_start          # (T + 1) first global tile of each triangle
+    cdef const double* inv_tile_area    # (T) 1 / area of each of the triangle's tiles (µm⁻²)
     cdef int* head                      # spatial hash: first molecule of each bucket
     cdef int* nxt                       # next molecule in the same bucket
-    cdef int* count                     # molecules per bucket (an upper bound once some have died)
-    cdef int max_count                  # the largest bucket count
-    cdef const double* p_max            # (n_vol) largest per-hit probability of each ligand with any state
-    cdef const double* kp_weight        # (n_vol * n_surf) each molecule's share of the local κ′ (binding.py)
+    cdef const double* kp_weight        # (n_vol * n_surf * 2) each molecule's share of the local κ′ (binding.py)
     cdef const double* rho              # (n_vol) radius over which the local κ′ is averaged (µm)
     cdef const double* depl             # depletion-factor coefficients a1, a2, a3 and κ′_max
     cdef long long* stamp               # per bucket: the last query that visited it
     cdef long long query
     cdef unsigned long long mask
-    cdef const int* bind_start          # (n_vol * n_surf + 1) CSR of binding reactions per (ligand, state)
+    cdef const int* bind_start          # (n_vol * n_surf * 2 + 1) CSR of binding reactions per (ligand, state,
+                                        # relation: 0 the hit comes from the side the molecule faces, 1 the other)
     cdef const int* bind_rx
-    cdef const double* bind_p           # per-hit probability of each
+    cdef const double* bind_p           # per-hit probability of each times the tile area (µm²)
     cdef const double* rx_k             # rate constant of each reaction (s^-1 or M^-1 s^-1)
     cdef const int* rx_surf             # surface product of each reaction (-1: the molecule is removed)
     cdef const int* rx_vol_start        # (n_rx + 1) CSR of volume products
     cdef const int* rx_vol
+    cdef const signed char* rx_vol_side # side of each volume product: +1 facing, -1 back, 0 random
     cdef const int* uni_start           # (n_surf + 1) CSR of first-order reactions per state
     cdef const int* uni_rx
     cdef const double* uni_total        # total first-order rate per state (s^-1)
     cdef const int* bath_start          # (n_surf + 1) CSR of binding reactions a clamp can drive
     cdef const int* bath_rx
     cdef const int* bath_lig
+    cdef const signed char* bath_side   # the side (as Reaction.side) a clamped bath drives each from
     cdef const int* bath_slot           # (2 * n_regions * n_vol): clamp slot of (region, side, ligand), -1 none
     cdef long long* events              # per-reaction event counts
     cdef long long* stats
@@ -64,13 +70,17 @@ cdef class Membrane:
     cdef const int* neighbors           # (T, 3) neighbour across each edge within the region, or -1
     cdef const double* lat_sigma        # (n_surf) lateral rms step per axis sqrt(2 D dt) (µm)
     cdef double* pend_pos
+    cdef double* pend_disp              # (pend_cap, 3) each product's placing move from pend_pos (traced on joining)
+    cdef const double* vol_sigma        # (n_vol) rms step per axis sqrt(2 D dt) of each volume species (µm)
     cdef int* pend_species
 
     cdef void rebuild_hash(self) noexcept nogil
-    cdef void lateral_step(self, uint64_t* rng) noexcept nogil
-    cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
+    cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil
+    cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil
+    cdef bint react_on_hit(self, Scene sc, int t, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
     cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
                              int side) noexcept nogil
-    cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, uint64_t* rng) noexcept nogil
+    cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

@@ -1,18 +1,21 @@
 # cython: language_level=3
 """Surface molecules: binding on hit, exact first-order events, and their volume products.
 
-Binding on hit. Each surface molecule owns a reactive disc of radius r_s (area A = π r_s²) in its
-membrane. A volume molecule whose traced step crosses the membrane at a point x may react with
-each molecule j facing its side whose centre lies within r_s of x: with the linear per-hit
-probability p(ligand, state) of cleftsim.binding times the depletion factor f of the local
-reactivity, averaged over the ligand's reach ρ around x (see cleftsim.binding), so that the flux
-of reactions is k_on · c per surface molecule for a uniform concentration c at any time step. Candidates are
-found in a spatial hash (buckets of cells of edge 2 r_s, chained lists). The uniform number
-that decides the outcome is drawn first: when it exceeds p_max(ligand) times the number of
-molecules in the buckets (a bound on the summed probability), the hit cannot react and the
-buckets are not searched (nor hashed, when it exceeds p_max times 8 times the fullest bucket). When the probabilities at a point sum to more than 1 (discs of several molecules
-overlap), the molecule reacts with certainty and the shortfall is counted as a saturated hit
-(as is a hit with more than 64 candidate reactions, of which only the first 64 are considered).
+Binding on hit. Every triangle of a region that holds surface molecules is cut into n_t² equal
+tiles (cleftsim.binding, MCell's tiles) and every surface molecule occupies one. A volume molecule
+whose traced step crosses the membrane at x on triangle t looks up the tile under x (O(1), from
+the barycentric coordinates of x; the triangle is located in its grid cell when the tracer gave
+another of the plane's, or none in the slab fast path) and may react with the molecules on that
+tile that face its side: with the per-hit probability p(ligand, state) / A_tile (bind_p holds p
+times the tile area) times the depletion factor f of the local reactivity, averaged over the
+ligand's reach ρ around x (cleftsim.binding; molecules within ρ are found in a spatial hash of
+cells of edge 2 r_tile, chained lists), so that the flux of reactions is k_on · c per surface
+molecule for a uniform concentration c at any time step. The uniform number is drawn only when the
+tile holds a candidate, and f is computed only when a reaction is possible (f <= 1). Only mobile
+molecules can share a tile (after a lateral step each moves to the tile under its position); when
+their probabilities sum to more than 1 the molecule reacts with certainty and the shortfall is
+counted as a saturated hit (as is a hit with more than 64 candidate reactions, of which only the
+first 64 are considered).
 
 First-order events. Each surface molecule carries a clock: the unit-exponential hazard left to
 its next event. Within a step of length dt the total rate R of its state (first-order reactions,
@@ -21,19 +24,21 @@ at R·dt; when the clock runs out first, the event happens at that exact time, t
 chosen with probability k/R, a new clock is drawn, and the rest of the step continues in the new
 state (any number of events per step). By memorylessness a binding on hit leaves the clock valid.
 
-Products. Volume products appear `offset` away from the membrane on the side the molecule faces
-(from a point moved 0.1 % of the way towards the triangle's centroid, off any edge)
-(or join the clamp's bath when that side is clamped for their species) and enter the volume at the
-end of the step.
+Products. Volume products appear `offset` away from the membrane on their side: the one the
+molecule faces, the other, or a random one (rx_vol_side; Reaction.product_sides), from a point
+moved 0.1 % of the way towards the triangle's centroid, off any edge (or join the clamp's bath when
+that side is clamped for their species), and enter the volume at the end of the step. A binding
+from the back or from both sides (Reaction.side) has its own tables, and a clamp drives it from
+the bath on that side.
 """
 import numpy as np
 from libc.math cimport floor, log, sqrt
 
-from cleftsim._core.scene cimport Scene
+from cleftsim._core.scene cimport Scene, TRI_STRIDE
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_uniform, next_normal
 from cleftsim._core.surface cimport tangent_basis, move_on_surface
-from cleftsim._core.hashgrid cimport cell_hash, bucket_of, ball_buckets
+from cleftsim._core.hashgrid cimport cell_hash, bucket_of
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
@@ -55,6 +60,8 @@ cdef class Membrane:
         cdef int[::1] rx_surf = a["rx_surf"]
         cdef int[::1] rx_vol_start = a["rx_vol_start"]
         cdef int[::1] rx_vol = a["rx_vol"]
+        cdef signed char[::1] rx_vol_side = a["rx_vol_side"]
+        cdef signed char[::1] bath_side = a["bath_side"]
         cdef int[::1] uni_start = a["uni_start"]
         cdef int[::1] uni_rx = a["uni_rx"]
         cdef double[::1] uni_total = a["uni_total"]
@@ -64,7 +71,10 @@ cdef class Membrane:
         cdef int[::1] bath_slot = a["bath_slot"]
         cdef long long[::1] events = a["events"]
         cdef long long[::1] stats = a["stats"]
-        cdef double[::1] p_max = a["p_max"]
+        cdef int[::1] tile = a["tile"]
+        cdef int[::1] tile_n = a["tile_n"]
+        cdef int[::1] tile_start = a["tile_start"]
+        cdef double[::1] inv_tile_area = a["inv_tile_area"]
         cdef double[::1] kp_weight = a["kp_weight"]
         cdef double[::1] rho = a["rho"]
         cdef double[::1] depl = a["depletion"]
@@ -72,6 +82,9 @@ cdef class Membrane:
         cdef int[:, ::1] neighbors = a["neighbors"]
         cdef double[::1] lat_sigma = a["lat_sigma"]
         cdef double[:, ::1] pend_pos = a["pend_pos"]
+        pend_disp_arr = np.zeros((pend_pos.shape[0], 3))
+        cdef double[:, ::1] pend_disp = pend_disp_arr
+        cdef double[::1] vol_sigma = a["vol_sigma"]
         cdef int[::1] pend_species = a["pend_species"]
         cdef Py_ssize_t nb = 16
         self.n = pos.shape[0]
@@ -79,19 +92,22 @@ cdef class Membrane:
             nb *= 2
         head_arr = np.full(nb, -1, dtype=np.int32)
         nxt_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
-        count_arr = np.zeros(nb, dtype=np.int32)
         stamp_arr = np.zeros(nb, dtype=np.int64)
+        self.n_tiles = a["n_tiles"]
+        tile_head_arr = np.full(max(self.n_tiles, 1), -1, dtype=np.int32)
+        tile_next_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
         cdef long long[::1] stamp = stamp_arr
         cdef int[::1] head = head_arr
         cdef int[::1] nxt = nxt_arr
-        cdef int[::1] count = count_arr
-        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, count=count_arr, stamp=stamp_arr)
+        cdef int[::1] tile_head = tile_head_arr
+        cdef int[::1] tile_next = tile_next_arr
+        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, stamp=stamp_arr, tile_head=tile_head_arr,
+                            tile_next=tile_next_arr)
         self.n_vol = a["n_vol"]
         self.n_surf = a["n_surf"]
-        self.site_radius = a["site_radius"]
+        self.tile_radius = a["tile_radius"]
         self.offset = a["offset"]
-        self.r2 = self.site_radius * self.site_radius
-        self.inv_h = 1.0 / (2.0 * self.site_radius)
+        self.inv_h = 1.0 / (2.0 * self.tile_radius)
         self.mask = nb - 1
         self.pend_cap = pend_pos.shape[0]
         self.n_pend = 0
@@ -102,8 +118,12 @@ cdef class Membrane:
         self.clock = &clock[0] if self.n else NULL
         self.head = &head[0]
         self.nxt = &nxt[0]
-        self.count = &count[0]
-        self.p_max = &p_max[0]
+        self.tile = &tile[0] if self.n else NULL
+        self.tile_head = &tile_head[0]
+        self.tile_next = &tile_next[0]
+        self.tile_n = &tile_n[0]
+        self.tile_start = &tile_start[0]
+        self.inv_tile_area = &inv_tile_area[0]
         self.kp_weight = &kp_weight[0]
         self.rho = &rho[0]
         self.depl = &depl[0]
@@ -120,6 +140,8 @@ cdef class Membrane:
         self.rx_surf = &rx_surf[0]
         self.rx_vol_start = &rx_vol_start[0]
         self.rx_vol = &rx_vol[0]
+        self.rx_vol_side = &rx_vol_side[0]
+        self.bath_side = &bath_side[0]
         self.uni_start = &uni_start[0]
         self.uni_rx = &uni_rx[0]
         self.uni_total = &uni_total[0]
@@ -130,7 +152,15 @@ cdef class Membrane:
         self.events = &events[0]
         self.stats = &stats[0]
         self.pend_pos = &pend_pos[0, 0]
+        self.pend_disp = &pend_disp[0, 0]
+        self._arrays["pend_disp"] = pend_disp_arr
+        self.vol_sigma = &vol_sigma[0]
         self.pend_species = &pend_species[0]
+        cdef Py_ssize_t i
+        for i in range(self.n - 1, -1, -1):          # each tile's list in placement order
+            if self.state[i] >= 0:
+                self.tile_next[i] = self.tile_head[self.tile[i]]
+                self.tile_head[self.tile[i]] = <int>i
         self.rebuild_hash()
 
     def rehash(self):
@@ -144,10 +174,14 @@ cdef class Membrane:
         if cap <= self.pend_cap:
             return
         pend_pos_arr = np.zeros((cap, 3))
+        pend_disp_arr = np.zeros((cap, 3))
+        cdef double[:, ::1] pend_disp = pend_disp_arr
         pend_species_arr = np.zeros(cap, dtype=np.int32)
         cdef double[:, ::1] pend_pos = pend_pos_arr
         cdef int[::1] pend_species = pend_species_arr
         self._arrays["pend_pos"] = pend_pos_arr
+        self._arrays["pend_disp"] = pend_disp_arr
+        self.pend_disp = &pend_disp[0, 0]
         self._arrays["pend_species"] = pend_species_arr
         self.pend_pos = &pend_pos[0, 0]
         self.pend_species = &pend_species[0]
@@ -156,32 +190,60 @@ cdef class Membrane:
 
     def arrays(self, *names):
         """The named arrays (views, first n rows), e.g. ``arrays("pos", "state")``."""
-        return tuple(self._arrays[k][: self.n] if k in ("pos", "tri", "state", "orient", "clock") else self._arrays[k]
+        return tuple(self._arrays[k][: self.n] if k in ("pos", "tri", "state", "orient", "clock", "tile") else self._arrays[k]
                      for k in names)
 
 
     cdef void rebuild_hash(self) noexcept nogil:
         cdef Py_ssize_t i
         cdef unsigned long long b
-        self.max_count = 0
         for i in range(<Py_ssize_t>(self.mask + 1)):
             self.head[i] = -1
-            self.count[i] = 0
         for i in range(self.n):
             if self.state[i] < 0:
                 continue
             b = bucket_of(self.pos + 3 * i, self.inv_h, self.mask)
             self.nxt[i] = self.head[b]
             self.head[b] = <int>i
-            self.count[b] += 1
-            if self.count[b] > self.max_count:
-                self.max_count = self.count[b]
 
-    cdef void lateral_step(self, uint64_t* rng) noexcept nogil:
+    cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil:
+        """The global tile of triangle t under x (its barycentric coordinates, clamped onto the
+        triangle; the layout is that of cleftsim.surface.tile_of_bary), -1 if t has no tiles."""
+        cdef const double* tr
+        cdef double r0, r1, r2, d20, d21, U, W
+        cdef int n, i, j
+        if t < 0:
+            return -1
+        n = self.tile_n[t]
+        if n == 0:
+            return -1
+        tr = sc.tri + TRI_STRIDE * t
+        r0 = x[0] - tr[0]
+        r1 = x[1] - tr[1]
+        r2 = x[2] - tr[2]
+        d20 = r0 * tr[3] + r1 * tr[4] + r2 * tr[5]
+        d21 = r0 * tr[6] + r1 * tr[7] + r2 * tr[8]
+        U = (tr[11] * d20 - tr[10] * d21) * tr[12] * n
+        W = (tr[9] * d21 - tr[10] * d20) * tr[12] * n
+        i = <int>floor(U)
+        if i < 0:
+            i = 0
+        elif i > n - 1:
+            i = n - 1
+        j = <int>floor(W)
+        if j > n - 1 - i:
+            j = n - 1 - i
+        if j < 0:
+            j = 0
+        return (self.tile_start[t] + i * (2 * n - i) + 2 * j
+                + (1 if (U - i) + (W - j) > 1.0 and i + j <= n - 2 else 0))
+
+    cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil:
         """One step of lateral diffusion of every mobile surface molecule within its region
-        (surface.pyx: unfolding across edges, reflection at region borders), then a new hash."""
+        (surface.pyx: unfolding across edges, reflection at region borders); each moves to the
+        tile under its new position; then a new hash."""
         cdef Py_ssize_t i
-        cdef int s, t
+        cdef int s, t, k, old, j
         cdef double sg, g1, g2
         cdef double e1[3]
         cdef double e2[3]
@@ -200,56 +262,66 @@ cdef class Membrane:
             d[0] = g1 * e1[0] + g2 * e2[0]
             d[1] = g1 * e1[1] + g2 * e2[1]
             d[2] = g1 * e1[2] + g2 * e2[2]
-            self.tri[i] = move_on_surface(self.tri_v, self.neighbors, t, self.pos + 3 * i, d,
-                                          self.stats + MSTAT_LATERAL)
+            t = move_on_surface(self.tri_v, self.neighbors, t, self.pos + 3 * i, d, self.stats + MSTAT_LATERAL)
+            self.tri[i] = t
+            k = self.tile_at(sc, t, self.pos + 3 * i)
+            old = self.tile[i]
+            if k == old:
+                continue
+            # unlink from the old tile's list (a few molecules at most), link to the new one
+            j = self.tile_head[old]
+            if j == i:
+                self.tile_head[old] = self.tile_next[i]
+            else:
+                while j >= 0:
+                    if self.tile_next[j] == i:
+                        self.tile_next[j] = self.tile_next[i]
+                        break
+                    j = self.tile_next[j]
+            self.tile[i] = k
+            self.tile_next[i] = self.tile_head[k]
+            self.tile_head[k] = <int>i
         self.rebuild_hash()
 
-    cdef bint react_on_hit(self, Scene sc, const double* n_hit, const double* x, int ligand, int side,
+    cdef bint react_on_hit(self, Scene sc, int t, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil:
-        """A volume molecule of species `ligand` crosses a membrane of unit normal n_hit at x,
-        coming from `side` (+1: the side n_hit points to). Returns True if it reacted (and is
-        consumed); surface molecules count if they face that side, lie within the site radius
-        and sit on a triangle within 60° of the membrane's orientation."""
-        cdef unsigned long long buckets[8]
+        """A volume molecule of species `ligand` crosses a membrane of unit normal n_hit at x on
+        triangle t (or another triangle of that plane, or -1: located here), coming from `side`
+        (+1: the side n_hit points to). Returns True if it reacted (and is consumed); the
+        molecules on the tile under x count through their reactions from that side (the one they
+        face, or their back)."""
         cdef int cand[64]
         cdef int cand_rx[64]
         cdef double cand_p[64]
-        cdef int nb, nc = 0, k, m, j, s, q
-        cdef double total = 0.0, u, dx, dy, dz, f
-        cdef const double* pj
+        cdef int nc = 0, k, m, j, s, q, tl
+        cdef double total = 0.0, u, f, inv_a
         cdef bint crowded = False
-        u = next_uniform(rng)
-        if u >= 8 * self.max_count * self.p_max[ligand]:
-            return False                                   # more than any 8 buckets can hold
-        nb = ball_buckets(x, self.site_radius, self.inv_h, self.mask, buckets)
-        for k in range(nb):
-            total += self.count[buckets[k]]
-        if u >= total * self.p_max[ligand]:
+        t = sc.locate(x, n_hit, t)
+        tl = self.tile_at(sc, t, x)
+        if tl < 0:
             return False
-        total = 0.0
-        for k in range(nb):
-            j = self.head[buckets[k]]
-            while j >= 0:
-                s = self.state[j]
-                if s >= 0 and self.orient[j] == side:
-                    pj = self.pos + 3 * j
-                    dx = pj[0] - x[0]
-                    dy = pj[1] - x[1]
-                    dz = pj[2] - x[2]
-                    if (dx * dx + dy * dy + dz * dz <= self.r2
-                            and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
-                        q = ligand * self.n_surf + s
-                        for m in range(self.bind_start[q], self.bind_start[q + 1]):
-                            if nc == MAX_CANDIDATES:
-                                crowded = True
-                                break
-                            cand[nc] = j
-                            cand_rx[nc] = self.bind_rx[m]
-                            cand_p[nc] = self.bind_p[m]
-                            total += cand_p[nc]
-                            nc += 1
-                j = self.nxt[j]
-        if nc == 0 or u >= total:                          # f <= 1: no reaction possible
+        j = self.tile_head[tl]
+        if j < 0:
+            return False
+        inv_a = self.inv_tile_area[t]
+        while j >= 0:
+            s = self.state[j]
+            if s >= 0:
+                q = (ligand * self.n_surf + s) * 2 + (0 if self.orient[j] == side else 1)
+                for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                    if nc == MAX_CANDIDATES:
+                        crowded = True
+                        break
+                    cand[nc] = j
+                    cand_rx[nc] = self.bind_rx[m]
+                    cand_p[nc] = self.bind_p[m] * inv_a
+                    total += cand_p[nc]
+                    nc += 1
+            j = self.tile_next[j]
+        if nc == 0:
+            return False
+        u = next_uniform(rng)
+        if u >= total:                                     # f <= 1: no reaction possible
             return False
         f = self.local_factor(sc, n_hit, x, ligand, side)
         total *= f
@@ -270,15 +342,15 @@ cdef class Membrane:
                     if m > self.need:
                         self.need = m
                     return False
-                self.fire(sc, cand[k], cand_rx[k])
+                self.fire(sc, cand[k], cand_rx[k], rng)
                 return True
         return False
 
     cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
                              int side) noexcept nogil:
         """Depletion factor f(κ′_loc) of cleftsim.binding: κ′_loc sums the shares of the molecules
-        facing `side` within the reach ρ of x (cells searched: the box around x, flattened along
-        the membrane normal to the site radius)."""
+        within the reach ρ of x that bind from `side` (cells searched: the box around x, flattened along
+        the membrane normal to the tile radius)."""
         cdef double r = self.rho[ligand], r2 = r * r, kp = 0.0, w, ext, dx, dy, dz
         cdef long long lo[3]
         cdef long long hi[3]
@@ -287,7 +359,7 @@ cdef class Membrane:
         cdef int k, j, s
         cdef const double* pj
         for k in range(3):
-            ext = r * sqrt(max(0.0, 1.0 - n_hit[k] * n_hit[k])) + self.site_radius
+            ext = r * sqrt(max(0.0, 1.0 - n_hit[k] * n_hit[k])) + self.tile_radius
             lo[k] = <long long>floor((x[k] - ext) * self.inv_h)
             hi[k] = <long long>floor((x[k] + ext) * self.inv_h)
         self.query += 1
@@ -301,8 +373,8 @@ cdef class Membrane:
                     j = self.head[bk]
                     while j >= 0:
                         s = self.state[j]
-                        if s >= 0 and self.orient[j] == side:
-                            w = self.kp_weight[ligand * self.n_surf + s]
+                        if s >= 0:
+                            w = self.kp_weight[(ligand * self.n_surf + s) * 2 + (0 if self.orient[j] == side else 1)]
                             if w > 0.0:
                                 pj = self.pos + 3 * j
                                 dx = pj[0] - x[0]
@@ -317,49 +389,86 @@ cdef class Membrane:
                     - self.depl[2] * self.depl[3] ** 3) * self.depl[3] / kp
         return 1.0 - self.depl[0] * kp + self.depl[1] * kp * kp - self.depl[2] * kp * kp * kp
 
-    cdef void fire(self, Scene sc, Py_ssize_t i, int rx) noexcept nogil:
-        """Apply reaction rx to surface molecule i: new state and volume products."""
-        cdef int k, v, t = self.tri[i], ctx = sc.tri_region[t] * 2 + (1 if self.orient[i] > 0 else 0)
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, uint64_t* rng) noexcept nogil:
+        """Apply reaction rx to surface molecule i: new state and volume products, each on its
+        side (the one the molecule faces, the other, or a random one: one uniform per such product)."""
+        cdef int k, v, t = self.tri[i], ctx, o
         cdef const double* nrm = sc.planes + 4 * sc.tri_plane[t]
         cdef const double* tv = self.tri_v + 9 * t
-        cdef double off = self.offset * self.orient[i]
         cdef double q[3]
+        cdef double e1[3]
+        cdef double e2[3]
+        cdef double off, sg, z, g1, g2, w
+        cdef double* dp
         self.events[rx] += 1
         # the product starts `offset` off the membrane, after a shift of PRODUCT_INWARD of the way
         # to the triangle's centroid: a molecule sitting on an edge would otherwise put it on
         # (or, at a sharp fold, beyond) the neighbouring face's plane
         for k in range(3):
-            q[k] = (self.pos[3 * i + k] + PRODUCT_INWARD * ((tv[k] + tv[3 + k] + tv[6 + k]) / 3.0 - self.pos[3 * i + k])
-                    + off * nrm[k])
+            q[k] = self.pos[3 * i + k] + PRODUCT_INWARD * ((tv[k] + tv[3 + k] + tv[6 + k]) / 3.0 - self.pos[3 * i + k])
         for k in range(self.rx_vol_start[rx], self.rx_vol_start[rx + 1]):
             v = self.rx_vol[k]
+            o = self.orient[i] * self.rx_vol_side[k]
+            if o == 0:
+                o = 1 if next_uniform(rng) < 0.5 else -1
+            ctx = sc.tri_region[t] * 2 + (1 if o > 0 else 0)
             if self.bath_slot[ctx * self.n_vol + v] >= 0:
                 continue                                   # released into a clamped bath
-            self.pend_pos[3 * self.n_pend] = q[0]
-            self.pend_pos[3 * self.n_pend + 1] = q[1]
-            self.pend_pos[3 * self.n_pend + 2] = q[2]
+            off = self.offset * o
+            self.pend_pos[3 * self.n_pend] = q[0] + off * nrm[0]
+            self.pend_pos[3 * self.n_pend + 1] = q[1] + off * nrm[1]
+            self.pend_pos[3 * self.n_pend + 2] = q[2] + off * nrm[2]
+            # the start of a step that would end on this point by crossing the membrane (the
+            # time-reversed binding step; cleftsim.binding): height w·R off the membrane, R Rayleigh
+            # of scale sigma (crossing steps are size-biased in their normal length), w uniform,
+            # and the lateral part of that step scaled by w
+            sg = self.vol_sigma[v]
+            dp = self.pend_disp + 3 * self.n_pend
+            w = next_uniform(rng)
+            z = w * sg * sqrt(-2.0 * log(1.0 - next_uniform(rng))) * o
+            g1 = w * sg * next_normal(rng)
+            g2 = w * sg * next_normal(rng)
+            tangent_basis(tv, e1, e2)
+            dp[0] = z * nrm[0] + g1 * e1[0] + g2 * e2[0]
+            dp[1] = z * nrm[1] + g1 * e1[1] + g2 * e2[1]
+            dp[2] = z * nrm[2] + g1 * e1[2] + g2 * e2[2]
             self.pend_species[self.n_pend] = v
             self.n_pend += 1
         self.state[i] = self.rx_surf[rx]
+
+    cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil:
+        """Concentration (M) of the clamped bath(s) that drive binding entry k of bath_rx: the
+        facing side's (ctx_f), the other side's (ctx_b) or both, as the reaction's side says."""
+        cdef int slot, sd = self.bath_side[k], lig = self.bath_lig[k]
+        cdef double c = 0.0
+        if sd >= 0:
+            slot = self.bath_slot[ctx_f + lig]
+            if slot >= 0:
+                c += conc[slot]
+        if sd <= 0:
+            slot = self.bath_slot[ctx_b + lig]
+            if slot >= 0:
+                c += conc[slot]
+        return c
 
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil:
         """Fire every first-order event of the step [t, t + dt); conc[slot] is each clamp's mean
         concentration (M) over the step."""
         cdef Py_ssize_t i
-        cdef int s, k, rx, slot, ctx, nprod
+        cdef int s, k, rx, ctx_f, ctx_b, nprod, reg
         cdef double left, R, bath, u
         for i in range(self.n):
             s = self.state[i]
             if s < 0:
                 continue
             left = dt
-            ctx = (sc.tri_region[self.tri[i]] * 2 + (1 if self.orient[i] > 0 else 0)) * self.n_vol
+            reg = sc.tri_region[self.tri[i]]
+            ctx_f = (reg * 2 + (1 if self.orient[i] > 0 else 0)) * self.n_vol
+            ctx_b = (reg * 2 + (0 if self.orient[i] > 0 else 1)) * self.n_vol
             while s >= 0:
                 bath = 0.0
                 for k in range(self.bath_start[s], self.bath_start[s + 1]):
-                    slot = self.bath_slot[ctx + self.bath_lig[k]]
-                    if slot >= 0:
-                        bath += self.rx_k[self.bath_rx[k]] * conc[slot]
+                    bath += self.rx_k[self.bath_rx[k]] * self.bath_conc(k, ctx_f, ctx_b, conc)
                 R = self.uni_total[s] + bath
                 if R <= 0.0:
                     break
@@ -376,10 +485,10 @@ cdef class Membrane:
                         break
                 if u >= 0.0:
                     for k in range(self.bath_start[s], self.bath_start[s + 1]):
-                        slot = self.bath_slot[ctx + self.bath_lig[k]]
-                        if slot >= 0:
+                        bath = self.bath_conc(k, ctx_f, ctx_b, conc)
+                        if bath > 0.0:
                             rx = self.bath_rx[k]
-                            u -= self.rx_k[rx] * conc[slot]
+                            u -= self.rx_k[rx] * bath
                             if u < 0.0:
                                 break
                 nprod = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
@@ -391,7 +500,7 @@ cdef class Membrane:
                         self.need = nprod
                     break
                 left -= self.clock[i] / R
-                self.fire(sc, i, rx)
+                self.fire(sc, i, rx, rng)
                 self.stats[MSTAT_EVENTS] += 1
                 self.clock[i] = -log(1.0 - next_uniform(rng))
                 s = self.state[i]

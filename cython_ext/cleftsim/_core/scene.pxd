@@ -80,6 +80,7 @@ cdef class Scene:
     cdef int slab_cell(self, const double* p, const double* d, int species) noexcept nogil
     cdef int slab_fold(self, int c, double* p, const double* d) noexcept nogil
     cdef Hit first_hit(self, const double* p, const double* d) noexcept nogil
+    cdef int locate(self, const double* x, const double* n, int hint) noexcept nogil
     cdef int near_cell_of(self, const double* p, double* r_center) noexcept nogil
     cdef double absorber_lower_bound(self, const double* p, double rcut) noexcept nogil
     cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil

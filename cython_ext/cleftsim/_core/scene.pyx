@@ -386,6 +386,42 @@ cdef class Scene:
             dda_next(self, &s)
         return hit
 
+    cdef int locate(self, const double* x, const double* n, int hint) noexcept nogil:
+        """A triangle that contains the point x of a plane with unit normal ±n: ``hint`` if x lies
+        on it (within bary_eps), else one of the triangles of the planes through x (within
+        1e3 space_eps) listed in x's grid cell, else ``hint`` (may be -1). The tracer reports the
+        first triangle of a full group and the slab fast path none; binding needs the triangle
+        under the hit (its tiles, membrane.pyx)."""
+        cdef int k, i, j, cidx = 0
+        cdef long long g, m
+        cdef double v, w, s
+        cdef double eps = self.bary_eps
+        cdef const double* pl
+        if hint >= 0:
+            barycentric(self.tri + TRI_STRIDE * hint, x, &v, &w)
+            if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
+                return hint
+        for k in range(3):
+            i = ifloor((x[k] - self.lo[k]) * self.inv_cell[k])
+            if i < 0:
+                i = 0
+            elif i >= self.ncell[k]:
+                i = self.ncell[k] - 1
+            cidx = cidx * self.ncell[k] + i
+        for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
+            pl = self.group_coef + 4 * g
+            if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
+                continue
+            s = pl[0] * x[0] + pl[1] * x[1] + pl[2] * x[2] - pl[3]
+            if fabs(s) > 1e3 * self.space_eps:
+                continue
+            for m in range(self.group_start[g], self.group_start[g + 1]):
+                j = self.group_tris[m]
+                barycentric(self.tri + TRI_STRIDE * j, x, &v, &w)
+                if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
+                    return j
+        return hint
+
     cdef inline int near_cell_of(self, const double* p, double* r_center) noexcept nogil:
         """Cell of p in the absorber grid (-1 outside) and p's distance from that cell's centre."""
         cdef int k, i, c = 0
