@@ -248,10 +248,10 @@ def test_bad_release_shapes_and_times():
         m.release(glu, n=1, at=(0, 0))
 
 
-def test_release_time_must_be_a_whole_number_of_steps():
+def test_release_probability_must_be_a_probability():
     m, glu = glu_model()
-    with pytest.raises(ModelError, match=r"release of 'glu' at t = 2.5e-06 s is not a whole number of time steps"):
-        m.release(glu, n=1, at=(0, 0, 0), t="2.5 us")
+    with pytest.raises(ModelError, match=r"release of 'glu': p must lie in \[0, 1\], got 1.5"):
+        m.release(glu, n=1, at=(0, 0, 0), p=1.5)
 
 
 def test_t_end_must_be_a_whole_number_of_sampling_intervals():

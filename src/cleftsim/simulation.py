@@ -8,7 +8,7 @@ import numpy as np
 
 from cleftsim import units, world
 from cleftsim.accuracy import SAMPLES, check_time_step
-from cleftsim._core.diffusion import advance
+from cleftsim._core.diffusion import advance, displace
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
 from cleftsim._core.volume import VolumeKinetics
@@ -133,8 +133,7 @@ class Simulation:
         self.crossed = np.zeros(rules.shape + (2,), dtype=np.int64)
         self._stats = np.zeros(5, dtype=np.int64)
         order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
-        self._pending = [(model.steps(model.releases[i].t, "release time"), model.releases[i])
-                         for i in order]
+        self._pending = [self._scheduled(model.releases[i]) for i in order]
         self._released = np.zeros(len(D), dtype=np.int64)     # molecules added by releases, per species
         self.release_events = self._vesicle_events()
         if compiling:                      # a trial given the ensemble's scene was checked with it
@@ -236,7 +235,7 @@ class Simulation:
             times, which = release.molecule_times(ev, vr.pore, self.rng)
             steps = np.rint(times / dt).astype(np.int64)
             groups, counts = np.unique(np.stack([steps, which], axis=1), axis=0, return_counts=True)
-            self._pending += [(int(st), Release(vr.species, int(c), st * dt, "point", (pos[e],)))
+            self._pending += [(int(st), Release(vr.species, int(c), st * dt, "point", (pos[e],)), 0.0)
                               for (st, e), c in zip(groups, counts)]
             rows = np.zeros(len(ev), dtype=RELEASE_EVENT)
             rows["time"], rows["source"], rows["ap"], rows["site"], rows["n"] = ev["time"], k, ev["ap"], ev["site"], ev["n"]
@@ -345,9 +344,32 @@ class Simulation:
 
     def _apply_due_releases(self) -> None:
         while self._pending and self._pending[0][0] <= self.step_index:
-            _, rel = self._pending.pop(0)
-            self._add(rel.species, self._sample_positions(rel))
+            _, rel, rest = self._pending.pop(0)
+            if rel.p < 1.0 and self.rng.random() >= rel.p:
+                continue
+            pos = self._sample_positions(rel)
+            self._add(rel.species, self._diffuse_for(rel.species, pos, rest) if rest > 0 else pos)
             self._released[rel.species.index] += rel.n
+
+    def _scheduled(self, rel: Release) -> tuple[int, Release, float]:
+        """(step at whose start the release's molecules join, the release, time (s) they diffuse
+        before that): a release inside a step joins at the step's end."""
+        k = rel.t / self.model.dt
+        if abs(k - round(k)) <= 1e-6 * max(1.0, k):
+            return int(round(k)), rel, 0.0
+        step = int(np.floor(k)) + 1
+        return step, rel, step * self.model.dt - rel.t
+
+    def _diffuse_for(self, species: Species, pos: np.ndarray, duration: float) -> np.ndarray:
+        """Move molecules just released by a free diffusion of ``duration`` (s) through the
+        geometry (its rules; no binding); returns the survivors, counting the absorbed."""
+        s = species.index
+        disp = self.rng.normal(scale=np.sqrt(2.0 * species.D * duration), size=pos.shape)
+        pos = np.ascontiguousarray(pos, dtype=np.float64).copy()
+        fate = displace(self.scene, pos, disp, s, species.D * duration,
+                        self._rcut[s] * np.sqrt(duration / self.model.dt), self._stream, self.crossed, self._stats)
+        np.add.at(self.absorbed[:, s], fate[fate >= 0], 1)
+        return pos[fate < 0]
 
     # ---- stepping -------------------------------------------------------------------------
     def advance(self, n_steps: int) -> None:
@@ -458,6 +480,10 @@ class Simulation:
             if ob.kind == "current":
                 out[ob.name] = float(sum(self._surface_count(states, None) * i for states, i in ob.target))
                 continue
+            if ob.kind == "sum":
+                total = sum(c * out[k] for k, c in ob.target)
+                out[ob.name] = int(total) if all(c.is_integer() for _, c in ob.target) else total
+                continue
             s = ob.species.index
             if ob.kind == "count":
                 if ob.target is None:
@@ -546,6 +572,10 @@ class Simulation:
     def _warn_late_releases(self, t_stop: float) -> None:
         """Warn about releases and action potentials after the end of the run (they never happen)."""
         late = [f"{r.n} {r.species.name} at t = {r.t:g} s" for r in self.model.releases if r.t > t_stop + 1e-12]
+        if len(late) > 3:
+            after = [r for r in self.model.releases if r.t > t_stop + 1e-12]
+            late = late[:2] + [f"... ({len(after)} releases of {sum(r.n for r in after)} molecules in all, the last at "
+                               f"t = {max(r.t for r in after):g} s)"]
         late += [f"the action potentials of release_vesicles({v.species.name!r}) at "
                  f"{[t for t in v.stimulus.ap_times if t > t_stop]} s"
                  for v in self.model.vesicle_releases if max(v.stimulus.ap_times) > t_stop + 1e-12]
