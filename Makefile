@@ -27,6 +27,7 @@ bench: $(STAMP)
 
 validate: $(STAMP)
 	$(PY) -m cleftsim.validation docs/validation
+	$(PY) validation/rat_nmj.py docs/validation
 
 annotate: $(STAMP)
 	$(VENV)/bin/cython -a -3 -I cython_ext -X boundscheck=False -X wraparound=False -X cdivision=True -X initializedcheck=False cython_ext/cleftsim/_core/*.pyx

@@ -140,3 +140,27 @@ def test_ca1_demo_small(tmp_path):
             assert f.is_file() and f.stat().st_size > 1000
     ens = cs.load(tmp_path / "ca1.h5")
     assert len(ens) == 4 and "AMPA_open" in ens.names and len(ens.releases) == 4
+
+
+RAT_NMJ = ROOT.parent / "shared" / "mcell" / "rat_nmj" / "Scene.main.mdl"
+
+
+@pytest.mark.skipif(not RAT_NMJ.exists(), reason=f"MCell's rat NMJ not found at {RAT_NMJ}")
+def test_api_issue13_contract():
+    """examples/api_issue13.py, the issue's script, runs unchanged from the project root: it loads
+    MCell's rat NMJ, runs 8 trials and one more run, and writes MCell's .dat files (removed here)."""
+    import shutil
+
+    written = ROOT / "react_data" / "seed_00001"
+    fresh = not written.parent.exists()
+    try:
+        out = run_script(EXAMPLES / "api_issue13.py", timeout=900)
+        peak, at = number_after("peak free ACh", out), number_after("at", out.split("peak free ACh")[1])
+        opened = number_after("open AChR at 500 us", out)
+        assert 0 < peak <= 6200 and 0 < at < 500 and 0 <= opened <= 40000
+        files = sorted(p.name for p in written.glob("*.dat"))
+        assert len(files) == 14 and "ACh.World.dat" in files
+        rows = np.loadtxt(written / "AChR4.World.dat")
+        assert rows.shape == (501, 2) and rows[-1, 0] == pytest.approx(500e-6)
+    finally:
+        shutil.rmtree(written.parent if fresh else written, ignore_errors=True)

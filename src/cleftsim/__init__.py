@@ -25,7 +25,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from cleftsim import features, geometry, plot, release, schemes, synapse, units, waveforms
+from cleftsim import features, geometry, mcell, plot, release, schemes, synapse, units, waveforms
 from cleftsim import presets
 from cleftsim.currents import Channel
 from cleftsim.model import AccuracyWarning, Model, ModelError, ModelWarning, Reaction, Region, GeometryObject, Species
@@ -38,6 +38,6 @@ from cleftsim.units import UnitError
 
 __all__ = [
     "AccuracyWarning", "ModelWarning", "Channel", "EnsembleInterrupted", "EnsembleResult", "SweepResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
-    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "plot", "presets", "release", "schemes", "synapse", "units",
+    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "mcell", "plot", "presets", "release", "schemes", "synapse", "units",
     "waveforms", "run_ensemble", "sweep", "trial_seed", "load", "ResultsFileError", "__version__",
 ]
