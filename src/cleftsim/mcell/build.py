@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cleftsim import units
-from cleftsim.geometry import Mesh, MeshError, checks, combine
+from cleftsim.geometry import Mesh, MeshError, checks
 from cleftsim.mcell.document import Document, MDLError, MeshObject, ReleaseSite, Term, Where
 from cleftsim.model import Model, ModelError
 from cleftsim.release import ReleaseError
@@ -121,28 +121,35 @@ class Builder:
                 parts = [self.doc.objects[i].path.split(".") for i in members]
                 common = [p[0] for p in zip(*parts) if len(set(p)) == 1]
                 name = "_".join(common) if common else "_".join(leaves[i] for i in members)
-                meshes = meshes[:]
-                for i in members:
-                    meshes[i] = self._mesh(self.doc.objects[i], f"{leaves[i]}[{{}}]")
-                mesh = combine(*(meshes[i][0] for i in members))
+                mesh = self._merged([meshes[i][0] for i in members], [leaves[i] for i in members])
             with _At(first.where, f"object {first.path}"):
                 obj = self.model.add_geometry(mesh, name)
             for i in members:
                 mo, cells = self.doc.objects[i], meshes[i][1]
-                self.objects[mo.path] = (obj, mo, {reg: [obj.region(lab) for lab in labs] for reg, labs in cells.items()})
+                label = "{}" if len(members) == 1 else f"{leaves[i]}[{{}}]"
+                self.objects[mo.path] = (obj, mo, {reg: [obj.region(label.format(lab)) for lab in labs]
+                                                   for reg, labs in cells.items()})
 
     @staticmethod
-    def _mesh(mo: MeshObject, label: str = "{}") -> tuple[Mesh, dict[str, list[str]]]:
-        """The object's Mesh, its triangles grouped by the MCell regions they are in (each group
-        named ``label.format(<regions>)``), and the names of the groups of each MCell region
-        ("ALL": every group)."""
+    def _merged(meshes: list[Mesh], names: list[str]) -> Mesh:
+        """One mesh of several, region ``r`` of the mesh named ``n`` renamed ``"n[r]"``."""
+        v_off = np.cumsum([0] + [len(m.vertices) for m in meshes])
+        t_off = np.cumsum([0] + [m.n_triangles for m in meshes])
+        return Mesh(np.concatenate([m.vertices for m in meshes]),
+                    np.concatenate([m.triangles + o for m, o in zip(meshes, v_off)]),
+                    {f"{n}[{r}]": m.region(r) + o for m, n, o in zip(meshes, names, t_off) for r in m.region_names})
+
+    @staticmethod
+    def _mesh(mo: MeshObject) -> tuple[Mesh, dict[str, list[str]]]:
+        """The object's Mesh, its triangles grouped by the MCell regions they are in, and the
+        names of the groups of each MCell region ("ALL": every group)."""
         named = [r for r in mo.regions.values() if r.name != "ALL"]
         member = np.zeros((len(mo.triangles), len(named)), dtype=bool)
         for k, reg in enumerate(named):
             member[reg.triangles, k] = True
         keys, cell = np.unique(member, axis=0, return_inverse=True)
         cell = cell.ravel()
-        labels = [label.format("+".join(named[k].name for k in np.flatnonzero(key)) or "rest") for key in keys]
+        labels = ["+".join(named[k].name for k in np.flatnonzero(key)) or "rest" for key in keys]
         with _At(mo.where, f"object {mo.path}"):
             mesh = Mesh(mo.vertices, mo.triangles, {lab: np.flatnonzero(cell == i) for i, lab in enumerate(labels)})
         cells = {"ALL": labels}
