@@ -15,7 +15,7 @@ a species per axis; the thresholds were measured (docs/algorithms.md, "Choosing 
    molecules start in mixes them completely each step: the time course is not resolved.
 
 (A fourth check, of the first-step rebinding of a ligand released at the membrane, went when
-volume products of surface molecules got their placing move: cleftsim.binding, "Released ligand".)
+released ligand got its exact geminate test: cleftsim.binding, "Released ligand".)
 """
 from __future__ import annotations
 

@@ -24,14 +24,14 @@ triangle's tiles, so the flux per molecule is k_on·c at any tile size), times t
 
     f(κ′_loc) = P_Andrews(κ′_loc) / (√(2π)·κ′_loc),
 
-where κ′_loc is the reactivity for this ligand averaged over a disc of radius ρ = max(r_tile,
-√(4DΔt)) around the hit (r_tile = 1/√(π·ρ_tile)): the lateral reach of the molecule's next
-crossings, over which the depletion is shared. Sparse receptors (κ′_loc ≪ κ′_tile) get the linear
-probability (a molecule rarely meets the same tile twice); a surface whose tiles are all occupied
-is a uniform surface and gets Andrews' exact relation. Tiles do not overlap, so a hit never sums
-the probabilities of several molecules (only two mobile molecules that moved onto one tile do),
-and nothing saturates while κ′_tile ≤ 1/√(2π). Several reactions of one (ligand, state, side)
-share the probability in proportion to their rate constants.
+where κ′_loc is the local reactivity for this ligand around the hit: each molecule's κ′ weighted by
+its share of the contacts with the membrane that a molecule meeting it at x makes over one step
+(the kernel of :func:`contact_share`, out to 2√(4DΔt)), over which the depletion is shared. Sparse
+receptors (κ′_loc ≪ κ′_tile) get nearly the linear probability; a surface whose tiles are all
+occupied is a uniform surface and gets Andrews' exact relation. Tiles do not overlap, so a hit
+never sums the probabilities of several molecules (only two mobile molecules that moved onto one
+tile do), and nothing saturates while κ′_tile ≤ 1/√(2π). Several reactions of one (ligand, state,
+side) share the probability in proportion to their rate constants.
 
 What k_on means. A receptor alone on its tile is a partially absorbing patch of radius a ≈ r_tile
 with the intrinsic rate k_on; diffusion to it limits its rate to the Collins–Kimball value
@@ -44,12 +44,20 @@ thus the intrinsic rate constant: with it a fully covered surface is the Robin b
 (tests/test_binding_dense.py). For a rate k_eff measured on isolated receptors, give
 :func:`intrinsic_k_on` of it (valid while k_eff < k_D, the patch being far from diffusion limited).
 
-Released ligand. A volume product of a surface molecule starts a fraction λ = min(0.25,
-0.07·σ/r_tile) of a time-reversed crossing step away from the membrane (membrane.pyx,
-surface_tables.placing_scale): released at the membrane it crossed back at once and rebound its
-own tile with ≈ p/2, which put a dense reversible receptor 6 % above mass action at Δt = 1 µs; the
-calibrated λ keeps it within 0.3 % at 0.05–1 µs (κ′_tile = 0.22, 44 % of the tiles occupied) and
-the geminate rebinding of isolated receptors near the fine-Δt value (docs/algorithms.md).
+Released ligand (geminate rebinding). A ligand released at the membrane starts at height 0,
+where a step-wise test is worst (a Gaussian step from there crosses back at its start, on the
+releasing tile, with probability 1/2, against contacts spread over √(2Dτ) in continuous time). A
+volume product of a surface molecule therefore moves for the rest of its step τ (from the event's
+exact time) without binding near its source, and then rebinds with the exact probability of a
+partially reflecting boundary given the unfolded height y it reached (the ratio of the Robin and
+reflecting half-line propagators from height 0; Carslaw & Jaeger 1959, §14.2):
+
+    P(y) = √(2π)κ′·erfcx(y/√(4Dτ) + √2·κ′),   κ′ = κ_loc·√(τ/(2D)),
+
+with κ_loc = Σ_j k_j·w_j/N_A over the molecules j near the source that bind it, w_j their share of
+the contacts per unit area (:func:`contact_share`), and the partner drawn in proportion to
+k_j·w_j. It is exact for a uniform surface and to first order in κ for any pattern; later steps
+bind on hit as above (membrane.pyx, Membrane.geminate).
 """
 from __future__ import annotations
 
@@ -112,9 +120,22 @@ def tile_divisions(triangle_area: float, tile_density: float) -> int:
     return max(1, math.ceil(math.sqrt(triangle_area * tile_density) * (1.0 - 1e-12)))
 
 
-def reach(D: float, dt: float, tile_density: float) -> float:
-    """Radius ρ (µm) over which the local reactivity is averaged for the depletion factor."""
-    return max(tile_radius(tile_density), math.sqrt(4.0 * D * dt))
+def contact_share(r: float, tile_area: float, D: float, tau: float) -> float:
+    """Share per µm² (µm⁻²) of the contacts with a flat membrane that a molecule meeting it at a
+    point makes during the next τ (s), on a tile of area ``tile_area`` (µm²) centred r (µm) away.
+
+    Contacts (local time) accumulate as ds/√s while the lateral position spreads as a 2-D
+    Gaussian of variance 2Ds per axis, so their lateral density is
+    w(r) = erfc(r/√(4Dτ))/(2√π·r·√(4Dτ)) (normalised over the plane); a tile close to the point
+    gets at most the share of a disc of its area around it, √π·s·erfc(s) + 1 − e^{−s²} with
+    s = a/√(4Dτ), a = √(A_tile/π). Point-sampled at tile centres, the shares of a uniform surface
+    sum to 0.91–0.97 (lowest where √(4Dτ) is near the tile's size). membrane.pyx computes the same."""
+    q4 = 4.0 * D * tau
+    s = math.sqrt(tile_area / math.pi / q4)
+    cap = (math.sqrt(math.pi) * s * math.erfc(s) + 1.0 - math.exp(-s * s)) / tile_area
+    if r <= 0.0:
+        return cap
+    return min(cap, math.erfc(r / math.sqrt(q4)) / (2.0 * math.sqrt(math.pi) * r * math.sqrt(q4)))
 
 
 def largest_dt(k_on: float, tile_area: float, D: float) -> float:

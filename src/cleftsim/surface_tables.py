@@ -15,17 +15,6 @@ from cleftsim.units import PER_UM3_PER_MOLAR
 #: Distance (µm) from the membrane at which released volume molecules appear (100 times the
 #: tracer's restart distance; small against any triangle's inradius times 1e-3, see membrane.pyx).
 PRODUCT_OFFSET = 1e-7
-#: A volume product of a surface molecule starts a fraction λ = min(PRODUCT_REVERSAL,
-#: PRODUCT_REVERSAL_SLOPE·σ/r_tile) of a time-reversed crossing step away from it (membrane.pyx;
-#: σ = √(2DΔt)): calibrated so that a dense reversible receptor's equilibrium follows mass action
-#: and a released ligand rebinds its receptor as at a fine Δt (docs/algorithms.md, "Products").
-PRODUCT_REVERSAL = 0.25
-PRODUCT_REVERSAL_SLOPE = 0.07
-
-
-def placing_scale(sigma: np.ndarray, r_tile: float) -> np.ndarray:
-    """λ·σ per volume species (µm): the scale of a product's placing move (membrane.pyx)."""
-    return np.minimum(PRODUCT_REVERSAL, PRODUCT_REVERSAL_SLOPE * sigma / r_tile) * sigma
 #: Largest distance (µm) between a given position and the region it is placed on.
 PLACE_TOLERANCE = 1e-3
 
@@ -296,7 +285,6 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
             where.setdefault(st, set()).update((offsets[pl.region.object.index] + pl.region.triangles).tolist())
     bind_p = []
     kp_weight = np.zeros(max(n_vol, 1) * max(n_surf, 1) * 2)
-    rho = np.array([binding.reach(s.D, model.dt, model.tile_density) for s in model.species] or [1.0])
     for q, rxs in enumerate(bind):
         if not rxs:
             continue
@@ -341,8 +329,8 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
                 f"(tile_density = {model.tile_density:g} /um^2); use dt <= "
                 f"{binding.largest_dt(k_tot, smallest, lig.D):.4g} s{dens_txt}")
         bind_p.extend(c * rx.k / k_tot if k_tot > 0 else 0.0 for rx in rxs)
-        # each molecule's share of the local κ′ averaged over the reach ρ of this ligand
-        kp_weight[q] = binding.kappa_prime(k_tot, np.pi * rho[lig.index] ** 2, lig.D, model.dt) if k_tot > 0 else 0.0
+        # κ′ of a molecule times its tile's area: the local κ′ weighs it by its share of the contacts
+        kp_weight[q] = binding.kappa_prime(k_tot, 1.0, lig.D, model.dt) if k_tot > 0 else 0.0
     bind_start, bind_rx = csr([[rx.index for rx in rxs] for rxs in bind])
     uni_start, uni_rx = csr([[rx.index for rx in rxs] for rxs in uni])
     bath_start, bath_pairs = csr(bath)
@@ -363,7 +351,8 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         "inv_tile_area": as_f(np.where(tiles["area"] > 0, 1.0 / np.where(tiles["area"] > 0, tiles["area"], 1.0), 0.0)),
         "n_tiles": int(tiles["start"][-1]),
         "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p),
-        "kp_weight": kp_weight, "rho": rho, "depletion": np.array(binding.DEPLETION_COEFFICIENTS + (binding.KAPPA_PRIME_MAX,)),
+        "bind_kv": as_f([model.reactions[i].k / PER_UM3_PER_MOLAR for i in bind_rx]),
+        "kp_weight": kp_weight, "depletion": np.array(binding.DEPLETION_COEFFICIENTS + (binding.KAPPA_PRIME_MAX,)),
         "rx_k": as_f([rx.k for rx in model.reactions]),
         "rx_surf": as_i([-1 if rx.surface_product is None else rx.surface_product.index for rx in model.reactions]),
         "rx_vol_start": as_i(vol_start) if n_rx else np.zeros(1, dtype=np.int32), "rx_vol": as_i(vol),
@@ -379,8 +368,6 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         "stats": np.zeros(6, dtype=np.int64),
         "lat_sigma": np.sqrt(2.0 * np.array([s.D for s in model.surface_species] or [0.0]) * model.dt),
         **_mesh_arrays(model),
-        "vol_sigma": placing_scale(np.sqrt(2.0 * np.array([s.D for s in model.species] or [0.0]) * model.dt),
-                                   binding.tile_radius(model.tile_density)),
-        "pend_pos": np.zeros((pend_cap, 3)), "pend_species": np.zeros(pend_cap, dtype=np.int32),
+        "vol_D": as_f([s.D for s in model.species]), "dt": model.dt, "pend_cap": pend_cap,
         "n_vol": n_vol, "n_surf": n_surf, "tile_radius": binding.tile_radius(model.tile_density), "offset": PRODUCT_OFFSET,
     }

@@ -15,7 +15,7 @@ lies `delta` (perpendicular) before the surface, or from the segment's start if 
 so every position the engine ever stores lies on a path that crossed no reflecting triangle.
 """
 import numpy as np
-from libc.math cimport fabs, exp, floor, ceil, log
+from libc.math cimport fabs, exp, floor, ceil, log, sqrt
 from libc.stdint cimport uint64_t
 
 from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
@@ -212,6 +212,43 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
     return -1
 
 
+cdef inline Py_ssize_t join_product(Scene sc, Membrane mb, Py_ssize_t k, double* pp, int* sp, long long* up,
+                                    double* wp, double* cp, Py_ssize_t n, long long* next_uid, const double* rcut,
+                                    uint64_t* rng, long long* ab, long long* cr, long long* st) noexcept nogil:
+    """Product k of the membrane's buffer moves for the rest of its step (binding anywhere but near
+    its source, whose rebinding the geminate test decides: Membrane.geminate) and joins the volume
+    arrays at slot n unless absorbed, bound or rebound; returns the new number of molecules."""
+    cdef int v = mb.pend_species[k], reg = -1
+    cdef double tau = mb.pend_left[k], D = mb.vol_D[v], sg, y
+    cdef double* p = pp + 3 * n
+    cdef double d[3]
+    cdef double wl = -1.0
+    p[0] = mb.pend_pos[3 * k]
+    p[1] = mb.pend_pos[3 * k + 1]
+    p[2] = mb.pend_pos[3 * k + 2]
+    if tau > 0.0 and D > 0.0:
+        sg = sqrt(2.0 * D * tau)
+        d[0] = sg * next_normal(rng)
+        d[1] = sg * next_normal(rng)
+        d[2] = sg * next_normal(rng)
+        # the height it would end at over its source's plane alone (the unfolded normal step)
+        y = fabs(dot3(sc.planes + 4 * sc.tri_plane[mb.tri[mb.pend_src[k]]], d))
+        mb.watch_source(k)
+        reg = move(sc, mb, p, d, v, D * tau, rcut[v], rng, cr, st, &wl)
+        mb.gem_src = -1
+        if reg >= 0:
+            ab[reg * sc.n_species + v] += 1
+            return n
+        if reg == CONSUMED or mb.geminate(sc, k, y, rng):
+            return n
+    sp[n] = v
+    up[n] = next_uid[0]
+    wp[n] = wl
+    cp[n] = -log(1.0 - next_uniform(rng))
+    next_uid[0] += 1
+    return n + 1
+
+
 cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, long long* uid, double* wall,
                              double* clock, Py_ssize_t n, const double* sigma, const double* ddt, const double* rcut, uint64_t* rng,
                              long long* absorbed, long long* crossed, long long* stats) noexcept nogil:
@@ -280,8 +317,6 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
     cdef Py_ssize_t k, n_new, cap = pos.shape[0]
-    cdef int reg
-    cdef bint wrapped = False
     # room for the product buffers: the membrane's once, the volume's twice (first-order events, then
     # the pair products living out their step)
     cdef Py_ssize_t pend_cap = (mb.pend_cap if mb is not None else 0) + (2 * vk.pend_cap if vk is not None else 0)
@@ -318,21 +353,10 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                     n = vk.age_products(sc, pp, sp, up, wp, cp, n, &next_uid, dt, pr.done, pr.frac, rng)
             if mb is not None:
                 mb.first_order(sc, dt, &conc[step, 0], rng)
-                for k in range(mb.n_pend):
-                    pp[3 * n] = mb.pend_pos[3 * k]
-                    pp[3 * n + 1] = mb.pend_pos[3 * k + 1]
-                    pp[3 * n + 2] = mb.pend_pos[3 * k + 2]
-                    # its placing move (membrane.pyx), traced: reflected, absorbed (counted), no binding
-                    reg = trace(sc, None, pp + 3 * n, mb.pend_disp + 3 * k, mb.pend_species[k], rng, cr, st, &wrapped)
-                    if reg >= 0:
-                        ab[reg * sc.n_species + mb.pend_species[k]] += 1
-                        continue
-                    sp[n] = mb.pend_species[k]
-                    up[n] = next_uid
-                    wp[n] = -1.0
-                    cp[n] = -log(1.0 - next_uniform(rng))
-                    next_uid += 1
-                    n += 1
+                k = 0
+                while k < mb.n_pend:                   # a rebinding may add products: the list grows
+                    n = join_product(sc, mb, k, pp, sp, up, wp, cp, n, &next_uid, &rcut[0], rng, ab, cr, st)
+                    k += 1
                 mb.n_pend = 0
             if (mb is not None and mb.overflow) or (vk is not None and vk.overflow):
                 break

@@ -26,6 +26,9 @@ cdef class Membrane:
     cdef public Py_ssize_t n_pend       # volume products waiting to join the volume arrays
     cdef public bint overflow           # an event found the product buffer full (it fires next step)
     cdef public Py_ssize_t need         # products of the largest event that did not fit
+    cdef readonly double dt             # the time step (s)
+    cdef public Py_ssize_t gem_src      # while a product moves: its source molecule (no binding near it), else -1
+    cdef public double gem_r2           # squared reach (µm²) of that product's geminate test
     cdef dict _arrays                   # the numpy arrays behind the pointers below
     cdef double inv_h
     cdef double* pos                    # (n, 3) positions on the triangles
@@ -41,8 +44,7 @@ cdef class Membrane:
     cdef const double* inv_tile_area    # (T) 1 / area of each of the triangle's tiles (µm⁻²)
     cdef int* head                      # spatial hash: first molecule of each bucket
     cdef int* nxt                       # next molecule in the same bucket
-    cdef const double* kp_weight        # (n_vol * n_surf * 2) each molecule's share of the local κ′ (binding.py)
-    cdef const double* rho              # (n_vol) radius over which the local κ′ is averaged (µm)
+    cdef const double* kp_weight        # (n_vol * n_surf * 2) κ′ of each (ligand, state, relation) times its tile's area (µm²)
     cdef const double* depl             # depletion-factor coefficients a1, a2, a3 and κ′_max
     cdef long long* stamp               # per bucket: the last query that visited it
     cdef long long query
@@ -51,6 +53,7 @@ cdef class Membrane:
                                         # relation: 0 the hit comes from the side the molecule faces, 1 the other)
     cdef const int* bind_rx
     cdef const double* bind_p           # per-hit probability of each times the tile area (µm²)
+    cdef const double* bind_kv          # rate constant of each over N_A (µm³/s)
     cdef const double* rx_k             # rate constant of each reaction (s^-1 or M^-1 s^-1)
     cdef const int* rx_surf             # surface product of each reaction (-1: the molecule is removed)
     cdef const int* rx_vol_start        # (n_rx + 1) CSR of volume products
@@ -69,10 +72,12 @@ cdef class Membrane:
     cdef const double* tri_v            # (T, 3, 3) vertices of every triangle of the scene
     cdef const int* neighbors           # (T, 3) neighbour across each edge within the region, or -1
     cdef const double* lat_sigma        # (n_surf) lateral rms step per axis sqrt(2 D dt) (µm)
-    cdef double* pend_pos
-    cdef double* pend_disp              # (pend_cap, 3) each product's placing move from pend_pos (traced on joining)
-    cdef const double* vol_sigma        # (n_vol) rms step per axis sqrt(2 D dt) of each volume species (µm)
-    cdef int* pend_species
+    cdef double* pend_pos               # (pend_cap, 3) volume products waiting to join: start points,
+    cdef int* pend_species              # species,
+    cdef int* pend_src                  # the surface molecule that released each,
+    cdef signed char* pend_side         # the side of its triangle each starts on (+1: along the normal),
+    cdef double* pend_left              # and the time (s) each moves before the step ends
+    cdef const double* vol_D            # (n_vol) diffusion coefficient of each volume species (µm²/s)
 
     cdef void rebuild_hash(self) noexcept nogil
     cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil
@@ -81,6 +86,11 @@ cdef class Membrane:
                            uint64_t* rng) noexcept nogil
     cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
                              int side) noexcept nogil
-    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, uint64_t* rng) noexcept nogil
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, double left, uint64_t* rng) noexcept nogil
+    cdef void watch_source(self, Py_ssize_t k) noexcept nogil
+    cdef bint near_source(self, Scene sc, const double* n_hit, const double* x) noexcept nogil
+    cdef double gem_scan(self, Scene sc, Py_ssize_t src, int v, int o, double q4, double target,
+                         int* pick, int* pick_rx) noexcept nogil
+    cdef bint geminate(self, Scene sc, Py_ssize_t k, double y, uint64_t* rng) noexcept nogil
     cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

@@ -7,9 +7,10 @@ whose traced step crosses the membrane at x on triangle t looks up the tile unde
 the barycentric coordinates of x; the triangle is located in its grid cell when the tracer gave
 another of the plane's, or none in the slab fast path) and may react with the molecules on that
 tile that face its side: with the per-hit probability p(ligand, state) / A_tile (bind_p holds p
-times the tile area) times the depletion factor f of the local reactivity, averaged over the
-ligand's reach ρ around x (cleftsim.binding; molecules within ρ are found in a spatial hash of
-cells of edge 2 r_tile, chained lists), so that the flux of reactions is k_on · c per surface
+times the tile area) times the depletion factor f of the local reactivity, each molecule's κ′
+weighted by its share of the contacts a molecule meeting the membrane at x makes in a step
+(contact_share; cleftsim.binding; molecules within 2√(4DΔt) are found in a spatial hash of cells
+of edge 2 r_tile, chained lists), so that the flux of reactions is k_on · c per surface
 molecule for a uniform concentration c at any time step. The uniform number is drawn only when the
 tile holds a candidate, and f is computed only when a reaction is possible (f <= 1). Only mobile
 molecules can share a tile (after a lateral step each moves to the tile under its position); when
@@ -27,12 +28,14 @@ state (any number of events per step). By memorylessness a binding on hit leaves
 Products. Volume products appear `offset` away from the membrane on their side: the one the
 molecule faces, the other, or a random one (rx_vol_side; Reaction.product_sides), from a point
 moved 0.1 % of the way towards the triangle's centroid, off any edge (or join the clamp's bath when
-that side is clamped for their species), and enter the volume at the end of the step. A binding
-from the back or from both sides (Reaction.side) has its own tables, and a clamp drives it from
-the bath on that side.
+that side is clamped for their species). Each moves for the rest of its step (from its event's
+time; half a step after a binding on hit) without binding near its source, then meets the
+geminate test (Membrane.geminate; cleftsim.binding, "Released ligand") and enters the volume at
+the end of the step (diffusion.pyx, join_product). A binding from the back or from both sides
+(Reaction.side) has its own tables, and a clamp drives it from the bath on that side.
 """
 import numpy as np
-from libc.math cimport floor, log, sqrt
+from libc.math cimport floor, log, sqrt, exp, erfc, M_PI
 
 from cleftsim._core.scene cimport Scene, TRI_STRIDE
 from cleftsim._core.vec cimport dot3
@@ -42,6 +45,30 @@ from cleftsim._core.hashgrid cimport cell_hash, bucket_of
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
+# The geminate test looks for partners within GEM_REACH·√(4Dτ) of the source: the lateral kernel
+# holds 1 − 0.2 % of the local time there.
+cdef double GEM_REACH = 2.0
+
+
+cdef inline double contact_share(double r2, double inv_a, double q4) noexcept nogil:
+    """Share per µm² (µm⁻²) of a molecule's contacts with the membrane during τ (q4 = 4Dτ, µm²)
+    that fall on a tile of area 1/inv_a whose centre lies r = √r2 from where it met the membrane:
+    cleftsim.binding.contact_share (the lateral kernel, capped at the whole tile's share)."""
+    cdef double sa = 1.0 / sqrt(M_PI * inv_a * q4)
+    cdef double w = (sqrt(M_PI) * sa * erfc(sa) + 1.0 - exp(-sa * sa)) * inv_a
+    if r2 > 0.0:
+        w = min(w, erfc(sqrt(r2 / q4)) / (2.0 * sqrt(M_PI * r2 * q4)))
+    return w
+
+
+cdef inline double erfcx(double z) noexcept nogil:
+    """The scaled complementary error function exp(z²)·erfc(z), z >= 0 (asymptotic series above 20,
+    relative error < 1e-7)."""
+    cdef double iz2
+    if z < 20.0:
+        return exp(z * z) * erfc(z)
+    iz2 = 1.0 / (z * z)
+    return (1.0 - 0.5 * iz2 + 0.75 * iz2 * iz2) / (z * sqrt(M_PI))
 
 
 cdef class Membrane:
@@ -76,16 +103,12 @@ cdef class Membrane:
         cdef int[::1] tile_start = a["tile_start"]
         cdef double[::1] inv_tile_area = a["inv_tile_area"]
         cdef double[::1] kp_weight = a["kp_weight"]
-        cdef double[::1] rho = a["rho"]
         cdef double[::1] depl = a["depletion"]
         cdef double[:, :, ::1] tri_v = a["tri_v"]
         cdef int[:, ::1] neighbors = a["neighbors"]
         cdef double[::1] lat_sigma = a["lat_sigma"]
-        cdef double[:, ::1] pend_pos = a["pend_pos"]
-        pend_disp_arr = np.zeros((pend_pos.shape[0], 3))
-        cdef double[:, ::1] pend_disp = pend_disp_arr
-        cdef double[::1] vol_sigma = a["vol_sigma"]
-        cdef int[::1] pend_species = a["pend_species"]
+        cdef double[::1] vol_D = a["vol_D"]
+        cdef double[::1] bind_kv = a["bind_kv"]
         cdef Py_ssize_t nb = 16
         self.n = pos.shape[0]
         while nb < 2 * self.n:
@@ -109,8 +132,11 @@ cdef class Membrane:
         self.offset = a["offset"]
         self.inv_h = 1.0 / (2.0 * self.tile_radius)
         self.mask = nb - 1
-        self.pend_cap = pend_pos.shape[0]
+        self.dt = a["dt"]
+        self.gem_src = -1
+        self.pend_cap = 0
         self.n_pend = 0
+        self.alloc_pending(a["pend_cap"])
         self.pos = &pos[0, 0] if self.n else NULL
         self.tri = &tri[0] if self.n else NULL
         self.state = &state[0] if self.n else NULL
@@ -125,7 +151,6 @@ cdef class Membrane:
         self.tile_start = &tile_start[0]
         self.inv_tile_area = &inv_tile_area[0]
         self.kp_weight = &kp_weight[0]
-        self.rho = &rho[0]
         self.depl = &depl[0]
         self.stamp = &stamp[0]
         self.query = 0
@@ -151,11 +176,8 @@ cdef class Membrane:
         self.bath_slot = &bath_slot[0]
         self.events = &events[0]
         self.stats = &stats[0]
-        self.pend_pos = &pend_pos[0, 0]
-        self.pend_disp = &pend_disp[0, 0]
-        self._arrays["pend_disp"] = pend_disp_arr
-        self.vol_sigma = &vol_sigma[0]
-        self.pend_species = &pend_species[0]
+        self.vol_D = &vol_D[0]
+        self.bind_kv = &bind_kv[0]
         cdef Py_ssize_t i
         for i in range(self.n - 1, -1, -1):          # each tile's list in placement order
             if self.state[i] >= 0:
@@ -171,22 +193,30 @@ cdef class Membrane:
         """Make room for at least cap volume products per step (the buffer must be empty)."""
         if self.n_pend:
             raise RuntimeError("grow_pending with products waiting")
-        if cap <= self.pend_cap:
-            return
+        if cap > self.pend_cap:
+            self.alloc_pending(cap)
+        self.overflow = False
+
+    def alloc_pending(self, Py_ssize_t cap):
+        """(Re)allocate the product buffer for cap products."""
         pend_pos_arr = np.zeros((cap, 3))
-        pend_disp_arr = np.zeros((cap, 3))
-        cdef double[:, ::1] pend_disp = pend_disp_arr
         pend_species_arr = np.zeros(cap, dtype=np.int32)
+        pend_src_arr = np.zeros(cap, dtype=np.int32)
+        pend_side_arr = np.zeros(cap, dtype=np.int8)
+        pend_left_arr = np.zeros(cap)
         cdef double[:, ::1] pend_pos = pend_pos_arr
         cdef int[::1] pend_species = pend_species_arr
-        self._arrays["pend_pos"] = pend_pos_arr
-        self._arrays["pend_disp"] = pend_disp_arr
-        self.pend_disp = &pend_disp[0, 0]
-        self._arrays["pend_species"] = pend_species_arr
+        cdef int[::1] pend_src = pend_src_arr
+        cdef signed char[::1] pend_side = pend_side_arr
+        cdef double[::1] pend_left = pend_left_arr
+        self._arrays.update(pend_pos=pend_pos_arr, pend_species=pend_species_arr, pend_src=pend_src_arr,
+                            pend_side=pend_side_arr, pend_left=pend_left_arr)
         self.pend_pos = &pend_pos[0, 0]
         self.pend_species = &pend_species[0]
+        self.pend_src = &pend_src[0]
+        self.pend_side = &pend_side[0]
+        self.pend_left = &pend_left[0]
         self.pend_cap = cap
-        self.overflow = False
 
     def arrays(self, *names):
         """The named arrays (views, first n rows), e.g. ``arrays("pos", "state")``."""
@@ -296,6 +326,8 @@ cdef class Membrane:
         cdef int nc = 0, k, m, j, s, q, tl
         cdef double total = 0.0, u, f, inv_a
         cdef bint crowded = False
+        if self.gem_src >= 0 and self.near_source(sc, n_hit, x):
+            return False                                   # the geminate test covers this hit
         t = sc.locate(x, n_hit, t)
         tl = self.tile_at(sc, t, x)
         if tl < 0:
@@ -342,16 +374,17 @@ cdef class Membrane:
                     if m > self.need:
                         self.need = m
                     return False
-                self.fire(sc, cand[k], cand_rx[k], rng)
+                self.fire(sc, cand[k], cand_rx[k], 0.5 * self.dt, rng)
                 return True
         return False
 
     cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
                              int side) noexcept nogil:
-        """Depletion factor f(κ′_loc) of cleftsim.binding: κ′_loc sums the shares of the molecules
-        within the reach ρ of x that bind from `side` (cells searched: the box around x, flattened along
-        the membrane normal to the tile radius)."""
-        cdef double r = self.rho[ligand], r2 = r * r, kp = 0.0, w, ext, dx, dy, dz
+        """Depletion factor f(κ′_loc) of cleftsim.binding: κ′_loc sums the κ′ of the molecules within
+        2√(4DΔt) of x that bind from `side`, each weighted by its contact share (cells searched: the
+        box around x, flattened along the membrane normal to the tile radius)."""
+        cdef double q4 = 4.0 * self.vol_D[ligand] * self.dt, r2 = GEM_REACH * GEM_REACH * q4, r = sqrt(r2)
+        cdef double kp = 0.0, w, ext, dx, dy, dz, d2
         cdef long long lo[3]
         cdef long long hi[3]
         cdef long long a, b, c
@@ -380,26 +413,25 @@ cdef class Membrane:
                                 dx = pj[0] - x[0]
                                 dy = pj[1] - x[1]
                                 dz = pj[2] - x[2]
-                                if (dx * dx + dy * dy + dz * dz <= r2
+                                d2 = dx * dx + dy * dy + dz * dz
+                                if (d2 <= r2
                                         and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
-                                    kp += w
+                                    kp += w * contact_share(d2, self.inv_tile_area[self.tri[j]], q4)
                         j = self.nxt[j]
         if kp > self.depl[3]:
             return (1.0 - self.depl[0] * self.depl[3] + self.depl[1] * self.depl[3] ** 2
                     - self.depl[2] * self.depl[3] ** 3) * self.depl[3] / kp
         return 1.0 - self.depl[0] * kp + self.depl[1] * kp * kp - self.depl[2] * kp * kp * kp
 
-    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, uint64_t* rng) noexcept nogil:
-        """Apply reaction rx to surface molecule i: new state and volume products, each on its
-        side (the one the molecule faces, the other, or a random one: one uniform per such product)."""
+    cdef void fire(self, Scene sc, Py_ssize_t i, int rx, double left, uint64_t* rng) noexcept nogil:
+        """Apply reaction rx to surface molecule i, `left` (s) before the end of the step: new state
+        and volume products, each on its side (the one the molecule faces, the other, or a random
+        one: one uniform per such product), to move for `left` with the geminate test on joining."""
         cdef int k, v, t = self.tri[i], ctx, o
         cdef const double* nrm = sc.planes + 4 * sc.tri_plane[t]
         cdef const double* tv = self.tri_v + 9 * t
         cdef double q[3]
-        cdef double e1[3]
-        cdef double e2[3]
-        cdef double off, sg, z, g1, g2, w
-        cdef double* dp
+        cdef double off
         self.events[rx] += 1
         # the product starts `offset` off the membrane, after a shift of PRODUCT_INWARD of the way
         # to the triangle's centroid: a molecule sitting on an edge would otherwise put it on
@@ -418,23 +450,122 @@ cdef class Membrane:
             self.pend_pos[3 * self.n_pend] = q[0] + off * nrm[0]
             self.pend_pos[3 * self.n_pend + 1] = q[1] + off * nrm[1]
             self.pend_pos[3 * self.n_pend + 2] = q[2] + off * nrm[2]
-            # the start of a step that would end on this point by crossing the membrane (the
-            # time-reversed binding step; cleftsim.binding): height w·R off the membrane, R Rayleigh
-            # of scale sigma (crossing steps are size-biased in their normal length), w uniform,
-            # and the lateral part of that step scaled by w
-            sg = self.vol_sigma[v]
-            dp = self.pend_disp + 3 * self.n_pend
-            w = next_uniform(rng)
-            z = w * sg * sqrt(-2.0 * log(1.0 - next_uniform(rng))) * o
-            g1 = w * sg * next_normal(rng)
-            g2 = w * sg * next_normal(rng)
-            tangent_basis(tv, e1, e2)
-            dp[0] = z * nrm[0] + g1 * e1[0] + g2 * e2[0]
-            dp[1] = z * nrm[1] + g1 * e1[1] + g2 * e2[1]
-            dp[2] = z * nrm[2] + g1 * e1[2] + g2 * e2[2]
             self.pend_species[self.n_pend] = v
+            self.pend_src[self.n_pend] = <int>i
+            self.pend_side[self.n_pend] = o
+            self.pend_left[self.n_pend] = left
             self.n_pend += 1
         self.state[i] = self.rx_surf[rx]
+
+    cdef void watch_source(self, Py_ssize_t k) noexcept nogil:
+        """Product k is about to move: hits near its source no longer bind (the geminate test decides)."""
+        self.gem_src = self.pend_src[k]
+        self.gem_r2 = GEM_REACH * GEM_REACH * 4.0 * self.vol_D[self.pend_species[k]] * self.pend_left[k]
+
+    cdef bint near_source(self, Scene sc, const double* n_hit, const double* x) noexcept nogil:
+        """Whether a hit at x on a membrane of normal n_hit lies within the geminate test's reach
+        of the source molecule gem_src (on a membrane facing the same way)."""
+        cdef const double* p0 = self.pos + 3 * self.gem_src
+        cdef double dx = x[0] - p0[0], dy = x[1] - p0[1], dz = x[2] - p0[2]
+        return (dx * dx + dy * dy + dz * dz <= self.gem_r2
+                and dot3(sc.planes + 4 * sc.tri_plane[self.tri[self.gem_src]], n_hit) > 0.5)
+
+    cdef double gem_scan(self, Scene sc, Py_ssize_t src, int v, int o, double q4, double target,
+                         int* pick, int* pick_rx) noexcept nogil:
+        """The local reactivity W = Σ k_m·w(r_j) (µm/s; see geminate) of the binding reactions m of
+        ligand v with the molecules j within the reach sqrt(gem_r2) of molecule src, on membranes facing its
+        way, from side o of src's triangle; w is the lateral kernel of the local time (geminate).
+        With target >= 0, stop at the first (j, m) where the running sum exceeds target and return
+        them in pick, pick_rx."""
+        cdef const double* n0 = sc.planes + 4 * sc.tri_plane[self.tri[src]]
+        cdef const double* x0 = self.pos + 3 * src
+        cdef double r2, ext, dx, dy, dz, w, total = 0.0
+        cdef long long lo[3]
+        cdef long long hi[3]
+        cdef long long a, b, c
+        cdef unsigned long long bk
+        cdef int k, j, s, m, q
+        cdef const double* pj
+        for k in range(3):
+            ext = sqrt(self.gem_r2 * max(0.0, 1.0 - n0[k] * n0[k])) + self.tile_radius
+            lo[k] = <long long>floor((x0[k] - ext) * self.inv_h)
+            hi[k] = <long long>floor((x0[k] + ext) * self.inv_h)
+        self.query += 1
+        for a in range(lo[0], hi[0] + 1):
+            for b in range(lo[1], hi[1] + 1):
+                for c in range(lo[2], hi[2] + 1):
+                    bk = cell_hash(a, b, c) & self.mask
+                    if self.stamp[bk] == self.query:
+                        continue
+                    self.stamp[bk] = self.query
+                    j = self.head[bk]
+                    while j >= 0:
+                        s = self.state[j]
+                        if s >= 0:
+                            q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                            if self.bind_start[q] < self.bind_start[q + 1]:
+                                pj = self.pos + 3 * j
+                                dx = pj[0] - x0[0]
+                                dy = pj[1] - x0[1]
+                                dz = pj[2] - x0[2]
+                                r2 = dx * dx + dy * dy + dz * dz
+                                if r2 <= self.gem_r2 and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n0) > 0.5:
+                                    w = contact_share(r2, self.inv_tile_area[self.tri[j]], q4)
+                                    for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                                        total += self.bind_kv[m] * w
+                                        if 0.0 <= target < total:
+                                            pick[0] = j
+                                            pick_rx[0] = self.bind_rx[m]
+                                            return total
+                        j = self.nxt[j]
+        return total
+
+    cdef bint geminate(self, Scene sc, Py_ssize_t k, double y, uint64_t* rng) noexcept nogil:
+        """The geminate test of product k of the buffer, which moved (without binding near its
+        source) during its pend_left by a step whose component along its source's normal was ±y
+        (µm): True if it rebound (and is consumed).
+
+        A molecule released at a reactive membrane reacts within time τ, given that it ends at
+        height y, with the probability of a partially reflecting boundary (Robin, coefficient κ)
+        against a reflecting one, for reflected Brownian motion from height 0:
+            P(y) = √(2π)κ′·erfcx(y/√(4Dτ) + √2·κ′),   κ′ = κ·√(τ/(2D))
+        (the ratio of the two half-line propagators; Carslaw & Jaeger 1959, §14.2), with y the
+        unfolded height |normal step|: walls parallel to the membrane (a cleft) reflect the path
+        but add no contacts with it unless it travels twice their distance. κ is the local
+        reactivity seen by the molecule: Σ_j k_j·w(r_j)/N_A over the molecules j near the source, w
+        the density of the lateral position at the time of its contacts with the membrane
+        (contacts accumulate as ds/√s, the lateral position spreads as a 2-D Gaussian of variance
+        2Ds per axis, so w(r) = erfc(r/√(4Dτ))/(2π^½·r·√(4Dτ)), capped at the whole tile's share
+        (√π·s·erfc(s) + 1 − e^{−s²})/A_tile, s = a/√(4Dτ), a = √(A_tile/π)). The partner is j with
+        probability ∝ k_j·w(r_j). Exact for a uniform surface; first-order exact for any pattern."""
+        cdef int v = self.pend_species[k], o = self.pend_side[k], j = -1, rx = -1, m
+        cdef Py_ssize_t src = self.pend_src[k]
+        cdef double tau = self.pend_left[k], D = self.vol_D[v], q4 = 4.0 * D * tau
+        cdef double W, kp, z, P, u
+        if q4 <= 0.0:
+            return False
+        self.gem_r2 = GEM_REACH * GEM_REACH * q4          # as watch_source set it
+        W = self.gem_scan(sc, src, v, o, q4, -1.0, &j, &rx)
+        if W <= 0.0:
+            return False
+        kp = W * sqrt(tau / (2.0 * D))
+        z = y / sqrt(q4) + sqrt(2.0) * kp
+        P = sqrt(2.0 * M_PI) * kp * erfcx(z)
+        u = next_uniform(rng)
+        if u >= P:
+            return False
+        self.gem_scan(sc, src, v, o, q4, u / P * W, &j, &rx)
+        if j < 0:
+            return False
+        m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
+        if self.n_pend + m > self.pend_cap:
+            self.stats[MSTAT_DEFERRED] += 1
+            self.overflow = True
+            if m > self.need:
+                self.need = m
+            return False
+        self.fire(sc, j, rx, 0.5 * tau, rng)
+        return True
 
     cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil:
         """Concentration (M) of the clamped bath(s) that drive binding entry k of bath_rx: the
@@ -500,7 +631,7 @@ cdef class Membrane:
                         self.need = nprod
                     break
                 left -= self.clock[i] / R
-                self.fire(sc, i, rx, rng)
+                self.fire(sc, i, rx, left, rng)
                 self.stats[MSTAT_EVENTS] += 1
                 self.clock[i] = -log(1.0 - next_uniform(rng))
                 s = self.state[i]
