@@ -253,9 +253,9 @@ def nmj_ensemble(dt, trials):
     return res.times[1:], np.asarray(rows, dtype=float)
 
 
-# Measured here (10 trials each): bound AChR at 1 µs +0.6, -1.7, -0.6 % against 0.1 µs at 100, 200
-# and 300 µs (z ≥ -1.4), open AChR -0.6, -1.1, -2.9 % (z ≥ -1.9), free ACh +0.3, 0.0, +0.9 %
-# (z ≤ 0.8). Before released ligand got its geminate test (cleftsim.binding) bound AChR ran 3-4 %
+# Measured here (10 trials each): bound AChR at 1 µs -1.8, -2.1, -0.9 % against 0.1 µs at 100,
+# 200 and 300 µs (z ≥ -1.5), open AChR +1.0, +4.2, +1.8 % (z ≤ 2.8), free ACh +0.9, +0.3, +0.3 %
+# (z ≤ 1.7). Before released ligand got its geminate test (cleftsim.binding) bound AChR ran 3-4 %
 # low at 1 µs (z down to -2.9).
 def test_nmj_1us_matches_0p1us():
     t, coarse = nmj_ensemble("1 us", 10)
