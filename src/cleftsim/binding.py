@@ -24,11 +24,13 @@ triangle's tiles, so the flux per molecule is k_on·c at any tile size), times t
 
     f(κ′_loc) = P_Andrews(κ′_loc) / (√(2π)·κ′_loc),
 
-where κ′_loc is the local reactivity for this ligand around the hit: each molecule's κ′ weighted by
-its share of the contacts with the membrane that a molecule meeting it at x makes over one step
-(the kernel of :func:`contact_share`, out to 2√(4DΔt)), over which the depletion is shared. Sparse
-receptors (κ′_loc ≪ κ′_tile) get nearly the linear probability; a surface whose tiles are all
-occupied is a uniform surface and gets Andrews' exact relation. Tiles do not overlap, so a hit
+where κ′_loc = κ_loc·√(Δt/(2D)) and κ_loc is the local reactivity for this ligand around the hit:
+the mean κ of the tiles under 8 points drawn from where the molecule's further contacts with the
+membrane fall during a step (contacts accumulate as ds/√s, so a contact's time is s = ΔtU² with
+U uniform, and the lateral position at s is a Gaussian of variance 2Ds per axis, followed along
+the mesh across region borders where the membrane goes on and reflected where it folds). Sparse receptors (κ′_loc ≪ κ′_tile) get nearly the linear
+probability; a surface whose tiles are all occupied is a uniform surface and gets Andrews' exact
+relation. Tiles do not overlap, so a hit
 never sums the probabilities of several molecules (only two mobile molecules that moved onto one
 tile do), and nothing saturates while κ′_tile ≤ 1/√(2π). Several reactions of one (ligand, state,
 side) share the probability in proportion to their rate constants.
@@ -46,18 +48,22 @@ thus the intrinsic rate constant: with it a fully covered surface is the Robin b
 
 Released ligand (geminate rebinding). A ligand released at the membrane starts at height 0,
 where a step-wise test is worst (a Gaussian step from there crosses back at its start, on the
-releasing tile, with probability 1/2, against contacts spread over √(2Dτ) in continuous time). A
-volume product of a surface molecule therefore moves for the rest of its step τ (from the event's
-exact time) without binding near its source, and then rebinds with the exact probability of a
-partially reflecting boundary given the unfolded height y it reached (the ratio of the Robin and
-reflecting half-line propagators from height 0; Carslaw & Jaeger 1959, §14.2):
+releasing tile, with probability 1/2, against contacts spread over √(2Dτ) in continuous time).
+A volume product of a surface molecule therefore moves for the rest of its step τ (from the
+event's exact time) without binding within 2√(4Dτ) of its source on membranes facing the same
+way, and then reacts with the exact probability of a partially reflecting boundary given the
+heights y0 and y (unfolded: |y0 + normal step|) where it started and ended over the source's
+plane (the ratio of the Robin and reflecting half-line propagators; Carslaw & Jaeger 1959, §14.2):
 
-    P(y) = √(2π)κ′·erfcx(y/√(4Dτ) + √2·κ′),   κ′ = κ_loc·√(τ/(2D)),
+    P = 2√(2π)κ′·erfcx((y + y0)/√(4Dτ) + √2·κ′) / (1 + exp(y·y0/(Dτ))),   κ′ = κ_loc·√(τ/(2D)),
 
-with κ_loc = Σ_j k_j·w_j/N_A over the molecules j near the source that bind it, w_j their share of
-the contacts per unit area (:func:`contact_share`), and the partner drawn in proportion to
-k_j·w_j. It is exact for a uniform surface and to first order in κ for any pattern; later steps
-bind on hit as above (membrane.pyx, Membrane.geminate).
+with κ_loc drawn as above around the point below it, the partner one of the molecules on those
+tiles in proportion to its κ. The molecule keeps this test on its later steps while it stays
+within 2√(4DΔt) of the source's plane and twice that of the source along it, and while nothing
+closer than √(4DΔt) across the plane turned it back. It is exact for a uniform surface at any Δt,
+and to first order in κ for any pattern (membrane.pyx, Membrane.geminate; diffusion.pyx,
+move_near_source). A molecule that binds during a step has its first-order events in that step
+over a uniform part of what is left of it, as it bound at a uniform time of the step.
 """
 from __future__ import annotations
 
@@ -118,24 +124,6 @@ def tile_radius(tile_density: float) -> float:
 def tile_divisions(triangle_area: float, tile_density: float) -> int:
     """n_t: a triangle of this area (µm²) is cut into n_t² tiles of area ≤ 1/tile_density."""
     return max(1, math.ceil(math.sqrt(triangle_area * tile_density) * (1.0 - 1e-12)))
-
-
-def contact_share(r: float, tile_area: float, D: float, tau: float) -> float:
-    """Share per µm² (µm⁻²) of the contacts with a flat membrane that a molecule meeting it at a
-    point makes during the next τ (s), on a tile of area ``tile_area`` (µm²) centred r (µm) away.
-
-    Contacts (local time) accumulate as ds/√s while the lateral position spreads as a 2-D
-    Gaussian of variance 2Ds per axis, so their lateral density is
-    w(r) = erfc(r/√(4Dτ))/(2√π·r·√(4Dτ)) (normalised over the plane); a tile close to the point
-    gets at most the share of a disc of its area around it, √π·s·erfc(s) + 1 − e^{−s²} with
-    s = a/√(4Dτ), a = √(A_tile/π). Point-sampled at tile centres, the shares of a uniform surface
-    sum to 0.91–0.97 (lowest where √(4Dτ) is near the tile's size). membrane.pyx computes the same."""
-    q4 = 4.0 * D * tau
-    s = math.sqrt(tile_area / math.pi / q4)
-    cap = (math.sqrt(math.pi) * s * math.erfc(s) + 1.0 - math.exp(-s * s)) / tile_area
-    if r <= 0.0:
-        return cap
-    return min(cap, math.erfc(r / math.sqrt(q4)) / (2.0 * math.sqrt(math.pi) * r * math.sqrt(q4)))
 
 
 def largest_dt(k_on: float, tile_area: float, D: float) -> float:

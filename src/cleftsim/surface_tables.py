@@ -15,6 +15,9 @@ from cleftsim.units import PER_UM3_PER_MOLAR
 #: Distance (µm) from the membrane at which released volume molecules appear (100 times the
 #: tracer's restart distance; small against any triangle's inradius times 1e-3, see membrane.pyx).
 PRODUCT_OFFSET = 1e-7
+#: Contacts with a membrane (Membrane.contact_tile) go on across an edge into the next triangle,
+#: whatever its region, while their normals are within 60° (cos > 0.5), and reflect where it folds.
+CONTACT_FOLD_COS = 0.5
 #: Largest distance (µm) between a given position and the region it is placed on.
 PLACE_TOLERANCE = 1e-3
 
@@ -239,19 +242,29 @@ def model_triangle_areas(model) -> np.ndarray:
 
 
 def _mesh_arrays(model) -> dict:
-    """Vertices of every triangle (T, 3, 3) and the within-region neighbours across each edge."""
+    """Vertices of every triangle (T, 3, 3), and the neighbours across each edge within the
+    triangle's region (lateral diffusion) and across any edge where the membrane does not fold
+    (where contacts fall: Membrane.contact_tile)."""
     if not model.objects:
-        return {"tri_v": np.zeros((1, 3, 3)), "neighbors": np.full((1, 3), -1, dtype=np.int32)}
-    tri_v, nbr, offset = [], [], 0
+        none = np.full((1, 3), -1, dtype=np.int32)
+        return {"tri_v": np.zeros((1, 3, 3)), "neighbors": none, "mesh_neighbors": none}
+    tri_v, nbr, mesh_nbr, offset = [], [], [], 0
     for obj in model.objects:
         v = np.asarray(obj.mesh.vertices, dtype=np.float64)
         t = np.asarray(obj.mesh.triangles)
         tri_v.append(v[t])
         adj = surface_adjacency(v, t, np.asarray(obj.mesh.region_ids))
         nbr.append(np.where(adj >= 0, adj + offset, -1))
+        # contacts cross region borders where the membrane goes on (normals within 60°) and
+        # reflect where it folds (a wall at the border mirrors the path back)
+        adj = surface_adjacency(v, t, np.zeros(len(t), dtype=np.int64))
+        nrm = np.asarray(obj.mesh.normals)
+        flat = (adj >= 0) & (np.einsum("tk,tek->te", nrm, nrm[np.maximum(adj, 0)]) > CONTACT_FOLD_COS)
+        mesh_nbr.append(np.where(flat, adj + offset, -1))
         offset += len(t)
     return {"tri_v": np.ascontiguousarray(np.concatenate(tri_v)),
-            "neighbors": np.ascontiguousarray(np.concatenate(nbr), dtype=np.int32)}
+            "neighbors": np.ascontiguousarray(np.concatenate(nbr), dtype=np.int32),
+            "mesh_neighbors": np.ascontiguousarray(np.concatenate(mesh_nbr), dtype=np.int32)}
 
 
 def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.ndarray) -> dict:
@@ -369,5 +382,5 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         "lat_sigma": np.sqrt(2.0 * np.array([s.D for s in model.surface_species] or [0.0]) * model.dt),
         **_mesh_arrays(model),
         "vol_D": as_f([s.D for s in model.species]), "dt": model.dt, "pend_cap": pend_cap,
-        "n_vol": n_vol, "n_surf": n_surf, "tile_radius": binding.tile_radius(model.tile_density), "offset": PRODUCT_OFFSET,
+        "n_vol": n_vol, "n_surf": n_surf, "offset": PRODUCT_OFFSET,
     }

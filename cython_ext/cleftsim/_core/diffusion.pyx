@@ -41,6 +41,13 @@ cdef enum:
     STAT_SLAB = 4
 
 
+# A released molecule keeps its geminate test while it stays within the test's reach of its
+# source's membrane and within NEAR_PATCH times that (squared) of its source along it.
+cdef double NEAR_PATCH = 4.0
+# Largest difference (µm) between where a step ends over a plane and its unfolded height there
+# for a path that nothing across the plane turned back (restarts move paths by about 1e-9 µm).
+cdef double FOLD_TOLERANCE = 1e-6
+
 cdef enum:
     CONSUMED = -2       # returned by trace/move: the molecule reacted with a surface molecule
 
@@ -215,11 +222,14 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
 cdef inline Py_ssize_t join_product(Scene sc, Membrane mb, Py_ssize_t k, double* pp, int* sp, long long* up,
                                     double* wp, double* cp, Py_ssize_t n, long long* next_uid, const double* rcut,
                                     uint64_t* rng, long long* ab, long long* cr, long long* st) noexcept nogil:
-    """Product k of the membrane's buffer moves for the rest of its step (binding anywhere but near
-    its source, whose rebinding the geminate test decides: Membrane.geminate) and joins the volume
-    arrays at slot n unless absorbed, bound or rebound; returns the new number of molecules."""
-    cdef int v = mb.pend_species[k], reg = -1
+    """Product k of the membrane's buffer moves for the rest of its step under the geminate test
+    of its source (Membrane.watch, Membrane.geminate) and joins the volume arrays at slot n unless
+    absorbed, bound or rebound, marked for the test on its next step too (wall = -2 - source);
+    returns the new number of molecules."""
+    cdef int v = mb.pend_species[k], reg = -1, src = mb.pend_src[k]
     cdef double tau = mb.pend_left[k], D = mb.vol_D[v], sg, y
+    cdef const double* plane
+    cdef bint near = False
     cdef double* p = pp + 3 * n
     cdef double d[3]
     cdef double wl = -1.0
@@ -231,22 +241,70 @@ cdef inline Py_ssize_t join_product(Scene sc, Membrane mb, Py_ssize_t k, double*
         d[0] = sg * next_normal(rng)
         d[1] = sg * next_normal(rng)
         d[2] = sg * next_normal(rng)
-        # the height it would end at over its source's plane alone (the unfolded normal step)
-        y = fabs(dot3(sc.planes + 4 * sc.tri_plane[mb.tri[mb.pend_src[k]]], d))
-        mb.watch_source(k)
+        plane = sc.planes + 4 * sc.tri_plane[mb.tri[src]]
+        y = fabs(dot3(plane, d))
+        mb.watch(sc, src, mb.pos + 3 * src, 4.0 * D * tau)
         reg = move(sc, mb, p, d, v, D * tau, rcut[v], rng, cr, st, &wl)
-        mb.gem_src = -1
+        near = reg == -1 and opposite_free(plane, p, mb.pend_side[k], y, 4.0 * D * tau)
+        if reg == -1 and mb.geminate(sc, src, NULL, v, mb.pend_side[k], tau, 0.0, y, tau / mb.dt, rng):
+            reg = CONSUMED
+        mb.unwatch()
         if reg >= 0:
             ab[reg * sc.n_species + v] += 1
-            return n
-        if reg == CONSUMED or mb.geminate(sc, k, y, rng):
+        if reg != -1:
             return n
     sp[n] = v
     up[n] = next_uid[0]
-    wp[n] = wl
+    wp[n] = -2.0 - src if near else wl
     cp[n] = -log(1.0 - next_uniform(rng))
     next_uid[0] += 1
     return n + 1
+
+
+cdef inline bint opposite_free(const double* plane, const double* p, int o, double y, double q4) noexcept nogil:
+    """Whether the molecule may keep the geminate test after a step that would end at the
+    unfolded height y over the plane (on side o; q4 = 4Dτ): where nothing facing the plane turned
+    it back (walls across it only fold its normal coordinate), or where what did is at least
+    √q4 away (a single reflection at H puts it at 2H − y), so that the unfolded height misses no
+    contacts of a path that comes back to the plane from there within a step."""
+    cdef double h = o * (dot3(plane, p) - plane[3])
+    return fabs(h - y) <= FOLD_TOLERANCE or (h + y) * (h + y) >= 4.0 * q4
+
+
+cdef inline int move_near_source(Scene sc, Membrane mb, double* p, double* d, int s, double ddt, double rcut,
+                                 uint64_t* rng, long long* crossed, long long* stats, double* wall) noexcept nogil:
+    """move() for a product's first whole step (wall holds -2 - its source): under the geminate
+    test of its source's membrane around the point below it, from its height there."""
+    cdef int src = <int>(-wall[0] - 2.0 + 0.5), o, reg
+    cdef const double* plane = sc.planes + 4 * sc.tri_plane[mb.tri[src]]
+    cdef double h = dot3(plane, p) - plane[3], y0 = fabs(h), y
+    cdef double x[3]
+    cdef double off[3]
+    cdef double r2
+    cdef int k
+    cdef bint near
+    o = 1 if h >= 0.0 else -1
+    y = fabs(y0 + o * dot3(plane, d))
+    for k in range(3):
+        x[k] = p[k] - h * plane[k]                   # the point below it
+        off[k] = x[k] - mb.pos[3 * src + k]
+    wall[0] = -1.0
+    mb.watch(sc, src, x, 4.0 * ddt)
+    reg = move(sc, mb, p, d, s, ddt, rcut, rng, crossed, stats, wall)
+    near = reg == -1 and opposite_free(plane, p, o, y, 4.0 * ddt)
+    if reg == -1 and mb.geminate(sc, src, off, s, o, mb.dt, y0, y, -1.0, rng):
+        reg = CONSUMED
+    mb.unwatch()
+    if near:
+        # still near its source's membrane (within the test's reach of it, over the same patch):
+        # the test again next step
+        h = dot3(plane, p) - plane[3]
+        r2 = 0.0
+        for k in range(3):
+            r2 += (p[k] - h * plane[k] - mb.pos[3 * src + k]) ** 2
+        if h * o > 0.0 and h * h <= mb.gem_r2 and r2 <= NEAR_PATCH * mb.gem_r2:
+            wall[0] = -2.0 - src
+    return reg
 
 
 cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, long long* uid, double* wall,
@@ -273,7 +331,10 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
             p[2] += d[2]
             i += 1
             continue
-        reg = move(sc, mb, p, d, s, ddt[s], rcut[s], rng, crossed, stats, wall + i)
+        if wall[i] < -1.5:
+            reg = move_near_source(sc, mb, p, d, s, ddt[s], rcut[s], rng, crossed, stats, wall + i)
+        else:
+            reg = move(sc, mb, p, d, s, ddt[s], rcut[s], rng, crossed, stats, wall + i)
         if reg == -1:
             i += 1
             continue

@@ -18,7 +18,6 @@ cdef class Membrane:
     cdef readonly Py_ssize_t n          # surface molecule slots (dead ones have state -1)
     cdef readonly int n_vol             # volume species
     cdef readonly int n_surf            # surface species (states)
-    cdef readonly double tile_radius    # radius of a disc of the nominal tile area (µm): the hash's scale
     cdef readonly Py_ssize_t n_tiles
     cdef readonly double offset         # distance from the membrane at which products appear (µm)
     cdef readonly bint mobile           # some surface species diffuse laterally
@@ -27,28 +26,25 @@ cdef class Membrane:
     cdef public bint overflow           # an event found the product buffer full (it fires next step)
     cdef public Py_ssize_t need         # products of the largest event that did not fit
     cdef readonly double dt             # the time step (s)
-    cdef public Py_ssize_t gem_src      # while a product moves: its source molecule (no binding near it), else -1
-    cdef public double gem_r2           # squared reach (µm²) of that product's geminate test
+    cdef public bint gem_on             # a molecule moves under the geminate test (Membrane.watch):
+    cdef double gem_x[3]                # the point on the membrane it watches,
+    cdef const double* gem_n            # that membrane's plane,
+    cdef public double gem_r2           # and the squared reach (µm²) of the test
     cdef dict _arrays                   # the numpy arrays behind the pointers below
-    cdef double inv_h
     cdef double* pos                    # (n, 3) positions on the triangles
     cdef int* tri
     cdef int* state
     cdef signed char* orient            # +1: faces the side the triangle normal points to; -1: the other
     cdef double* clock                  # remaining unit-exponential hazard to the next first-order event
+    cdef double* shift                  # part of Δt to add to (or, < 0, take from) its next first-order pass
     cdef int* tile                      # the tile each molecule occupies (global index)
     cdef int* tile_head                 # (n_tiles) first molecule on each tile, -1 none
     cdef int* tile_next                 # next molecule on the same tile (only mobile ones share)
     cdef const int* tile_n              # (T) n_t: triangle t is cut into n_t² tiles (0: none)
     cdef const int* tile_start          # (T + 1) first global tile of each triangle
     cdef const double* inv_tile_area    # (T) 1 / area of each of the triangle's tiles (µm⁻²)
-    cdef int* head                      # spatial hash: first molecule of each bucket
-    cdef int* nxt                       # next molecule in the same bucket
     cdef const double* kp_weight        # (n_vol * n_surf * 2) κ′ of each (ligand, state, relation) times its tile's area (µm²)
     cdef const double* depl             # depletion-factor coefficients a1, a2, a3 and κ′_max
-    cdef long long* stamp               # per bucket: the last query that visited it
-    cdef long long query
-    cdef unsigned long long mask
     cdef const int* bind_start          # (n_vol * n_surf * 2 + 1) CSR of binding reactions per (ligand, state,
                                         # relation: 0 the hit comes from the side the molecule faces, 1 the other)
     cdef const int* bind_rx
@@ -71,6 +67,7 @@ cdef class Membrane:
     cdef long long* stats
     cdef const double* tri_v            # (T, 3, 3) vertices of every triangle of the scene
     cdef const int* neighbors           # (T, 3) neighbour across each edge within the region, or -1
+    cdef const int* mesh_neighbors      # (T, 3) neighbour across each edge where the membrane does not fold, or -1
     cdef const double* lat_sigma        # (n_surf) lateral rms step per axis sqrt(2 D dt) (µm)
     cdef double* pend_pos               # (pend_cap, 3) volume products waiting to join: start points,
     cdef int* pend_species              # species,
@@ -79,18 +76,22 @@ cdef class Membrane:
     cdef double* pend_left              # and the time (s) each moves before the step ends
     cdef const double* vol_D            # (n_vol) diffusion coefficient of each volume species (µm²/s)
 
-    cdef void rebuild_hash(self) noexcept nogil
     cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil
     cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil
     cdef bint react_on_hit(self, Scene sc, int t, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
-    cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
-                             int side) noexcept nogil
+    cdef int contact_tile(self, Scene sc, int t, const double* x, const double* off, double q4,
+                          uint64_t* rng, int* t_out) noexcept nogil
+    cdef double tile_kappa(self, int tl, int tt, int v, int o) noexcept nogil
+    cdef double local_kappa(self, Scene sc, int t, const double* x, const double* off, double q4, int v, int o,
+                            uint64_t* rng, int* tiles, int* tris, double* kap) noexcept nogil
+    cdef double local_factor(self, Scene sc, int t, const double* x, int ligand, int side,
+                             uint64_t* rng) noexcept nogil
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx, double left, uint64_t* rng) noexcept nogil
-    cdef void watch_source(self, Py_ssize_t k) noexcept nogil
+    cdef void watch(self, Scene sc, Py_ssize_t src, const double* x, double q4) noexcept nogil
+    cdef void unwatch(self) noexcept nogil
     cdef bint near_source(self, Scene sc, const double* n_hit, const double* x) noexcept nogil
-    cdef double gem_scan(self, Scene sc, Py_ssize_t src, int v, int o, double q4, double target,
-                         int* pick, int* pick_rx) noexcept nogil
-    cdef bint geminate(self, Scene sc, Py_ssize_t k, double y, uint64_t* rng) noexcept nogil
+    cdef bint geminate(self, Scene sc, Py_ssize_t src, const double* off, int v, int o, double tau, double y0,
+                       double y, double shift, uint64_t* rng) noexcept nogil
     cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil

@@ -7,11 +7,12 @@ whose traced step crosses the membrane at x on triangle t looks up the tile unde
 the barycentric coordinates of x; the triangle is located in its grid cell when the tracer gave
 another of the plane's, or none in the slab fast path) and may react with the molecules on that
 tile that face its side: with the per-hit probability p(ligand, state) / A_tile (bind_p holds p
-times the tile area) times the depletion factor f of the local reactivity, each molecule's κ′
-weighted by its share of the contacts a molecule meeting the membrane at x makes in a step
-(contact_share; cleftsim.binding; molecules within 2√(4DΔt) are found in a spatial hash of cells
-of edge 2 r_tile, chained lists), so that the flux of reactions is k_on · c per surface
-molecule for a uniform concentration c at any time step. The uniform number is drawn only when the
+times the tile area) times the depletion factor f of the local reactivity κ_loc: the mean κ of
+the tiles at CONTACTS points drawn from where the molecule's further contacts with the membrane
+fall during the step (contact_tile: the time of a contact has density ∝ 1/√s, the lateral
+position then a Gaussian of variance 2Ds per axis, followed along the mesh; cleftsim.binding),
+so that the flux of reactions is k_on · c per surface molecule for a uniform concentration c at
+any time step. The uniform number is drawn only when the
 tile holds a candidate, and f is computed only when a reaction is possible (f <= 1). Only mobile
 molecules can share a tile (after a lateral step each moves to the tile under its position); when
 their probabilities sum to more than 1 the molecule reacts with certainty and the shortfall is
@@ -23,15 +24,19 @@ its next event. Within a step of length dt the total rate R of its state (first-
 plus bindings driven by a concentration clamp at the step's mean concentration) uses the clock up
 at R·dt; when the clock runs out first, the event happens at that exact time, the channel is
 chosen with probability k/R, a new clock is drawn, and the rest of the step continues in the new
-state (any number of events per step). By memorylessness a binding on hit leaves the clock valid.
+state (any number of events per step). By memorylessness a binding on hit leaves the clock valid;
+as it happened at a uniform time of the step, the new state's events in that step run over a
+uniform part U of it (shift: -U; a rebinding at the end of a step, after this pass, adds U·τ to
+the next).
 
 Products. Volume products appear `offset` away from the membrane on their side: the one the
 molecule faces, the other, or a random one (rx_vol_side; Reaction.product_sides), from a point
 moved 0.1 % of the way towards the triangle's centroid, off any edge (or join the clamp's bath when
 that side is clamped for their species). Each moves for the rest of its step (from its event's
-time; half a step after a binding on hit) without binding near its source, then meets the
-geminate test (Membrane.geminate; cleftsim.binding, "Released ligand") and enters the volume at
-the end of the step (diffusion.pyx, join_product). A binding from the back or from both sides
+time; half a step after a binding on hit) under the geminate test of its source's membrane
+(Membrane.watch, Membrane.geminate; cleftsim.binding, "Released ligand"), enters the volume at
+the end of the step, and keeps the test on later steps while it stays near (diffusion.pyx,
+join_product, move_near_source). A binding from the back or from both sides
 (Reaction.side) has its own tables, and a clamp drives it from the bath on that side.
 """
 import numpy as np
@@ -41,24 +46,14 @@ from cleftsim._core.scene cimport Scene, TRI_STRIDE
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_uniform, next_normal
 from cleftsim._core.surface cimport tangent_basis, move_on_surface
-from cleftsim._core.hashgrid cimport cell_hash, bucket_of
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
-# The geminate test looks for partners within GEM_REACH·√(4Dτ) of the source: the lateral kernel
-# holds 1 − 0.2 % of the local time there.
+# Hits within GEM_REACH·√(4Dτ) of a watched point are left to the geminate test (99.8 % of the
+# contacts fall there).
 cdef double GEM_REACH = 2.0
-
-
-cdef inline double contact_share(double r2, double inv_a, double q4) noexcept nogil:
-    """Share per µm² (µm⁻²) of a molecule's contacts with the membrane during τ (q4 = 4Dτ, µm²)
-    that fall on a tile of area 1/inv_a whose centre lies r = √r2 from where it met the membrane:
-    cleftsim.binding.contact_share (the lateral kernel, capped at the whole tile's share)."""
-    cdef double sa = 1.0 / sqrt(M_PI * inv_a * q4)
-    cdef double w = (sqrt(M_PI) * sa * erfc(sa) + 1.0 - exp(-sa * sa)) * inv_a
-    if r2 > 0.0:
-        w = min(w, erfc(sqrt(r2 / q4)) / (2.0 * sqrt(M_PI * r2 * q4)))
-    return w
+# Contact points drawn for a local reactivity (local_kappa): at most 16.
+cdef int CONTACTS = 8
 
 
 cdef inline double erfcx(double z) noexcept nogil:
@@ -106,34 +101,22 @@ cdef class Membrane:
         cdef double[::1] depl = a["depletion"]
         cdef double[:, :, ::1] tri_v = a["tri_v"]
         cdef int[:, ::1] neighbors = a["neighbors"]
+        cdef int[:, ::1] mesh_neighbors = a["mesh_neighbors"]
         cdef double[::1] lat_sigma = a["lat_sigma"]
         cdef double[::1] vol_D = a["vol_D"]
         cdef double[::1] bind_kv = a["bind_kv"]
-        cdef Py_ssize_t nb = 16
         self.n = pos.shape[0]
-        while nb < 2 * self.n:
-            nb *= 2
-        head_arr = np.full(nb, -1, dtype=np.int32)
-        nxt_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
-        stamp_arr = np.zeros(nb, dtype=np.int64)
         self.n_tiles = a["n_tiles"]
         tile_head_arr = np.full(max(self.n_tiles, 1), -1, dtype=np.int32)
         tile_next_arr = np.full(max(self.n, 1), -1, dtype=np.int32)
-        cdef long long[::1] stamp = stamp_arr
-        cdef int[::1] head = head_arr
-        cdef int[::1] nxt = nxt_arr
         cdef int[::1] tile_head = tile_head_arr
         cdef int[::1] tile_next = tile_next_arr
-        self._arrays = dict(a, head=head_arr, nxt=nxt_arr, stamp=stamp_arr, tile_head=tile_head_arr,
-                            tile_next=tile_next_arr)
+        self._arrays = dict(a, tile_head=tile_head_arr, tile_next=tile_next_arr)
         self.n_vol = a["n_vol"]
         self.n_surf = a["n_surf"]
-        self.tile_radius = a["tile_radius"]
         self.offset = a["offset"]
-        self.inv_h = 1.0 / (2.0 * self.tile_radius)
-        self.mask = nb - 1
         self.dt = a["dt"]
-        self.gem_src = -1
+        self.gem_on = False
         self.pend_cap = 0
         self.n_pend = 0
         self.alloc_pending(a["pend_cap"])
@@ -142,8 +125,10 @@ cdef class Membrane:
         self.state = &state[0] if self.n else NULL
         self.orient = &orient[0] if self.n else NULL
         self.clock = &clock[0] if self.n else NULL
-        self.head = &head[0]
-        self.nxt = &nxt[0]
+        shift_arr = np.zeros(max(self.n, 1))
+        cdef double[::1] shift = shift_arr
+        self.shift = &shift[0]
+        self._arrays["shift"] = shift_arr
         self.tile = &tile[0] if self.n else NULL
         self.tile_head = &tile_head[0]
         self.tile_next = &tile_next[0]
@@ -152,10 +137,9 @@ cdef class Membrane:
         self.inv_tile_area = &inv_tile_area[0]
         self.kp_weight = &kp_weight[0]
         self.depl = &depl[0]
-        self.stamp = &stamp[0]
-        self.query = 0
         self.tri_v = &tri_v[0, 0, 0]
         self.neighbors = &neighbors[0, 0]
+        self.mesh_neighbors = &mesh_neighbors[0, 0]
         self.lat_sigma = &lat_sigma[0]
         self.mobile = bool((np.asarray(lat_sigma) > 0).any())
         self.bind_start = &bind_start[0]
@@ -183,11 +167,6 @@ cdef class Membrane:
             if self.state[i] >= 0:
                 self.tile_next[i] = self.tile_head[self.tile[i]]
                 self.tile_head[self.tile[i]] = <int>i
-        self.rebuild_hash()
-
-    def rehash(self):
-        """Rebuild the spatial hash after surface molecules moved."""
-        self.rebuild_hash()
 
     def grow_pending(self, Py_ssize_t cap):
         """Make room for at least cap volume products per step (the buffer must be empty)."""
@@ -224,18 +203,6 @@ cdef class Membrane:
                      for k in names)
 
 
-    cdef void rebuild_hash(self) noexcept nogil:
-        cdef Py_ssize_t i
-        cdef unsigned long long b
-        for i in range(<Py_ssize_t>(self.mask + 1)):
-            self.head[i] = -1
-        for i in range(self.n):
-            if self.state[i] < 0:
-                continue
-            b = bucket_of(self.pos + 3 * i, self.inv_h, self.mask)
-            self.nxt[i] = self.head[b]
-            self.head[b] = <int>i
-
     cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil:
         """The global tile of triangle t under x (its barycentric coordinates, clamped onto the
         triangle; the layout is that of cleftsim.surface.tile_of_bary), -1 if t has no tiles."""
@@ -271,7 +238,7 @@ cdef class Membrane:
     cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil:
         """One step of lateral diffusion of every mobile surface molecule within its region
         (surface.pyx: unfolding across edges, reflection at region borders); each moves to the
-        tile under its new position; then a new hash."""
+        tile under its new position."""
         cdef Py_ssize_t i
         cdef int s, t, k, old, j
         cdef double sg, g1, g2
@@ -311,7 +278,6 @@ cdef class Membrane:
             self.tile[i] = k
             self.tile_next[i] = self.tile_head[k]
             self.tile_head[k] = <int>i
-        self.rebuild_hash()
 
     cdef bint react_on_hit(self, Scene sc, int t, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil:
@@ -326,7 +292,7 @@ cdef class Membrane:
         cdef int nc = 0, k, m, j, s, q, tl
         cdef double total = 0.0, u, f, inv_a
         cdef bint crowded = False
-        if self.gem_src >= 0 and self.near_source(sc, n_hit, x):
+        if self.gem_on and self.near_source(sc, n_hit, x):
             return False                                   # the geminate test covers this hit
         t = sc.locate(x, n_hit, t)
         tl = self.tile_at(sc, t, x)
@@ -355,7 +321,7 @@ cdef class Membrane:
         u = next_uniform(rng)
         if u >= total:                                     # f <= 1: no reaction possible
             return False
-        f = self.local_factor(sc, n_hit, x, ligand, side)
+        f = self.local_factor(sc, t, x, ligand, side, rng)
         total *= f
         if crowded:
             self.stats[MSTAT_SATURATED] += 1
@@ -375,49 +341,77 @@ cdef class Membrane:
                         self.need = m
                     return False
                 self.fire(sc, cand[k], cand_rx[k], 0.5 * self.dt, rng)
+                self.shift[cand[k]] = -next_uniform(rng)      # it bound at a uniform time of the step
                 return True
         return False
 
-    cdef double local_factor(self, Scene sc, const double* n_hit, const double* x, int ligand,
-                             int side) noexcept nogil:
-        """Depletion factor f(κ′_loc) of cleftsim.binding: κ′_loc sums the κ′ of the molecules within
-        2√(4DΔt) of x that bind from `side`, each weighted by its contact share (cells searched: the
-        box around x, flattened along the membrane normal to the tile radius)."""
-        cdef double q4 = 4.0 * self.vol_D[ligand] * self.dt, r2 = GEM_REACH * GEM_REACH * q4, r = sqrt(r2)
-        cdef double kp = 0.0, w, ext, dx, dy, dz, d2
-        cdef long long lo[3]
-        cdef long long hi[3]
-        cdef long long a, b, c
-        cdef unsigned long long bk
-        cdef int k, j, s
-        cdef const double* pj
+    cdef int contact_tile(self, Scene sc, int t, const double* x, const double* off, double q4,
+                          uint64_t* rng, int* t_out) noexcept nogil:
+        """A tile drawn from where a molecule that met the membrane at x on triangle t (moved by
+        `off` along it first, or NULL) makes its contacts with it during the next τ (q4 = 4Dτ, µm²):
+        contacts accumulate as ds/√s (s = τU², U uniform) and the lateral position at s is a
+        2-D Gaussian of variance 2Ds per axis, followed along the mesh across region borders where
+        it does not fold, reflected where it does (surface.move_on_surface,
+        surface_tables.CONTACT_FOLD_COS); its triangle goes to t_out. -1 where there are no tiles."""
+        cdef double p[3]
+        cdef double d[3]
+        cdef double e1[3]
+        cdef double e2[3]
+        cdef double sg = sqrt(0.5 * q4) * next_uniform(rng), g1, g2, dn
+        cdef const double* nrm = sc.planes + 4 * sc.tri_plane[t]
+        cdef long long st[3]
+        cdef int k
+        tangent_basis(self.tri_v + 9 * t, e1, e2)
+        g1 = sg * next_normal(rng)
+        g2 = sg * next_normal(rng)
         for k in range(3):
-            ext = r * sqrt(max(0.0, 1.0 - n_hit[k] * n_hit[k])) + self.tile_radius
-            lo[k] = <long long>floor((x[k] - ext) * self.inv_h)
-            hi[k] = <long long>floor((x[k] + ext) * self.inv_h)
-        self.query += 1
-        for a in range(lo[0], hi[0] + 1):
-            for b in range(lo[1], hi[1] + 1):
-                for c in range(lo[2], hi[2] + 1):
-                    bk = cell_hash(a, b, c) & self.mask
-                    if self.stamp[bk] == self.query:
-                        continue
-                    self.stamp[bk] = self.query
-                    j = self.head[bk]
-                    while j >= 0:
-                        s = self.state[j]
-                        if s >= 0:
-                            w = self.kp_weight[(ligand * self.n_surf + s) * 2 + (0 if self.orient[j] == side else 1)]
-                            if w > 0.0:
-                                pj = self.pos + 3 * j
-                                dx = pj[0] - x[0]
-                                dy = pj[1] - x[1]
-                                dz = pj[2] - x[2]
-                                d2 = dx * dx + dy * dy + dz * dz
-                                if (d2 <= r2
-                                        and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n_hit) > 0.5):
-                                    kp += w * contact_share(d2, self.inv_tile_area[self.tri[j]], q4)
-                        j = self.nxt[j]
+            p[k] = x[k]
+            d[k] = g1 * e1[k] + g2 * e2[k]
+        if off != NULL:
+            dn = dot3(nrm, off)
+            for k in range(3):
+                d[k] += off[k] - dn * nrm[k]
+        t = move_on_surface(self.tri_v, self.mesh_neighbors, t, p, d, st)
+        t_out[0] = t
+        return self.tile_at(sc, t, p)
+
+    cdef double tile_kappa(self, int tl, int tt, int v, int o) noexcept nogil:
+        """Σ k/(N_A·A_tile) (µm/s) of the molecules on tile tl (of triangle tt) that bind v from side o."""
+        cdef int j = self.tile_head[tl], s, q, m
+        cdef double K = 0.0
+        while j >= 0:
+            s = self.state[j]
+            if s >= 0:
+                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                    K += self.bind_kv[m]
+            j = self.tile_next[j]
+        return K * self.inv_tile_area[tt]
+
+    cdef double local_kappa(self, Scene sc, int t, const double* x, const double* off, double q4, int v, int o,
+                            uint64_t* rng, int* tiles, int* tris, double* kap) noexcept nogil:
+        """The local reactivity κ_loc (µm/s) for ligand v from side o around x on triangle t (moved
+        by off along it first, or NULL): the mean κ of CONTACTS tiles drawn from where a molecule's
+        contacts with the membrane fall during the next τ (q4 = 4Dτ; contact_tile), each kept in
+        tiles, tris and kap."""
+        cdef int c
+        cdef double total = 0.0
+        for c in range(CONTACTS):
+            tiles[c] = self.contact_tile(sc, t, x, off, q4, rng, tris + c)
+            kap[c] = self.tile_kappa(tiles[c], tris[c], v, o) if tiles[c] >= 0 else 0.0
+            total += kap[c]
+        return total / CONTACTS
+
+    cdef double local_factor(self, Scene sc, int t, const double* x, int ligand, int side,
+                             uint64_t* rng) noexcept nogil:
+        """Depletion factor f(κ′_loc) of cleftsim.binding for a hit at x on triangle t from `side`,
+        κ′_loc = κ_loc·√(Δt/(2D)) (local_kappa)."""
+        cdef int tiles[16]
+        cdef int tris[16]
+        cdef double kap[16]
+        cdef double D = self.vol_D[ligand]
+        cdef double kp = self.local_kappa(sc, t, x, NULL, 4.0 * D * self.dt, ligand, side, rng, tiles, tris,
+                                          kap) * sqrt(self.dt / (2.0 * D))
         if kp > self.depl[3]:
             return (1.0 - self.depl[0] * self.depl[3] + self.depl[1] * self.depl[3] ** 2
                     - self.depl[2] * self.depl[3] ** 3) * self.depl[3] / kp
@@ -457,105 +451,87 @@ cdef class Membrane:
             self.n_pend += 1
         self.state[i] = self.rx_surf[rx]
 
-    cdef void watch_source(self, Py_ssize_t k) noexcept nogil:
-        """Product k is about to move: hits near its source no longer bind (the geminate test decides)."""
-        self.gem_src = self.pend_src[k]
-        self.gem_r2 = GEM_REACH * GEM_REACH * 4.0 * self.vol_D[self.pend_species[k]] * self.pend_left[k]
+    cdef void watch(self, Scene sc, Py_ssize_t src, const double* x, double q4) noexcept nogil:
+        """A molecule is about to move near surface molecule src's membrane, over x on its plane,
+        for a time τ (q4 = 4Dτ, µm²): hits within GEM_REACH·√q4 of x on membranes facing that way
+        no longer bind (the geminate test decides) until unwatch."""
+        self.gem_on = True
+        self.gem_x[0] = x[0]
+        self.gem_x[1] = x[1]
+        self.gem_x[2] = x[2]
+        self.gem_n = sc.planes + 4 * sc.tri_plane[self.tri[src]]
+        self.gem_r2 = GEM_REACH * GEM_REACH * q4
+
+    cdef void unwatch(self) noexcept nogil:
+        self.gem_on = False
 
     cdef bint near_source(self, Scene sc, const double* n_hit, const double* x) noexcept nogil:
-        """Whether a hit at x on a membrane of normal n_hit lies within the geminate test's reach
-        of the source molecule gem_src (on a membrane facing the same way)."""
-        cdef const double* p0 = self.pos + 3 * self.gem_src
-        cdef double dx = x[0] - p0[0], dy = x[1] - p0[1], dz = x[2] - p0[2]
-        return (dx * dx + dy * dy + dz * dz <= self.gem_r2
-                and dot3(sc.planes + 4 * sc.tri_plane[self.tri[self.gem_src]], n_hit) > 0.5)
+        """Whether a hit at x on a membrane of normal n_hit lies within the watched reach."""
+        cdef double dx = x[0] - self.gem_x[0], dy = x[1] - self.gem_x[1], dz = x[2] - self.gem_x[2]
+        return dx * dx + dy * dy + dz * dz <= self.gem_r2 and dot3(self.gem_n, n_hit) > 0.5
 
-    cdef double gem_scan(self, Scene sc, Py_ssize_t src, int v, int o, double q4, double target,
-                         int* pick, int* pick_rx) noexcept nogil:
-        """The local reactivity W = Σ k_m·w(r_j) (µm/s; see geminate) of the binding reactions m of
-        ligand v with the molecules j within the reach sqrt(gem_r2) of molecule src, on membranes facing its
-        way, from side o of src's triangle; w is the lateral kernel of the local time (geminate).
-        With target >= 0, stop at the first (j, m) where the running sum exceeds target and return
-        them in pick, pick_rx."""
-        cdef const double* n0 = sc.planes + 4 * sc.tri_plane[self.tri[src]]
-        cdef const double* x0 = self.pos + 3 * src
-        cdef double r2, ext, dx, dy, dz, w, total = 0.0
-        cdef long long lo[3]
-        cdef long long hi[3]
-        cdef long long a, b, c
-        cdef unsigned long long bk
-        cdef int k, j, s, m, q
-        cdef const double* pj
-        for k in range(3):
-            ext = sqrt(self.gem_r2 * max(0.0, 1.0 - n0[k] * n0[k])) + self.tile_radius
-            lo[k] = <long long>floor((x0[k] - ext) * self.inv_h)
-            hi[k] = <long long>floor((x0[k] + ext) * self.inv_h)
-        self.query += 1
-        for a in range(lo[0], hi[0] + 1):
-            for b in range(lo[1], hi[1] + 1):
-                for c in range(lo[2], hi[2] + 1):
-                    bk = cell_hash(a, b, c) & self.mask
-                    if self.stamp[bk] == self.query:
-                        continue
-                    self.stamp[bk] = self.query
-                    j = self.head[bk]
-                    while j >= 0:
-                        s = self.state[j]
-                        if s >= 0:
-                            q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
-                            if self.bind_start[q] < self.bind_start[q + 1]:
-                                pj = self.pos + 3 * j
-                                dx = pj[0] - x0[0]
-                                dy = pj[1] - x0[1]
-                                dz = pj[2] - x0[2]
-                                r2 = dx * dx + dy * dy + dz * dz
-                                if r2 <= self.gem_r2 and dot3(sc.planes + 4 * sc.tri_plane[self.tri[j]], n0) > 0.5:
-                                    w = contact_share(r2, self.inv_tile_area[self.tri[j]], q4)
-                                    for m in range(self.bind_start[q], self.bind_start[q + 1]):
-                                        total += self.bind_kv[m] * w
-                                        if 0.0 <= target < total:
-                                            pick[0] = j
-                                            pick_rx[0] = self.bind_rx[m]
-                                            return total
-                        j = self.nxt[j]
-        return total
+    cdef bint geminate(self, Scene sc, Py_ssize_t src, const double* off, int v, int o, double tau, double y0,
+                       double y, double shift, uint64_t* rng) noexcept nogil:
+        """The geminate test of a molecule of species v that moved for τ (s) from height y0 (µm) on
+        side o of surface molecule src's membrane, over the point `off` (or NULL: 0) from src along
+        it (without binding within the watched reach), by a step that would end at height y over
+        that plane alone (the unfolded height): True if it reacted with a molecule there during
+        the step (and is consumed). The partner's first-order events then skip (shift < 0) or add
+        (shift > 0) a uniform part of shift·Δt in its next pass (Membrane.first_order), as the
+        reaction happened at a uniform time of the move.
 
-    cdef bint geminate(self, Scene sc, Py_ssize_t k, double y, uint64_t* rng) noexcept nogil:
-        """The geminate test of product k of the buffer, which moved (without binding near its
-        source) during its pend_left by a step whose component along its source's normal was ±y
-        (µm): True if it rebound (and is consumed).
-
-        A molecule released at a reactive membrane reacts within time τ, given that it ends at
-        height y, with the probability of a partially reflecting boundary (Robin, coefficient κ)
-        against a reflecting one, for reflected Brownian motion from height 0:
-            P(y) = √(2π)κ′·erfcx(y/√(4Dτ) + √2·κ′),   κ′ = κ·√(τ/(2D))
-        (the ratio of the two half-line propagators; Carslaw & Jaeger 1959, §14.2), with y the
-        unfolded height |normal step|: walls parallel to the membrane (a cleft) reflect the path
-        but add no contacts with it unless it travels twice their distance. κ is the local
-        reactivity seen by the molecule: Σ_j k_j·w(r_j)/N_A over the molecules j near the source, w
-        the density of the lateral position at the time of its contacts with the membrane
-        (contacts accumulate as ds/√s, the lateral position spreads as a 2-D Gaussian of variance
-        2Ds per axis, so w(r) = erfc(r/√(4Dτ))/(2π^½·r·√(4Dτ)), capped at the whole tile's share
-        (√π·s·erfc(s) + 1 − e^{−s²})/A_tile, s = a/√(4Dτ), a = √(A_tile/π)). The partner is j with
-        probability ∝ k_j·w(r_j). Exact for a uniform surface; first-order exact for any pattern."""
-        cdef int v = self.pend_species[k], o = self.pend_side[k], j = -1, rx = -1, m
-        cdef Py_ssize_t src = self.pend_src[k]
-        cdef double tau = self.pend_left[k], D = self.vol_D[v], q4 = 4.0 * D * tau
-        cdef double W, kp, z, P, u
+        A molecule reacts within τ, given that it went from height y0 to y, with the probability
+        of a partially reflecting boundary (Robin, coefficient κ) against a reflecting one — the
+        ratio of the two half-line propagators (Carslaw & Jaeger 1959, §14.2):
+            P = 2√(2π)κ′·erfcx((y + y0)/√(4Dτ) + √2·κ′) / (1 + exp(y·y0/(Dτ))),   κ′ = κ·√(τ/(2D)),
+        (√(2π)κ′·erfcx(y/√(4Dτ) + √2κ′) from the membrane, y0 = 0). With the unfolded height,
+        walls parallel to the membrane (a cleft) reflect the path but add no contacts with it
+        unless it travels twice their distance. κ = Σ k/(N_A·A_tile) of the molecules on a tile
+        drawn from where its contacts fall (contact_tile), one of them reacting in proportion to
+        its rate: exact for a uniform surface, and to first order in κ for any pattern."""
+        cdef int tiles[16]
+        cdef int tris[16]
+        cdef double kap[16]
+        cdef int c, j, s, q, m, rx = -1, pick = -1
+        cdef double D = self.vol_D[v], q4 = 4.0 * D * tau
+        cdef double K, kp, z, P, u, a
         if q4 <= 0.0:
             return False
-        self.gem_r2 = GEM_REACH * GEM_REACH * q4          # as watch_source set it
-        W = self.gem_scan(sc, src, v, o, q4, -1.0, &j, &rx)
-        if W <= 0.0:
+        a = y * y0 / (D * tau)
+        if a > 30.0:                                       # P < 1e-13
             return False
-        kp = W * sqrt(tau / (2.0 * D))
-        z = y / sqrt(q4) + sqrt(2.0) * kp
-        P = sqrt(2.0 * M_PI) * kp * erfcx(z)
+        K = self.local_kappa(sc, self.tri[src], self.pos + 3 * src, off, q4, v, o, rng, tiles, tris, kap)
+        if K <= 0.0:
+            return False
+        kp = K * sqrt(tau / (2.0 * D))
+        z = (y + y0) / sqrt(q4) + sqrt(2.0) * kp
+        P = 2.0 * sqrt(2.0 * M_PI) * kp * erfcx(z) / (1.0 + exp(a))
         u = next_uniform(rng)
         if u >= P:
             return False
-        self.gem_scan(sc, src, v, o, q4, u / P * W, &j, &rx)
-        if j < 0:
+        u = u / P * K * CONTACTS                           # the contact, then the partner on its tile,
+        for c in range(CONTACTS):                          # in proportion to their rates
+            if u < kap[c]:
+                break
+            u -= kap[c]
+        if c == CONTACTS:
+            c = CONTACTS - 1
+        u /= self.inv_tile_area[tris[c]]
+        j = self.tile_head[tiles[c]]
+        while j >= 0:
+            s = self.state[j]
+            if s >= 0:
+                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                for m in range(self.bind_start[q], self.bind_start[q + 1]):
+                    pick = j
+                    rx = self.bind_rx[m]
+                    u -= self.bind_kv[m]
+                    if u < 0.0:
+                        break
+                if u < 0.0:
+                    break
+            j = self.tile_next[j]
+        if pick < 0:
             return False
         m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
         if self.n_pend + m > self.pend_cap:
@@ -564,7 +540,8 @@ cdef class Membrane:
             if m > self.need:
                 self.need = m
             return False
-        self.fire(sc, j, rx, 0.5 * tau, rng)
+        self.fire(sc, pick, rx, 0.5 * tau, rng)
+        self.shift[pick] = shift * next_uniform(rng)
         return True
 
     cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil:
@@ -592,7 +569,8 @@ cdef class Membrane:
             s = self.state[i]
             if s < 0:
                 continue
-            left = dt
+            left = dt * (1.0 + self.shift[i])             # less after a binding during the step
+            self.shift[i] = 0.0
             reg = sc.tri_region[self.tri[i]]
             ctx_f = (reg * 2 + (1 if self.orient[i] > 0 else 0)) * self.n_vol
             ctx_b = (reg * 2 + (0 if self.orient[i] > 0 else 1)) * self.n_vol
