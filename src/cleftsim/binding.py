@@ -59,8 +59,9 @@ plane (the ratio of the Robin and reflecting half-line propagators; Carslaw & Ja
 
 with κ_loc drawn as above around the point below it, the partner one of the molecules on those
 tiles in proportion to its κ. The molecule keeps this test on its later steps while it stays
-within 2√(4DΔt) of the source's plane and twice that of the source along it, and while nothing
-closer than √(4DΔt) across the plane turned it back. It is exact for a uniform surface at any Δt,
+within 2√(4DΔt) of the source's plane and twice that of the source along it, while the point
+below it still lies on a triangle of that plane (on a curved membrane the plane is only local),
+and while nothing closer than √(4DΔt) across the plane turned it back. It is exact for a uniform surface at any Δt,
 and to first order in κ for any pattern (membrane.pyx, Membrane.geminate; diffusion.pyx,
 move_near_source). A molecule that binds during a step has its first-order events in that step
 over a uniform part of what is left of it, as it bound at a uniform time of the step.

@@ -296,13 +296,16 @@ cdef inline int move_near_source(Scene sc, Membrane mb, double* p, double* d, in
         reg = CONSUMED
     mb.unwatch()
     if near:
-        # still near its source's membrane (within the test's reach of it, over the same patch):
+        # still near its source's membrane (within the test's reach of it, over the same patch,
+        # and that membrane still flat there: the point below it lies on the source's plane):
         # the test again next step
         h = dot3(plane, p) - plane[3]
         r2 = 0.0
         for k in range(3):
-            r2 += (p[k] - h * plane[k] - mb.pos[3 * src + k]) ** 2
-        if h * o > 0.0 and h * h <= mb.gem_r2 and r2 <= NEAR_PATCH * mb.gem_r2:
+            x[k] = p[k] - h * plane[k]
+            r2 += (x[k] - mb.pos[3 * src + k]) ** 2
+        if (h * o > 0.0 and h * h <= mb.gem_r2 and r2 <= NEAR_PATCH * mb.gem_r2
+                and sc.locate(x, plane, -1) >= 0):
             wall[0] = -2.0 - src
     return reg
 
