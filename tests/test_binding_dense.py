@@ -234,10 +234,9 @@ def nmj_ensemble(dt, trials):
     return res.times[1:], np.asarray(rows, dtype=float)
 
 
-# Measured here (10 trials each): bound AChR at 1 µs +2.0, +1.4, +4.2 % against 0.1 µs at 100,
-# 200 and 300 µs (z ≤ 3.0), open AChR -0.6, +2.4, +3.1 % (z ≤ 1.7), free ACh +0.4, -0.5, -0.8 %
-# (|z| ≤ 0.7). Before released ligand got its geminate test (cleftsim.binding) bound AChR ran
-# 3-4 % low at 1 µs (z down to -2.9).
+# Measured here (10 trials each): bound AChR at 1 µs -1.6, +1.2, +2.1 % against 0.1 µs at 100,
+# 200 and 300 µs (|z| ≤ 1.7). Before released ligand got its geminate test (cleftsim.binding)
+# bound AChR ran 3-4 % low at 1 µs (z down to -2.9).
 def test_nmj_1us_matches_0p1us():
     t, coarse = nmj_ensemble("1 us", 10)
     _, fine = nmj_ensemble("0.1 us", 10)
