@@ -297,7 +297,6 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         for st in reachable_states(model, {pl.species.index}):
             where.setdefault(st, set()).update((offsets[pl.region.object.index] + pl.region.triangles).tolist())
     bind_p = []
-    kp_weight = np.zeros(max(n_vol, 1) * max(n_surf, 1) * 2)
     for q, rxs in enumerate(bind):
         if not rxs:
             continue
@@ -342,8 +341,6 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
                 f"(tile_density = {model.tile_density:g} /um^2); use dt <= "
                 f"{binding.largest_dt(k_tot, smallest, lig.D):.4g} s{dens_txt}")
         bind_p.extend(c * rx.k / k_tot if k_tot > 0 else 0.0 for rx in rxs)
-        # κ′ of a molecule times its tile's area: the local κ′ weighs it by its share of the contacts
-        kp_weight[q] = binding.kappa_prime(k_tot, 1.0, lig.D, model.dt) if k_tot > 0 else 0.0
     bind_start, bind_rx = csr([[rx.index for rx in rxs] for rxs in bind])
     uni_start, uni_rx = csr([[rx.index for rx in rxs] for rxs in uni])
     bath_start, bath_pairs = csr(bath)
@@ -365,7 +362,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         "n_tiles": int(tiles["start"][-1]),
         "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p),
         "bind_kv": as_f([model.reactions[i].k / PER_UM3_PER_MOLAR for i in bind_rx]),
-        "kp_weight": kp_weight, "depletion": np.array(binding.DEPLETION_COEFFICIENTS + (binding.KAPPA_PRIME_MAX,)),
+        "depletion": np.array(binding.DEPLETION_COEFFICIENTS + (binding.KAPPA_PRIME_MAX,)),
         "rx_k": as_f([rx.k for rx in model.reactions]),
         "rx_surf": as_i([-1 if rx.surface_product is None else rx.surface_product.index for rx in model.reactions]),
         "rx_vol_start": as_i(vol_start) if n_rx else np.zeros(1, dtype=np.int32), "rx_vol": as_i(vol),

@@ -43,7 +43,6 @@ cdef class Membrane:
     cdef const int* tile_n              # (T) n_t: triangle t is cut into n_t² tiles (0: none)
     cdef const int* tile_start          # (T + 1) first global tile of each triangle
     cdef const double* inv_tile_area    # (T) 1 / area of each of the triangle's tiles (µm⁻²)
-    cdef const double* kp_weight        # (n_vol * n_surf * 2) κ′ of each (ligand, state, relation) times its tile's area (µm²)
     cdef const double* depl             # depletion-factor coefficients a1, a2, a3 and κ′_max
     cdef const int* bind_start          # (n_vol * n_surf * 2 + 1) CSR of binding reactions per (ligand, state,
                                         # relation: 0 the hit comes from the side the molecule faces, 1 the other)
@@ -88,6 +87,7 @@ cdef class Membrane:
     cdef double local_factor(self, Scene sc, int t, const double* x, int ligand, int side,
                              uint64_t* rng) noexcept nogil
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx, double left, uint64_t* rng) noexcept nogil
+    cdef bint bind(self, Scene sc, Py_ssize_t i, int rx, double left, double shift, uint64_t* rng) noexcept nogil
     cdef void watch(self, Scene sc, Py_ssize_t src, const double* x, double q4) noexcept nogil
     cdef void unwatch(self) noexcept nogil
     cdef bint near_source(self, Scene sc, const double* n_hit, const double* x) noexcept nogil

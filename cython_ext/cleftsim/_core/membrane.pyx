@@ -97,7 +97,6 @@ cdef class Membrane:
         cdef int[::1] tile_n = a["tile_n"]
         cdef int[::1] tile_start = a["tile_start"]
         cdef double[::1] inv_tile_area = a["inv_tile_area"]
-        cdef double[::1] kp_weight = a["kp_weight"]
         cdef double[::1] depl = a["depletion"]
         cdef double[:, :, ::1] tri_v = a["tri_v"]
         cdef int[:, ::1] neighbors = a["neighbors"]
@@ -135,7 +134,6 @@ cdef class Membrane:
         self.tile_n = &tile_n[0]
         self.tile_start = &tile_start[0]
         self.inv_tile_area = &inv_tile_area[0]
-        self.kp_weight = &kp_weight[0]
         self.depl = &depl[0]
         self.tri_v = &tri_v[0, 0, 0]
         self.neighbors = &neighbors[0, 0]
@@ -333,17 +331,24 @@ cdef class Membrane:
         for k in range(nc):
             u -= f * cand_p[k]
             if u < 0.0 or k == nc - 1:
-                m = self.rx_vol_start[cand_rx[k] + 1] - self.rx_vol_start[cand_rx[k]]
-                if self.n_pend + m > self.pend_cap:
-                    self.stats[MSTAT_DEFERRED] += 1
-                    self.overflow = True
-                    if m > self.need:
-                        self.need = m
-                    return False
-                self.fire(sc, cand[k], cand_rx[k], 0.5 * self.dt, rng)
-                self.shift[cand[k]] = -next_uniform(rng)      # it bound at a uniform time of the step
-                return True
+                # it bound at a uniform time of the step
+                return self.bind(sc, cand[k], cand_rx[k], 0.5 * self.dt, -1.0, rng)
         return False
+
+    cdef bint bind(self, Scene sc, Py_ssize_t i, int rx, double left, double shift, uint64_t* rng) noexcept nogil:
+        """Fire binding rx of surface molecule i during a step (fire, its products to move for
+        `left`), its next first-order pass shifted by a uniform part of shift·Δt (Membrane.shift);
+        False, and the buffer marked to grow, when the products do not fit (it binds on a later hit)."""
+        cdef int m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
+        if self.n_pend + m > self.pend_cap:
+            self.stats[MSTAT_DEFERRED] += 1
+            self.overflow = True
+            if m > self.need:
+                self.need = m
+            return False
+        self.fire(sc, i, rx, left, rng)
+        self.shift[i] = shift * next_uniform(rng)
+        return True
 
     cdef int contact_tile(self, Scene sc, int t, const double* x, const double* off, double q4,
                           uint64_t* rng, int* t_out) noexcept nogil:
@@ -531,18 +536,7 @@ cdef class Membrane:
                 if u < 0.0:
                     break
             j = self.tile_next[j]
-        if pick < 0:
-            return False
-        m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
-        if self.n_pend + m > self.pend_cap:
-            self.stats[MSTAT_DEFERRED] += 1
-            self.overflow = True
-            if m > self.need:
-                self.need = m
-            return False
-        self.fire(sc, pick, rx, 0.5 * tau, rng)
-        self.shift[pick] = shift * next_uniform(rng)
-        return True
+        return pick >= 0 and self.bind(sc, pick, rx, 0.5 * tau, shift, rng)
 
     cdef double bath_conc(self, int k, int ctx_f, int ctx_b, const double* conc) noexcept nogil:
         """Concentration (M) of the clamped bath(s) that drive binding entry k of bath_rx: the
