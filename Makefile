@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LINTED := src tests examples benchmarks validation
 SOURCES := $(wildcard cython_ext/cleftsim/_core/*.pyx cython_ext/cleftsim/_core/*.pxd) setup.py pyproject.toml
 
-.PHONY: demo test bench validate annotate clean
+.PHONY: demo lint test test-fast bench validate annotate clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +20,23 @@ $(STAMP): $(PY) $(SOURCES)
 demo: $(STAMP)
 	$(PY) examples/ca1_demo.py --out out
 
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
+
+# everything, after the linter
 test: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
 	$(PY) -m pytest -q
+
+# the suite without the long-running checks marked @pytest.mark.slow (about 90 s on 2 cores)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 validate: $(STAMP)
-	$(PY) -m cleftsim.validation docs/validation
+	$(PY) validation/report.py docs/validation
 	$(PY) validation/rat_nmj.py docs/validation
 
 annotate: $(STAMP)

@@ -409,13 +409,13 @@ def bench_presets(scale: float) -> list[dict]:
     for name, t_end in (("ca1_synapse", 5e-3), ("gabaergic_synapse", 5e-3), ("neuromuscular_junction", 2e-3)):
         model = getattr(cs.presets, name)(seed=1)
         t0 = time.perf_counter()
-        scene = model.simulation().scene
+        compiled = cs.compile(model)
         compile_s = time.perf_counter() - t0
         tx = model.species[0].name
         every = 10e-6
         best = None
         for k in range(REPEATS):
-            sim = cs.Simulation(model, seed=cs.trial_seed(1, k), scene=scene)
+            sim = cs.Simulation(compiled, seed=cs.trial_seed(1, k))
             t0 = time.perf_counter()
             res = sim.sample(t_end * max(scale, 0.2), every, progress=False)
             sec = time.perf_counter() - t0
@@ -464,22 +464,22 @@ def bench_rat_nmj(scale: float) -> list[dict]:
     w0, c0 = clocks()
     model = mcell.load(RAT_NMJ, seed=1)
     w1, c1 = clocks()
-    scene = model.simulation().scene
+    compiled = cs.compile(model)
     w2, c2 = clocks()
     t_end = model.t_end * max(scale, 0.2)
     best = None
     for k in range(REPEATS):
-        sim = cs.Simulation(model, seed=cs.trial_seed(1, k), scene=scene)
+        sim = cs.Simulation(compiled, seed=cs.trial_seed(1, k))
         a0, b0 = clocks()
         res = sim.sample(t_end, progress=False)
         a1, b1 = clocks()
         if best is None or a1 - a0 < best[0]:
             best = (a1 - a0, b1 - b0, float(np.sum(res["ACh.World"][:-1]) + np.sum(res["Ch.World"][:-1])))
-    fresh = [cs.Simulation(model, seed=1, scene=scene) for _ in range(REPEATS)]
+    fresh = [cs.Simulation(compiled, seed=1) for _ in range(REPEATS)]
     membrane_s = min(_timed(lambda: sim.advance(1)) for sim in fresh)
     run_s, run_cpu, msteps = best
     n_steps = round(t_end / model.dt)
-    return [{"name": "rat_nmj_trial", "t_end": t_end, "dt": model.dt, "triangles": int(scene.n_tri),
+    return [{"name": "rat_nmj_trial", "t_end": t_end, "dt": model.dt, "triangles": int(compiled.scene.n_tri),
              "surface_molecules": int(sum(p.n for p in model.placements)),
              "load_seconds": w1 - w0, "load_cpu_seconds": c1 - c0, "compile_seconds": w2 - w1,
              "compile_cpu_seconds": c2 - c1, "run_seconds": run_s, "run_cpu_seconds": run_cpu,

@@ -5,8 +5,8 @@
 (molecules that reach it have left the cleft). D = 0.33 µm²/ms, dt = 1 µs.
 
 Printed: the fraction still in the cleft S(t) next to the exact Fourier–Bessel series
-(cleftsim.analytic.disc_survival), and the mean concentration within a central disc of radius
-a = 50 nm next to cleftsim.analytic.disc_mean_concentration (with the exact concentration on
+(cleftsim.physics.analytic.disc_survival), and the mean concentration within a central disc of radius
+a = 50 nm next to cleftsim.physics.analytic.disc_mean_concentration (with the exact concentration on
 the axis, c(0, t), for reference). The ± columns are one binomial standard error of the
 simulated number. A two-panel figure is saved as PNG and PDF.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import cleftsim as cs
-from cleftsim import analytic
+from cleftsim.physics import analytic
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 R = 0.2          # µm

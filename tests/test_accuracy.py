@@ -1,4 +1,4 @@
-"""AccuracyWarning for time steps too long for the geometry or the binding (cleftsim.accuracy):
+"""AccuracyWarning for time steps too long for the geometry or the binding (cleftsim.compiler.time_step):
 raised when the model is compiled, naming a Δt at which the check passes; silent at the presets'
 defaults. The thresholds are measured (docs/algorithms.md, "Choosing the time step")."""
 import re
@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 import cleftsim as cs
-from cleftsim import accuracy
+from cleftsim.compiler import time_step as accuracy
 
 
 def compile_warnings(model) -> list[str]:
@@ -21,12 +21,14 @@ def suggested_dt(message: str) -> str:
     return re.search(r"use dt <= ([0-9.e+-]+ [mun]?s)", message).group(1)
 
 
+@pytest.mark.slow
 def test_the_presets_defaults_do_not_warn():
     assert compile_warnings(cs.presets.ca1_synapse()) == []
     assert compile_warnings(cs.presets.neuromuscular_junction()) == []
     assert compile_warnings(cs.presets.gabaergic_synapse()) == []
 
 
+@pytest.mark.slow
 def test_a_long_step_out_of_a_narrow_cleft_warns_and_names_a_step_that_does_not():
     """CA1 at 20 µs: the gap check (q = 1.6) fires; the Δt it names passes every check. (At 50 µs,
     where the peak of open AMPA was 18.4 against 12.9 at 0.25 µs, the AMPA binding is refused: the

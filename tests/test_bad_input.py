@@ -50,7 +50,7 @@ def test_an_absurd_concentration_is_refused():
 
 # -- more than fits -------------------------------------------------------------------------------
 def test_more_surface_molecules_than_fit_on_a_region_are_refused():
-    """One molecule per tile (cleftsim.binding): a region holds at most its number of tiles."""
+    """One molecule per tile (cleftsim.physics.binding): a region holds at most its number of tiles."""
     m, glu, box = box_model()
     s = m.add_surface_species("S")
     bottom = box.region("bottom")                          # 0.25 µm²: two triangles cut 36 ways, 2592 tiles
@@ -110,7 +110,7 @@ def test_a_transmitter_that_cannot_diffuse_is_refused():
 
 def test_rates_far_beyond_any_reaction_are_named_as_such():
     m, glu, box = box_model()
-    b = m.add_species("B", D="0.33 um^2/ms")
+    m.add_species("B", D="0.33 um^2/ms")
     s = m.add_surface_species("S")
     for equation in ("glu + B -> 0", "glu + S -> 0"):
         with pytest.raises(cs.ModelError, match=f"reaction '{re.escape(equation)}' .* 1e\\+30 1/M/s, but diffusion "
@@ -119,7 +119,8 @@ def test_rates_far_beyond_any_reaction_are_named_as_such():
     # below that bound, but beyond what the model's molecules can reach: named at compile time
     m = cs.Model(dt=1.0, seed=1)
     box = m.add_geometry(cs.geometry.box(10.0), "box")
-    glu, b = m.add_species("glu", D="0.33 um^2/ms"), m.add_species("B", D="0.33 um^2/ms")
+    glu = m.add_species("glu", D="0.33 um^2/ms")
+    m.add_species("B", D="0.33 um^2/ms")
     m.add_reaction("glu + B -> 0", 1e11)
     m.release(glu, 10, inside=box)
     with pytest.raises(cs.ModelError, match=r"reaction 'glu \+ B -> 0': k = 1e\+11 .* far beyond molecular contact; "
@@ -173,12 +174,12 @@ def test_a_scheme_made_with_another_models_ligand_is_refused():
 
 # -- long runs show progress -----------------------------------------------------------------------
 def test_a_long_single_run_shows_a_progress_bar_unless_asked_not_to(monkeypatch, capsys):
-    import cleftsim.simulation
+    import cleftsim.engine.simulation
 
     m, glu, box = box_model()
     m.release(glu, n=10, at=(0, 0, 0))
     m.count(glu)
-    monkeypatch.setattr(cleftsim.simulation, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(cleftsim.engine.simulation, "PROGRESS_DELAY", 0.0)
     m.run(t_end="2 ms", every="1 ms")
     assert "simulated" in capsys.readouterr().err
     m.run(t_end="2 ms", every="1 ms", progress=False)
@@ -298,7 +299,7 @@ def test_simulation_arguments_are_checked():
     m.release(glu, n=10, at=(0, 0, 0))
     assert np.array_equal(cs.Simulation(m, seed=5).run("3 us").positions(glu),
                           cs.Simulation(m, seed=np.random.SeedSequence(5)).run("3 us").positions(glu))
-    with pytest.raises(cs.ModelError, match="Simulation needs a cleftsim Model, got str"):
+    with pytest.raises(cs.ModelError, match="Simulation needs a cleftsim Model or CompiledModel, got str"):
         cs.Simulation("model")
     with pytest.raises(cs.ModelError, match="seed must be a non-negative integer or a numpy SeedSequence"):
         cs.Simulation(m, seed=-1)
@@ -323,7 +324,7 @@ def test_a_production_that_cannot_fit_in_memory_is_refused_before_running():
 
 
 def test_ensemble_arguments_and_statistics_of_too_few_trials():
-    from cleftsim.ensemble import EnsembleResult
+    from cleftsim.results.ensemble import EnsembleResult
 
     one = EnsembleResult(np.arange(3.0), {"x": np.ones((1, 3))}, 1, np.array([0]), {})
     with pytest.raises(ValueError, match="needs at least 2 trials; this ensemble has 1"):

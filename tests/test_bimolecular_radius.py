@@ -1,4 +1,4 @@
-"""Binding radius of A + B at a finite time step (cleftsim.bimolecular) against its limits.
+"""Binding radius of A + B at a finite time step (cleftsim.physics.bimolecular) against its limits.
 
 - Large steps (b = σ_b/s ≪ 1): pairs land in the sphere as if uniformly placed, F = (4π/3) b³.
 - Small steps (b ≫ 1): the sphere absorbs on contact, but a discrete walk only sees it at the
@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from cleftsim import bimolecular as bm
+from cleftsim.physics import bimolecular as bm
 
 BETA = 1.4603545088095868 / math.sqrt(2 * math.pi)     # −ζ(1/2)/√(2π)
 
@@ -29,6 +29,7 @@ def test_small_steps_reduce_to_smoluchowski_with_the_boundary_shift(b):
     assert F < 2 * math.pi * b                           # never above Smoluchowski
 
 
+@pytest.mark.slow
 def test_flux_grows_with_the_radius_and_the_grid_is_converged(monkeypatch):
     bs = [0.05, 0.2, 0.5, 1.0, 2.0, 4.0]
     fs = [bm.reduced_flux(b) for b in bs]
@@ -43,6 +44,7 @@ def test_flux_grows_with_the_radius_and_the_grid_is_converged(monkeypatch):
         bm.reduced_flux.cache_clear()
 
 
+@pytest.mark.slow
 def test_physics_md_example_and_inverse():
     r = bm.binding_radius(1e7, 1000.0, 1e-6)
     assert r == pytest.approx(1.6e-3, abs=0.05e-3)
@@ -63,6 +65,7 @@ def test_given_radius_with_small_steps_is_the_doi_model(b, lam_dt):
     assert bm.reduced_flux(b, None, p) == pytest.approx(doi, rel=5e-3)
 
 
+@pytest.mark.slow
 def test_probability_for_a_given_radius_inverts_the_rate_and_refuses_too_much():
     D, dt, sigma = 200.0, 1e-7, 0.01
     for k in (1e8, 1e9):

@@ -1,4 +1,4 @@
-"""Volume–surface binding against exact results (docs/reference.md §1.4–1.6; cleftsim.binding).
+"""Volume–surface binding against exact results (docs/reference.md §1.4–1.6; cleftsim.physics.binding).
 
 A ligand L (volume species) meets surface molecules placed on the bottom face (z = −h/2) of a
 box; every check compares a simulated quantity with an exact value, with a tolerance of K
@@ -9,7 +9,7 @@ k = k_on/(N_A·V), V in litres (1 µm³ = 1e-15 L). A reactive face of site dens
 Robin boundary with κ = k_on·σ/(N_A·1e-15) µm/s (binding.py); κ′ = κ·√(Δt/(2D)).
 
 Tiles. Every triangle of the floor is cut into equal tiles (at most 1/tile_density each, 1e4 µm⁻²
-by default) and every site occupies one tile (cleftsim.binding); a hit on a tile binds its
+by default) and every site occupies one tile (cleftsim.physics.binding); a hit on a tile binds its
 occupant with √(2π)κ′_tile times the depletion factor of the reactivity averaged over the
 ligand's reach around the hit. A tile lies wholly on its face, so sites at the edges of a face
 bind like any other (the reactive discs of the earlier model lost part of theirs beyond the
@@ -23,31 +23,12 @@ import re
 import numpy as np
 import pytest
 from scipy import stats
-from scipy.special import erfcx, gammaln
+from scipy.special import gammaln
 
 import cleftsim as cs
-from cleftsim import binding
-from cleftsim.model import ModelError
+from cleftsim.errors import ModelError
 
-K = 4.5                          # tolerance, in standard errors
-NA = 6.02214076e23               # mol⁻¹
-L_PER_UM3 = 1e-15                # litres per µm³
-
-
-def check(est, exact, se, what, k=K):
-    check_all([(est, exact, se, what)], k)
-
-
-def check_all(items, k=K):
-    """Each item (estimate, exact, SE, label) must lie within k SE; every one is reported."""
-    lines, bad = [], []
-    for est, exact, se, what in items:
-        z = (est - exact) / se
-        lines.append(f"{what}: simulated {est:.6g}, exact {exact:.6g}, SE {se:.3g}, z = {z:+.2f}")
-        if not abs(z) < k:
-            bad.append(lines[-1])
-    print("\n".join(lines))
-    assert not bad, "outside the tolerance of %g SE:\n%s" % (k, "\n".join(bad))
+from helpers import L_PER_UM3, N_A, check, check_all, robin_uptake
 
 
 def box_model(dt_us, seed, size, D, site_species=("S", "SL"), tile_density=None):
@@ -82,7 +63,7 @@ def box_model(dt_us, seed, size, D, site_species=("S", "SL"), tile_density=None)
 SIZE1, D1 = (0.565, 0.565, 0.04), 300.0
 A0_1, B0_1, LAM0 = 8000, 16000, 3000.0
 K1 = LAM0 / B0_1                                               # per pair, s⁻¹
-KON1 = K1 * NA * np.prod(SIZE1) * L_PER_UM3                     # M⁻¹s⁻¹
+KON1 = K1 * N_A * np.prod(SIZE1) * L_PER_UM3                     # M⁻¹s⁻¹
 
 
 def free_ligand(t, a0, b0, k):
@@ -99,6 +80,7 @@ def run_irreversible(dt_us, seed, facing="inside", t_end="1 ms", every="5 us"):
     return m.run(t_end=t_end, every=every)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_us, seed", [(0.1, 11), (1.0, 12)])
 def test_reaction_limited_binding_rate_independent_of_dt(dt_us, seed):
     res = run_irreversible(dt_us, seed)
@@ -141,7 +123,7 @@ def run_equilibrium(a0, b0, kd, gamma, size, dt_us, seed, t_eq, t_run, every):
     xm, xp = deterministic_eq(a0, b0, kd)
     kf = gamma / (xp - xm)                                        # per pair, s⁻¹
     v_l = np.prod(size) * L_PER_UM3
-    kon, koff = kf * NA * v_l, kd * kf                            # K_D (molecules) = koff/kon·N_A·V
+    kon, koff = kf * N_A * v_l, kd * kf                            # K_D (molecules) = koff/kon·N_A·V
     m, lig, box = box_model(dt_us, seed, size, 300.0)
     m.add_reaction("L + S <-> SL", (kon, koff))
     m.place("S", region=box.region("bottom"), n=b0)
@@ -172,6 +154,7 @@ def batch_mean(x, n_blocks):
 # = 0.0027 here. Measured in scratch runs of this set-up (6 seeds × 40 ms each): mean −0.03 % ±
 # 0.10 %; at twice the κ′ (γ = 1e4) −0.40 % ± 0.08 %, and −0.15 % ± 0.12 % at γ = 1e4, Δt = 0.25 µs,
 # i.e. the equilibrium occupancy is biased low by ≈ 0.7·κ′ (relative). Here that is ≲ 0.2 % ≈ 0.8 SE.
+@pytest.mark.slow
 def test_mass_action_equilibrium_many_molecules():
     a0 = b0 = 1000
     kd = 500.0
@@ -199,6 +182,7 @@ def test_mass_action_equilibrium_many_molecules():
 # 0.4 ms = 4/γ (4000 samples, lag correlation ≤ e⁻⁴ ≈ 0.02, so the histogram counts are practically
 # independent and the chi-square statistic has its nominal distribution). SE of the mean by batch
 # means (40 blocks of 40 ms). The test resolves the small-number correction: 5.1155 − 5.000 ≈ 6 SE.
+@pytest.mark.slow
 def test_small_number_equilibrium_distribution():
     a0 = b0 = 10
     kd = 5.0
@@ -239,15 +223,9 @@ def test_small_number_equilibrium_distribution():
 D4, FLOOR4, SIGMA_T, KAPPA4 = 300.0, 0.5, 1e4, 2450.0
 
 
-def robin_uptake(t, c, kappa, D):
-    """Cumulative uptake per area (µm⁻²) from a half-space at c (µm⁻³) through a Robin boundary κ (µm/s)."""
-    x = kappa * np.sqrt(t / D)
-    return c * (D / kappa) * (erfcx(x) - 1 + 2 * x / math.sqrt(math.pi))
-
-
 def check_robin_uptake(height, n, seed, t_end, every, t_checks):
     size = (FLOOR4, FLOOR4, height)
-    kon = KAPPA4 * NA * L_PER_UM3 / SIGMA_T
+    kon = KAPPA4 * N_A * L_PER_UM3 / SIGMA_T
     m, lig, box = box_model(1.0, seed, size, D4, site_species=("T",))
     rx = m.add_reaction("L + T -> T", kon)
     area = FLOOR4 * FLOOR4
@@ -271,6 +249,7 @@ def test_robin_uptake_transient():
     check_robin_uptake(1.0, 100000, 41, "100 us", "10 us", (20e-6, 50e-6, 100e-6))
 
 
+@pytest.mark.slow
 def test_robin_uptake_approaches_perfect_absorber():
     check_robin_uptake(4.0, 16000, 43, "5 ms", "100 us", (0.3e-3, 1e-3, 2e-3, 5e-3))
     # the exact form itself tends to the perfect absorber, 2c√(Dt/π) per area
@@ -290,7 +269,7 @@ def test_binding_beyond_fit_range_names_largest_dt():
     # largest dt: one tile's linear probability √(2π)·κ√(dt/2D) = 1, κ = k_on/(N_A·1e-15·A_tile); the
     # 0.02 µm² triangles of the floor are cut 15 × 15 ways at 1e4 µm⁻²
     assert m.surface_capacity(box.region("bottom")) == 2 * 15 ** 2
-    kappa = kon / (NA * L_PER_UM3) / (0.02 / 15 ** 2)
+    kappa = kon / (N_A * L_PER_UM3) / (0.02 / 15 ** 2)
     largest = 2 * D * (1 / math.sqrt(2 * math.pi) / kappa) ** 2
     assert stated < dt and stated == pytest.approx(largest, rel=1e-3)
     # and a step just below it is accepted
@@ -348,6 +327,7 @@ def test_orientation_outside_facing_sites_bind_ligand_outside():
 # step (24 nm), so a ligand meets it at most once per approach and the probability must be the
 # linear √(2π)κ′ (= 0.51): Andrews' value per site bound only 0.72 ± 0.03 of λ (with 0.5 nm discs).
 # The access limit of such a tile, k_D = 4·D·a·N_A, is 120 times k_on: −0.8 %, under 0.4 SE.
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_us", [0.1, 1.0])
 def test_sparse_site_rate_independent_of_dt(dt_us):
     size, kon, n_t, n_l = (0.2, 0.2, 0.05), 3e6, 200, 4000
@@ -357,7 +337,7 @@ def test_sparse_site_rate_independent_of_dt(dt_us):
     m.release(lig, n=n_l, inside=box)
     m.count(lig, name="L")
     res = m.run(t_end="1 ms", every="10 us")
-    lam = kon * n_t / (NA * np.prod(size) * L_PER_UM3)
+    lam = kon * n_t / (N_A * np.prod(size) * L_PER_UM3)
     a = res["L"].astype(float)
     events = a[0] - a[-1]
     lam_hat = events / np.trapezoid(a, res.times)

@@ -5,7 +5,7 @@ L + S -> SL with sites on the bottom plate of a disc cleft (R = 400 nm, h = 20 n
 uniform in it: both stay uniform laterally, and the binding is reaction limited (relative
 depletion next to the plate κh/D ≈ 1 %, below the tolerance), so the free ligand follows the
 well-mixed closed form of A + B -> C (docs/reference.md §1.4) with k = k_on/(N_A V), whatever dt.
-The 40 000 sites (8·10⁴ µm⁻²) need a tile density of 10⁵ µm⁻² (one site per tile, cleftsim.binding).
+The 40 000 sites (8·10⁴ µm⁻²) need a tile density of 10⁵ µm⁻² (one site per tile, cleftsim.physics.binding).
 """
 import math
 
@@ -14,7 +14,8 @@ import pytest
 
 import cleftsim as cs
 
-N_A = 6.02214076e23
+from helpers import N_A
+
 R, H = 0.4, 0.02
 A0, B0 = 20000, 40000
 K_ON = 4.59e6
@@ -40,6 +41,7 @@ def run(dt: float, facing: str = "inside", seed: int = 1):
     return res
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt", [1e-7, 1e-6])
 def test_free_ligand_follows_mass_action_in_a_cleft(dt):
     res = run(dt)
@@ -56,6 +58,7 @@ def test_free_ligand_follows_mass_action_in_a_cleft(dt):
     assert res.diagnostics["slab_steps"] > 0.3 * res.diagnostics["reflections"] / 2
 
 
+@pytest.mark.slow
 def test_sites_facing_away_from_the_cleft_never_bind():
     res = run(1e-6, facing="outside")
     assert np.all(res["L"] == A0)

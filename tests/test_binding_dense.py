@@ -1,4 +1,4 @@
-"""Binding of dense receptors on MCell's tiles (cleftsim.binding) against exact results and
+"""Binding of dense receptors on MCell's tiles (cleftsim.physics.binding) against exact results and
 against the same surfaces at a fine Δt.
 
 Every triangle of the floor of a box is cut into equal tiles and each receptor occupies one, so
@@ -14,7 +14,7 @@ from scipy.integrate import quad
 from scipy.special import erfcx, gammaln
 
 import cleftsim as cs
-from test_binding import K, L_PER_UM3, NA, check_all
+from helpers import L_PER_UM3, N_A, check_all, robin_uptake
 
 
 def floor_model(dt_us, seed, size, D, kon, n_sites=None, fraction=None, tile_density=None, reversible=None):
@@ -54,17 +54,12 @@ def floor_model(dt_us, seed, size, D, kon, n_sites=None, fraction=None, tile_den
 # stay ≤ 1 (a lone receptor on such tiles could not bind at its rate), so κ′ = 0.5 is refused.
 # Expected systematic error: the transient of the first few steps (−1 to −2 % at 20 µs, less
 # later; tests/test_binding.py), under 1 SE at the times checked.
-def robin_uptake(t, c, kappa, D):
-    x = kappa * np.sqrt(t / D)
-    return c * (D / kappa) * (erfcx(x) - 1 + 2 * x / math.sqrt(math.pi))
-
-
 @pytest.mark.parametrize("kappa_prime", [0.05, 0.2, 0.35])
 def test_fully_covered_floor_is_a_robin_boundary(kappa_prime):
     size, D, n_l, dt = (0.2, 0.2, 0.5), 300.0, 60000, 1e-6
     area = size[0] * size[1]
     kappa = kappa_prime / math.sqrt(dt / (2 * D))
-    kon = kappa * NA * L_PER_UM3 / (450 / area)
+    kon = kappa * N_A * L_PER_UM3 / (450 / area)
     m, lig, box, n, cap = floor_model(1.0, 81, size, D, kon, fraction=1.0)
     assert n == cap == 450
     m.release(lig, n=n_l, inside=box)
@@ -83,7 +78,7 @@ def test_fully_covered_floor_is_a_robin_boundary(kappa_prime):
 def test_kappa_prime_beyond_a_tile_is_refused():
     """A fully covered surface at κ′ = 0.5 needs a tile probability 1.25: refused, naming dt and tile_density."""
     size, D = (0.2, 0.2, 0.5), 300.0
-    kon = 0.5 / math.sqrt(1e-6 / (2 * D)) * NA * L_PER_UM3 / (450 / 0.04)
+    kon = 0.5 / math.sqrt(1e-6 / (2 * D)) * N_A * L_PER_UM3 / (450 / 0.04)
     m, lig, box, n, cap = floor_model(1.0, 81, size, D, kon, fraction=1.0)
     m.release(lig, n=10, inside=box)
     with pytest.raises(cs.ModelError, match=r"per-hit probability of 1.25 > 1 .* use dt <= .* or tile_density <= "):
@@ -112,6 +107,7 @@ def captures(fraction, dt_us, seeds, t_end="50 us"):
     return res.times, np.sum(out, axis=0), 20000 * len(seeds)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fraction", [0.03, 0.3, 1.0])
 def test_patterned_surface_1us_matches_fine_dt(fraction):
     t, coarse, n_l = captures(fraction, 1.0, (91, 92))
@@ -128,6 +124,7 @@ def test_patterned_surface_1us_matches_fine_dt(fraction):
 # Reaction-limited receptors at 3 % (k_on = 1e7 M⁻¹s⁻¹: the access limit 4·D·a·N_A of a tile is
 # 290 times larger, −0.3 %; κh/(3D) = 0.02 % of depletion across the box): capture rate per ligand
 # k_on·N_T/(N_A·V) at Δt = 1 and 0.05 µs; k̂ = events/∫L dt, SE k̂/√events.
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_us", [1.0, 0.05])
 def test_sparse_receptors_bind_at_k_on(dt_us):
     size, kon = (0.2, 0.2, 0.05), 1e7
@@ -137,7 +134,7 @@ def test_sparse_receptors_bind_at_k_on(dt_us):
     a = res["L"].astype(float)
     events = a[0] - a[-1]
     lam_hat = events / np.trapezoid(a, res.times)
-    lam = kon * n / (NA * np.prod(size) * L_PER_UM3)
+    lam = kon * n / (N_A * np.prod(size) * L_PER_UM3)
     check_all([(lam_hat, lam, lam_hat / math.sqrt(events), f"capture rate of {n} receptors at dt = {dt_us} us")])
 
 
@@ -158,10 +155,11 @@ def exact_mean(a0, b0, kd):
     return float((n * p).sum() / p.sum())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_us", [1.0, 0.1, 0.05])
 def test_dense_reversible_receptors_follow_mass_action(dt_us):
     size, a0, b0, kd = (0.2, 0.2, 0.05), 200, 200, 100.0
-    koff = KON_ACHR * kd / (NA * np.prod(size) * L_PER_UM3)
+    koff = KON_ACHR * kd / (N_A * np.prod(size) * L_PER_UM3)
     m, lig, box, n, cap = floor_model(dt_us, 97, size, D_ACH, KON_ACHR, n_sites=b0, reversible=(KON_ACHR, koff))
     m.release(lig, n=a0, inside=box)
     sim = m.simulation()
@@ -182,7 +180,7 @@ def test_dense_reversible_receptors_follow_mass_action(dt_us):
 # probability erfcx(κ√(t/D)) (the half-line survival from the boundary; Carslaw & Jaeger 1959
 # §14.2), so the free L at t is N_U·∫₀ᵗ λe^{−λs} erfcx(κ√((t − s)/D)) ds. Each U's ligand is free
 # or not independently: binomial SE over the trials' N_U releases. This is where a step-wise test
-# from the membrane is worst (cleftsim.binding, "Released ligand").
+# from the membrane is worst (cleftsim.physics.binding, "Released ligand").
 def released_free(t, lam, kappa, D):
     return quad(lambda s: lam * math.exp(-lam * s) * erfcx(kappa * math.sqrt((t - s) / D)), 0.0, t)[0]
 
@@ -191,7 +189,7 @@ def released_free(t, lam, kappa, D):
 def test_ligand_released_at_a_robin_boundary_rebinds_exactly(dt_us):
     size, D, lam, n_u, trials = (0.2, 0.2, 0.5), 300.0, 2e5, 150, 100
     kappa = 0.2 / math.sqrt(1e-6 / (2 * D))
-    kon = kappa * NA * L_PER_UM3 / (450 / (size[0] * size[1]))
+    kon = kappa * N_A * L_PER_UM3 / (450 / (size[0] * size[1]))
     total = np.zeros(4)
     for k in range(trials):
         m = cs.Model(dt=f"{dt_us} us", seed=500 + k)
@@ -235,8 +233,9 @@ def nmj_ensemble(dt, trials):
 
 
 # Measured here (10 trials each): bound AChR at 1 µs -1.6, +1.2, +2.1 % against 0.1 µs at 100,
-# 200 and 300 µs (|z| ≤ 1.7). Before released ligand got its geminate test (cleftsim.binding)
+# 200 and 300 µs (|z| ≤ 1.7). Before released ligand got its geminate test (cleftsim.physics.binding)
 # bound AChR ran 3-4 % low at 1 µs (z down to -2.9).
+@pytest.mark.slow
 def test_nmj_1us_matches_0p1us():
     t, coarse = nmj_ensemble("1 us", 10)
     _, fine = nmj_ensemble("0.1 us", 10)

@@ -26,13 +26,7 @@ from scipy import stats
 import cleftsim as cs
 from cleftsim._core.diffusion import displace
 
-K = 4.5
-P_MIN = 1e-4
-
-
-def check(est, exact, se, what):
-    z = (est - exact) / se
-    assert abs(z) < K, f"{what}: simulated {est:.6g}, exact {exact:.6g}, SE {se:.3g}, z = {z:+.2f}"
+from helpers import D_GLU, P_MIN, check, fold
 
 
 def interval_msd(L: float, D: float, t: float, terms: int = 400) -> float:
@@ -75,11 +69,12 @@ def test_polyhedron_moments_reference():
 
 
 # -- slabs: ⟨Δx²⟩(t) ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_box_axes_follow_the_interval_series():
     """Three slabs at once: a 0.3 × 0.2 × 0.1 µm box, D = 0.33 µm²/ms, Δt = 1 µs (rms step per axis
     25.7 nm), uniform start; sampled from t = 1 µs (strong transient) to 200 µs (the limit)."""
     L = np.array([0.3, 0.2, 0.1])
-    D, n = 330.0, 100_000
+    D, n = D_GLU, 100_000
     m = cs.Model(dt="1 us", seed=31)
     sp = m.add_species("glu", D="0.33 um^2/ms")
     box = m.add_geometry(cs.geometry.box(L, center=(0.02, -0.01, 0.03)), name="box")
@@ -102,7 +97,7 @@ def test_cleft_plates_give_the_slab_series(dt_us, samples):
     """The synaptic cleft (disc of radius 200 nm, h = 20 nm, 128 segments): the side wall is
     vertical, so z is a reflected Brownian motion between the plates. Δt = 0.02 µs resolves the
     transient (h²/π²D = 0.12 µs); Δt = 1 µs (rms step 25.7 nm > h) must sit at h²/6."""
-    h, D, n = 0.02, 330.0, 100_000
+    h, D, n = 0.02, D_GLU, 100_000
     m = cs.Model(dt=f"{dt_us} us", seed=32)
     sp = m.add_species("glu", D="0.33 um^2/ms")
     cleft = m.add_geometry(cs.geometry.cylinder("200 nm", "20 nm", segments=128), name="cleft")
@@ -164,6 +159,7 @@ def sphere_run():
     return mesh, sim.positions(a), start, sim.positions(b)
 
 
+@pytest.mark.slow
 def test_sphere_equilibrium_density_is_uniform(sphere_run):
     """Bins of exactly known volume: the pyramid from the centre to each face, cut into shells at
     gauge u = max_f (n_f·x)/(n_f·v_f) ∈ [u1, u2): volume V_f (u2³ − u1³). 320 faces × 3 shells."""
@@ -190,6 +186,7 @@ def test_sphere_equilibrium_density_is_uniform(sphere_run):
     assert p > P_MIN, f"sphere radial shells: chi-square p = {p:.2e}"
 
 
+@pytest.mark.slow
 def test_sphere_msd_limit(sphere_run):
     mesh, _, start, end = sphere_run
     d2 = np.einsum("ij,ij->i", end - start, end - start)
@@ -201,13 +198,6 @@ def test_sphere_msd_limit(sphere_run):
 
 
 # -- reflection law ----------------------------------------------------------------------------
-def fold(x, lo, hi):
-    """Mirror-fold coordinates into [lo, hi] (the exact end point of a specularly reflected ray)."""
-    L = hi - lo
-    y = np.mod(x - lo, 2 * L)
-    return lo + np.where(y > L, 2 * L - y, y)
-
-
 def test_box_reflection_is_the_exact_mirror_fold():
     L = np.array([0.3, 0.2, 0.25])
     c = np.array([0.1, 0.0, -0.05])
@@ -225,7 +215,7 @@ def test_box_reflection_is_the_exact_mirror_fold():
     p0, u = p0[keep], u[keep]
     d = u * (3.0 * rng.random((len(u), 1)))                   # up to 10 box sizes
     p = np.ascontiguousarray(p0.copy())
-    fate = displace(sim.scene, p, np.ascontiguousarray(d), 0, sim._ddt[0], sim._rcut[0], sim._stream,
+    fate = displace(sim.scene, p, np.ascontiguousarray(d), 0, sim.compiled.ddt[0], sim.compiled.rcut[0], sim._stream,
                     sim.crossed, sim._stats)
     assert (fate == -1).all()
     exact = fold(p0 + d, lo, hi)

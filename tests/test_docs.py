@@ -27,6 +27,7 @@ def test_the_readme_has_examples():
     assert len(BLOCKS) >= 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", range(len(BLOCKS)), ids=lambda k: f"block{k + 1}")
 def test_readme_example_runs_as_written(k, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")

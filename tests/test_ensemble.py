@@ -1,11 +1,11 @@
-"""Ensembles (cleftsim.ensemble): trial k is the same whether run alone, in a serial loop or in
+"""Ensembles (cleftsim.run.ensemble): trial k is the same whether run alone, in a serial loop or in
 a process pool; statistics over trials against numpy/scipy on known arrays."""
 import numpy as np
 import pytest
 from scipy import stats
 
 import cleftsim as cs
-from cleftsim.ensemble import EnsembleResult
+from cleftsim.results.ensemble import EnsembleResult
 
 
 def small_model(seed=7, **settings):
@@ -154,7 +154,7 @@ def test_points_are_found_by_the_value_of_their_quantities():
 
 
 def test_sweep_has_one_progress_bar_labelled_with_the_point(monkeypatch, tmp_path):
-    import cleftsim.ensemble as ensemble
+    import cleftsim.run.sweep as ensemble
 
     bars = []
     real = ensemble._trials_bar

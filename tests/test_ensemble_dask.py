@@ -1,4 +1,4 @@
-"""Ensembles on Dask (cleftsim.ensemble): the same EnsembleResult, bit for bit, on a
+"""Ensembles on Dask (cleftsim.run.ensemble): the same EnsembleResult, bit for bit, on a
 LocalCluster started here and on a `dask scheduler` with two `dask worker` processes on
 127.0.0.1; a worker killed mid-run loses no trial."""
 import os
@@ -55,6 +55,7 @@ def wait_for_workers(address, n, timeout=60):
         client.wait_for_workers(n, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_scheduler_and_worker_processes_and_a_killed_worker(serial, tmp_path):
     dask = os.path.join(os.path.dirname(sys.executable), "dask")
     port = free_port()

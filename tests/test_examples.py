@@ -43,6 +43,7 @@ def test_api_issue2_contract():
     assert abs(ratio - 1) < 5 * math.sqrt(2 / (3 * 100_000))
 
 
+@pytest.mark.slow
 def test_disc_cleft_escape_small(tmp_path):
     n = 500
     out = run_script(EXAMPLES / "disc_cleft_escape.py", "--molecules", str(n), "--out", str(tmp_path))
@@ -63,9 +64,11 @@ def test_disc_cleft_escape_small(tmp_path):
     assert abs(T - T_EXACT_US) < 5 * 0.707 * T_EXACT_US / math.sqrt(n)
 
 
+@pytest.mark.slow
 def test_api_issue3_contract():
     """examples/api_issue3.py, the issue's script, runs unchanged and prints the right physics."""
-    from cleftsim import schemes, waveforms
+    from cleftsim import schemes
+    from cleftsim import waveforms
 
     out = run_script(EXAMPLES / "api_issue3.py", timeout=300).split()
     po_max, t_max, sl_mean = float(out[0]), float(out[1]), float(out[2])
@@ -89,6 +92,7 @@ def test_api_issue3_contract():
     assert abs(sl_mean - x) < 5 * sd * math.sqrt(2 / (gamma * 0.05))
 
 
+@pytest.mark.slow
 def test_ampa_clamp_small(tmp_path):
     n = 2000
     out = run_script(EXAMPLES / "ampa_clamp.py", "--receptors", str(n), "--out", str(tmp_path))
@@ -105,6 +109,7 @@ def test_ampa_clamp_small(tmp_path):
         assert abs(sim - ode) < 5 * se
 
 
+@pytest.mark.slow
 def test_api_issue4_contract():
     """examples/api_issue4.py, the issue's script, runs unchanged; P(10 s) against the ODE of
     the same scheme (E + S <-> ES, ES -> E + P) in molecule units (V = 8 µm³: k_f = 0.01/8 per
@@ -123,6 +128,7 @@ def test_api_issue4_contract():
     assert abs(p_sim - p_ode[-1]) < 5 * sd[-1] + abs(delta[-1]), (p_sim, p_ode[-1], sd[-1])
 
 
+@pytest.mark.slow
 def test_ca1_demo_small(tmp_path):
     env_trials = "4"
     out = subprocess.run([sys.executable, str(EXAMPLES / "ca1_demo.py"), "--trials", env_trials, "--t-end", "1",
@@ -145,6 +151,7 @@ def test_ca1_demo_small(tmp_path):
 RAT_NMJ = ROOT.parent / "shared" / "mcell" / "rat_nmj" / "Scene.main.mdl"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not RAT_NMJ.exists(), reason=f"MCell's rat NMJ not found at {RAT_NMJ}")
 def test_api_issue13_contract():
     """examples/api_issue13.py, the issue's script, runs unchanged from the project root: it loads

@@ -1,4 +1,4 @@
-"""Trace features (cleftsim.features) against analytic traces.
+"""Trace features (cleftsim.results.features) against analytic traces.
 
 Alpha function y = (t/τ)e^(1−t/τ): peak 1 at t = τ, area e·τ, 10 % and 90 % crossings from
 x·e^(1−x) = 0.1, 0.9 (x < 1). Difference of exponentials y = e^(−t/τd) − e^(−t/τr): peak at
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from cleftsim.features import trace_features
+from cleftsim.results.features import trace_features
 
 TAU = 1e-3
 

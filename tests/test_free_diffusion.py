@@ -5,7 +5,7 @@ displacement is Normal(0, 2Dt), independently, so
 
 - ⟨r²⟩ = 6Dt and ⟨r⁴⟩/⟨r²⟩² = 5/3 (r² = 2Dt·χ²₃: moments 3, 15, 105, 945 × (2Dt)^k);
 - per axis ⟨x⟩ = 0, ⟨x²⟩ = 2Dt, ⟨xy⟩ = 0, P(|x| > kσ_t) = erfc(k/√2), σ_t = √(2Dt);
-- P(r < a) = erf(a/√(4Dt)) − (2a/√(4πDt)) exp(−a²/4Dt)  (cleftsim.analytic.fraction_within).
+- P(r < a) = erf(a/√(4Dt)) − (2a/√(4πDt)) exp(−a²/4Dt)  (cleftsim.physics.analytic.fraction_within).
 
 Every comparison uses a tolerance of K = 4.5 standard errors, the standard error computed in the
 test from the simulated sample (formula written next to each check), with a fixed seed. Molecules
@@ -22,20 +22,15 @@ import pytest
 from scipy import special, stats
 
 import cleftsim as cs
-from cleftsim import analytic
+from cleftsim.physics import analytic
 
-K = 4.5                        # tolerance in standard errors
-P_MIN = 1e-4                   # chi-square tests: a correct engine fails one in 10⁴ runs
-D = 330.0                      # µm²/s (0.33 µm²/ms, the "0.33 um^2/ms" below)
+from helpers import D_GLU, P_MIN, check
+
+D = D_GLU                      # µm²/s (0.33 µm²/ms, the "0.33 um^2/ms" below)
 DT = 1e-6                      # s
 N = 400_000
 STEPS = (1, 10, 100)           # sample times t = k·Δt
 P0 = np.array([0.1, -0.2, 0.3])   # release point (µm); not the origin, to catch offset errors
-
-
-def check(est, exact, se, what):
-    z = (est - exact) / se
-    assert abs(z) < K, f"{what}: simulated {est:.6g}, exact {exact:.6g}, SE {se:.3g}, z = {z:+.2f}"
 
 
 def run_free(world: str, seed: int = 2024) -> dict[int, np.ndarray]:

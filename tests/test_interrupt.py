@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim.simulation import Simulation
+from cleftsim.engine.simulation import Simulation
 
 
 def _model():

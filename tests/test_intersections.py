@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim import ModelError
+from cleftsim.errors import ModelError
 from cleftsim._core.intersect import first_contact
-from cleftsim.geometry import Mesh, MeshError, combine
+from cleftsim.geometry import Mesh, combine
+from cleftsim.errors import MeshError
 from cleftsim.geometry.checks import TOUCH
 
 EPS = 2e-9                                     # µm: the tolerance for geometry of size ~1 µm
-O, X, Y = [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+O, X, Y = [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]  # noqa: E741 (O: the origin)
 P = [O, X, Y]                                  # a triangle in z = 0, its right angle at O
 
 

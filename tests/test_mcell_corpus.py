@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import cleftsim as cs
-from cleftsim.mcell import MDLError
+from cleftsim.errors import MDLError
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "mcell" / "models"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"MCell's test models not found at {CORPUS}")
@@ -32,6 +32,7 @@ def main_file(folder: Path) -> Path:
     return (roots or files)[0]
 
 
+@pytest.mark.slow
 def test_every_corpus_model_loads_or_is_refused_with_an_mdl_error():
     loaded, refused, uncompiled, ran, failed = [], collections.Counter(), collections.Counter(), 0, []
     for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir() and list(p.glob("*.mdl"))):

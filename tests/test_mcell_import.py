@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim.mcell import MDLError
+from cleftsim.errors import MDLError
 
 HERE = Path(__file__).parent / "mdl_import"
 

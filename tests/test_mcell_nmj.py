@@ -46,6 +46,7 @@ def test_rat_nmj_loads_in_seconds_with_the_file_settings():
     assert first == pytest.approx(0.5e-6)                  # between steps: joins at the end of step 0
 
 
+@pytest.mark.slow
 def test_rat_nmj_conserves_every_acetylcholine_at_1_us():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cs.AccuracyWarning)
@@ -57,6 +58,7 @@ def test_rat_nmj_conserves_every_acetylcholine_at_1_us():
         assert released == accounted and released > 0
 
 
+@pytest.mark.slow
 def test_rat_nmj_at_1_us_matches_0_1_us():
     ens = {}
     with warnings.catch_warnings():

@@ -4,7 +4,6 @@ Small models of our own are in tests/mdl/; MCell's test models are read from ../
 (relative to the project root) when present.
 """
 import collections
-import math
 import os
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cleftsim.mcell import MDLError
+from cleftsim.errors import MDLError
 from cleftsim.mcell.document import ReleasePattern, Term
 from cleftsim.mcell.parser import read
 

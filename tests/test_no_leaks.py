@@ -175,6 +175,7 @@ def test_reference_shapes_are_what_the_membership_tests_say(shapes):
 
 
 # -- random walks ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("ratio", RATIOS)
 @pytest.mark.parametrize("name", ["box", "icosphere", "U"])
 def test_random_walk_never_leaves_closed_object(shapes, name, ratio):
@@ -211,7 +212,7 @@ class Tracer:
         p = np.ascontiguousarray(p0, dtype=float).copy()
         d = np.ascontiguousarray(d, dtype=float)
         sim = self.sim
-        fate = displace(sim.scene, p, d, 0, sim._ddt[0], sim._rcut[0], sim._stream, sim.crossed, sim._stats)
+        fate = displace(sim.scene, p, d, 0, sim.compiled.ddt[0], sim.compiled.rcut[0], sim._stream, sim.crossed, sim._stats)
         assert (fate == -1).all()
         return p
 
@@ -263,6 +264,7 @@ def assert_inside(shape, p, what):
     assert not out.any(), f"{shape.name}: {what}: {out.sum()} of {len(p)} end points outside, e.g. {p[out][:3]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["box", "icosphere", "U"])
 def test_rays_aimed_at_vertices_and_edges_stay_inside(shapes, name):
     s = shapes[name]

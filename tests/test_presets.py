@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim.binding import DEFAULT_TILE_DENSITY
+from cleftsim.physics.binding import DEFAULT_TILE_DENSITY
 from cleftsim.schemes import mg_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +122,7 @@ RUN_SETTINGS = {"ca1_synapse": (5e-3, 1e-5), "gabaergic_synapse": (5e-3, 1e-5),
                 "neuromuscular_junction": (2e-3, 1e-5)}
 
 
+@pytest.mark.slow
 def test_presets_carry_their_run_settings_and_explicit_arguments_win():
     for preset, (t_end, every) in RUN_SETTINGS.items():
         model = getattr(cs.presets, preset)()

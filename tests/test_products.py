@@ -4,7 +4,7 @@ alone would put them on the neighbouring face's plane, from which they can slip 
 import numpy as np
 
 import cleftsim as cs
-from cleftsim import world
+from cleftsim.compiler import scene as world
 
 
 def test_products_of_molecules_on_edges_and_corners_stay_inside():
@@ -16,7 +16,7 @@ def test_products_of_molecules_on_edges_and_corners_stay_inside():
     m.add_reaction("L + S <-> SL", (1e8, 2e4))
     h = 0.05
     corners_and_edges = [(x, y, -h) for x in (-h, h, 0.0) for y in (-h, h, 0.0)]
-    # one molecule per tile (cleftsim.binding): the copies of a point take the free tiles nearest to it
+    # one molecule per tile (cleftsim.physics.binding): the copies of a point take the free tiles nearest to it
     m.place("S", region=box.region("bottom"), positions=corners_and_edges * 3)
     m.place("SL", region=box.region("bottom"), positions=corners_and_edges * 3)
     m.release(lig, n=200, inside=box)

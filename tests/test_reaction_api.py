@@ -10,10 +10,12 @@ import re
 import pytest
 
 import cleftsim as cs
-from cleftsim import ModelError, reactions
-from cleftsim.reactions import Equation, ReactionSyntaxError
+from cleftsim.errors import ModelError
+from cleftsim.model import reactions
+from cleftsim.model.reactions import Equation
+from cleftsim.errors import ReactionSyntaxError
 
-N_A = 6.02214076e23
+from helpers import N_A
 
 
 def model(dt="1 us", seed=1):

@@ -20,13 +20,7 @@ from scipy import integrate, stats
 
 import cleftsim as cs
 
-K = 4.5
-P_MIN = 1e-4
-
-
-def check(est, exact, se, what):
-    z = (est - exact) / se
-    assert abs(z) < K, f"{what}: simulated {est:.6g}, exact {exact:.6g}, SE {se:.3g}, z = {z:+.2f}"
+from helpers import P_MIN, check
 
 
 # -- same seed, same numbers -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Results files (cleftsim.store): written trial by trial, read back by cs.load, resumable after
+"""Results files (cleftsim.results.store): written trial by trial, read back by cs.load, resumable after
 SIGTERM or SIGKILL with the same final result as an uninterrupted run; another model refused."""
 import os
 import signal
@@ -53,6 +53,7 @@ def test_round_trip_and_the_same_as_in_memory(workdir):
     assert back.metadata["model"] == model().describe() and back.metadata["version"] == cs.__version__
 
 
+@pytest.mark.slow
 def test_a_changed_model_settings_or_seed_is_refused_and_more_trials_are_added(workdir):
     path = workdir / "ens.h5"
     cs.run_ensemble(model(), trials=2, t_end=0.004, every=0.002, executor="serial", out=path, progress=False)
@@ -150,6 +151,7 @@ def done_count(path):
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_run_resumes_to_the_uninterrupted_result(workdir, sig):
     path = workdir / f"killed_{int(sig)}.h5"
@@ -170,6 +172,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(workdir, sig):
     assert np.array_equal(partial["A"], whole["A"][partial.trials])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["serial", None])
 def test_ctrl_c_keeps_the_finished_trials(workdir, executor):
     """Ctrl-C in the middle, as a terminal sends it (SIGINT to the whole process group, the pool's
@@ -199,6 +202,7 @@ def test_ctrl_c_keeps_the_finished_trials(workdir, executor):
     assert int(words[1]) == len(cs.load(path))
 
 
+@pytest.mark.slow
 def test_trials_stream_to_the_file_not_to_memory(tmp_path, monkeypatch):
     """Trials of a 500-point series (4 kB each) with out=: the run's peak of traced memory does
     not grow with the number of trials (each trial is written and dropped): 120 trials against
@@ -206,14 +210,14 @@ def test_trials_stream_to_the_file_not_to_memory(tmp_path, monkeypatch):
     replaced so that only the run is measured."""
     import tracemalloc
 
-    import cleftsim.store
+    import cleftsim.results.store
 
     m = cs.Model(dt=1e-6, seed=2)
     box = m.add_geometry(cs.geometry.box(1.0), "box")
     m.add_species("A", D=330.0)
     m.release("A", n=5, inside=box)
     m.count("A")
-    monkeypatch.setattr(cleftsim.store, "load", lambda path: None)
+    monkeypatch.setattr(cleftsim.results.store, "load", lambda path: None)
     peaks = {}
     for trials in (20, 120):
         tracemalloc.start()

@@ -28,10 +28,11 @@ from scipy import special, stats
 from cleftsim._core.random import seed_state
 from cleftsim._core.surface import move, walk
 from cleftsim.geometry import Mesh, box, icosphere
-from cleftsim.topology import surface_adjacency
+from cleftsim.geometry.topology import surface_adjacency
+
+from helpers import P_MIN, fold
 
 K = 5.0
-P_MIN = 1e-4
 EXACT = 1e-9     # µm, for deterministic geometry
 
 
@@ -115,13 +116,6 @@ def assert_on_triangles(mesh, pos, tri, region=None):
     assert plane_distance(mesh, tri, pos).max() < 1e-12 * scale
     b = bary(tri_v, tri, pos)
     assert b.min() > -1e-13, f"a molecule is outside its triangle (barycentric {b.min():.3g})"
-
-
-def fold(x, lo, hi):
-    """Mirror-fold x into [lo, hi] (the method of images for reflecting walls)."""
-    L = hi - lo
-    y = np.mod(x - lo, 2 * L)
-    return lo + np.where(y <= L, y, 2 * L - y)
 
 
 def sphere_f(s):
@@ -346,6 +340,7 @@ def cosine_decay(sub, N, seed, sigma, ks, R=1.0):
     return out, 1 - mesh.areas.sum() / (4 * math.pi * R**2)
 
 
+@pytest.mark.slow
 def test_sphere_mean_cosine_decays_as_exp_minus_2Dt_over_R2():
     """R = 1 µm, σ = 0.2 µm (D = 0.125 µm²/ms, Δt = 160 µs), up to 2Dt/R² = 2. The reference is
     the sphere's exact fᵏ (→ exp(−2Dt/R²) as Δt → 0; at this Δt they differ by up to 1.4 %,
@@ -494,6 +489,7 @@ def test_bad_arguments_raise():
         walk(tri_v, nb, p0.copy(), t0.copy(), sp, 4, 1, sig, rng, np.zeros(2, np.int64))
 
 
+@pytest.mark.slow
 def test_model_surface_species_diffuse_within_their_region():
     """Through the Model API: MSD = 4Dt on a face, and every molecule stays on its region."""
     import cleftsim as cs
@@ -517,6 +513,7 @@ def test_model_surface_species_diffuse_within_their_region():
     assert sim.diagnostics["lateral_edge_crossings"] > 0
 
 
+@pytest.mark.slow
 def test_model_surface_molecules_confined_to_a_small_region():
     """Steps comparable to the region: still confined, and uniform over it at long times."""
     import cleftsim as cs

@@ -21,7 +21,7 @@ import pytest
 from scipy import linalg, stats
 
 import cleftsim as cs
-from cleftsim import world
+from cleftsim.compiler import scene as world
 from cleftsim.schemes import well_mixed
 
 US, MS = 1e-6, 1e-3
@@ -175,6 +175,7 @@ def peak_se(scheme, c_window, t, p_open, a, b, deg, n, draws=4000):
     return float(v.std()), float(tp.std())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, wave, window, deg, c_window, ref_peak, seed", [
     ("1 mM step", cs.waveforms.step("1 mM"), (1.0 * MS, 1.8 * MS), 4, 1e-3, (0.610, 1.37 * MS), 11),
     ("1 mM x 1 ms pulse", cs.waveforms.pulse("1 mM", duration="1 ms"), (1.0 * MS, 1.5 * MS), 4, 0.0,
@@ -207,6 +208,7 @@ def test_ampa_clamp_matches_well_mixed(kind, wave, window, deg, c_window, ref_pe
     assert abs(t_sim - t_ref) < ZONE * se_t + 0.005 * MS + abs(t_ode - t_true), (kind, t_sim, t_ref, se_t)
 
 
+@pytest.mark.slow
 def test_ampa_exponential_clamp_matches_well_mixed():
     wave = cs.waveforms.exponential("3 mM", tau="1 ms")
     scheme, res = ampa_clamp_run(wave, seed=12, dt="5 us", n=40000)
@@ -473,6 +475,7 @@ def test_reversible_binding_event_bookkeeping():
     assert res["on"][-1] > 500                       # ligands do rebind: the test sees both kinds
 
 
+@pytest.mark.slow
 def test_removal_and_release_into_the_volume():
     """A -> 0 removes the molecule; B -> L turns it into a volume molecule (one per event)."""
     k, n = 1e5, 200000
@@ -515,6 +518,7 @@ def test_source_with_several_products_per_event_keeps_its_rate():
     assert res.diagnostics["deferred_events"] == 0
 
 
+@pytest.mark.slow
 def test_event_releasing_many_molecules_fires():
     m, box = surface_model("1 us", seed=45)
     glu = m.add_species("glu", D="0.33 um^2/ms")
@@ -581,6 +585,7 @@ def test_ache_conserves_acetylcholine_and_releases_choline():
 UNDER_INNER = ((-0.15, -0.15, -0.145), (0.15, 0.15, -0.055))       # between the boxes, below the inner one
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("facing", ["outside", "inside"])
 def test_unbinding_never_puts_a_ligand_on_the_wrong_side(facing):
     """Receptors on the bottom of an inner box (reflecting) inside a larger box, facing one side.

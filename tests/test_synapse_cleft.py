@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim import world
+from cleftsim.compiler import scene as world
 from cleftsim.geometry.shapes import Cylinder
-from cleftsim.synapse import RELEASE_DEPTH, SynapseError
+from cleftsim.synapse import RELEASE_DEPTH
+from cleftsim.errors import SynapseError
 
 
 def polygon_area(r, segments=64):
@@ -97,6 +98,7 @@ def test_molecules_stay_in_the_space_and_the_cleft_count_is_exact():
         assert np.array_equal(inside, m_in)
 
 
+@pytest.mark.slow
 def test_point_release_gives_the_exact_concentration_over_the_psd():
     """docs/reference.md §1.3, infinite reflecting plates: the mean concentration over a central disc of
     radius a is N/(πa²h)·[1 − exp(−a²/4Dt)], so the number of molecules over the PSD disc is

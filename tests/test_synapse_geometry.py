@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim import world
-from cleftsim.geometry import Box, Mesh, MeshError, box, load, save
-from cleftsim.synapse import RELEASE_DEPTH, SynapseError, from_mesh, neuromuscular_junction
+from cleftsim.compiler import scene as world
+from cleftsim.geometry import Box, Mesh, box, load, save
+from cleftsim.errors import MeshError
+from cleftsim.synapse import RELEASE_DEPTH, from_mesh, neuromuscular_junction
+from cleftsim.errors import SynapseError
 
 NMJ_SHAPES = {
     "defaults": {},

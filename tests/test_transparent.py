@@ -29,15 +29,10 @@ from scipy import stats
 import cleftsim as cs
 from cleftsim._core.diffusion import displace
 
-K = 4.5
-P_MIN = 1e-4
+from helpers import P_MIN, check
+
 BOX_L = 0.6
 SPHERE_R, SPHERE_C = 0.2, np.array([0.03, -0.02, 0.01])
-
-
-def check(est, exact, se, what):
-    z = (est - exact) / se
-    assert abs(z) < K, f"{what}: simulated {est:.6g}, exact {exact:.6g}, SE {se:.3g}, z = {z:+.2f}"
 
 
 def sphere_mesh():
@@ -59,6 +54,7 @@ def base_model(seed):
     return m, box, inner
 
 
+@pytest.mark.slow
 def test_equilibrium_counts_are_proportional_to_volumes():
     """Two species, one released at the sphere's centre, one in a corner of the box; rms step
     0.15 µm per axis, 40 steps: Dt = 0.45 µm², the slowest box mode is down to exp(−π²Dt/L²) = 4e-6."""
@@ -159,8 +155,8 @@ def test_rays_through_vertices_and_edges_cross_exactly_once():
         for scale in (1.0 + 1e-7, 1.2):                       # end just outside / well outside
             before = sim.crossed.copy()
             p = np.ascontiguousarray(p0[None, :].copy())
-            fate = displace(sim.scene, p, np.ascontiguousarray(d[None, :] * scale), sp.index, sim._ddt[0],
-                            sim._rcut[0], sim._stream, sim.crossed, sim._stats)
+            fate = displace(sim.scene, p, np.ascontiguousarray(d[None, :] * scale), sp.index, sim.compiled.ddt[0],
+                            sim.compiled.rcut[0], sim._stream, sim.crossed, sim._stats)
             assert fate[0] == -1
             diff = sim.crossed - before
             region = inner.region("surface").index

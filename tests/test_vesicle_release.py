@@ -24,10 +24,10 @@ def test_vesicles_per_ap_are_binomial_and_sizes_follow_the_quantal_distribution(
     q = release.quantal(50, cv=0.3)
     stim = release.stimulus(["0 ms", "0.1 ms", "0.2 ms"], p=0.3, n_sites=5, quantal=q)
     model = box_model(stim, at=SITES)
-    scene = model.simulation().scene
+    compiled = cs.compile(model)
     per_ap, sizes = [], []
     for k in range(400):
-        sim = cs.Simulation(model, seed=cs.trial_seed(7, k), scene=scene)
+        sim = cs.Simulation(compiled, seed=cs.trial_seed(7, k))
         ev = sim.release_events
         per_ap += list(np.bincount(ev["ap"], minlength=3))
         sizes += list(ev["n"])

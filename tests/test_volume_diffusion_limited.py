@@ -14,7 +14,7 @@ import pytest
 from scipy import integrate, sparse, special
 
 import cleftsim as cs
-from cleftsim import bimolecular as bm
+from cleftsim.physics import bimolecular as bm
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 
@@ -46,7 +46,7 @@ def small_number_mean(K, a0, b0):
 
 
 def radial_map(b, extent, reach=8.0):
-    """The step of the radial iteration of cleftsim.bimolecular on a uniform grid of cells
+    """The step of the radial iteration of cleftsim.physics.bimolecular on a uniform grid of cells
     h ≈ 1/40 (the sphere x < b ends on a cell boundary), out to b + extent: u' = K·u with
     K[i, j] = (y_j/x_i)[φ(x_i − y_j) − φ(x_i + y_j)] h (u = 1 − g, x in units of s).
     Returns (x, h, cells inside the sphere, K)."""
@@ -66,7 +66,7 @@ def radial_map(b, extent, reach=8.0):
 
 def discrete_transient(b, n_steps):
     """Pairs reacting in each of the first n_steps steps (units c·s³) around one static sink of
-    reduced radius b, for A uniform at t = 0: the radial iteration of cleftsim.bimolecular
+    reduced radius b, for A uniform at t = 0: the radial iteration of cleftsim.physics.bimolecular
     (Gaussian step of the pair, then the sphere x < b is emptied) started from g = 1 instead of
     run to its steady state. The algorithm's own expectation, transient included."""
     x, h, n_in, K = radial_map(b, 8.0 + 6 * math.sqrt(2 * n_steps) + 10)
@@ -82,7 +82,7 @@ def discrete_transient(b, n_steps):
 
 def reversible_hole(b, unbind):
     """(ΔV, F) of the equilibrium of the reversible iteration (reduced units): the pairs that
-    react in a step come back as a shell at x = unbind (cleftsim.bimolecular.reduced_flux with
+    react in a step come back as a shell at x = unbind (cleftsim.physics.bimolecular.reduced_flux with
     unbind). ΔV = ∫(1 − g) 4πx² dx is the deficit of free partners around a free molecule at
     the end of a step (where the engine samples), F the pairs reacting per step."""
     x, h, n_in, K = radial_map(b, unbind - b + 10.0)
@@ -131,6 +131,7 @@ def run_static_targets(dt, seed):
     return m.run(t_end=T2, every=T1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt", [1e-6, 4e-6])
 def test_static_targets_follow_the_smoluchowski_time_dependent_rate(dt):
     """A + B -> B with B static (D = 0) at the centres of the 25³ cells (edge 0.85 µm) of a
@@ -144,12 +145,12 @@ def test_static_targets_follow_the_smoluchowski_time_dependent_rate(dt):
     the integral of k(t) = k[1 + k/(4πD√(πDt))]. The tail term is 18.9 % of the steady-state
     term here (k/(4πD) = 34 nm against √(D·T1) = 63 nm): the reaction is diffusion-influenced.
 
-    Time steps 1 µs and 4 µs: b = 3.00 and 1.79 (cleftsim.bimolecular.binding_radius), the window
+    Time steps 1 µs and 4 µs: b = 3.00 and 1.79 (cleftsim.physics.bimolecular.binding_radius), the window
     is steps [40, 200] and [10, 50]. T1 is only 2.2 and 1.6 σ_b²/D (σ_b²/D = 18 and 26 µs), so the
     terms beyond the two kept are checked two ways against the statistical SD: the exact
     Collins–Kimball k(t) of a sphere of radius σ_b with steady rate k (−0.06 % and −0.23 % of N),
     and the transient of the algorithm itself (discrete_transient, the radial iteration of
-    cleftsim.bimolecular started from uniform A: +0.04 % and +0.13 %); both must stay < 0.25 SD.
+    cleftsim.physics.bimolecular started from uniform A: +0.04 % and +0.13 %); both must stay < 0.25 SD.
 
     Statistics: each A molecule reacts at most once and independently of the others (the
     targets are fixed), so the count is a sum of independent Bernoulli variables whose variance
@@ -238,6 +239,7 @@ def run_reversible_cells(seed):
     return sim.sample(t_end=STEPS * DT_REV, every=EVERY * DT_REV), kr
 
 
+@pytest.mark.slow
 def test_reversible_equilibrium_at_small_steps():
     """A + B <-> C at b = σ_b/s = 3.03 (the reversible binding radius; 4.80 for an irreversible
     reaction with the same k), σ_u = 5.80 s: 42 % of the pairs that dissociate rebind (the

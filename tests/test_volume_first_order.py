@@ -106,7 +106,7 @@ def test_branching_grows_the_product_buffer():
 def test_first_order_reactions_with_diffusion_and_walls():
     """Decay inside a reflecting box while diffusing: the count still follows e^{-kt}, and no
     molecule leaves the box."""
-    from cleftsim import world
+    from cleftsim.compiler import scene as world
 
     k, dt = 1e4, 1e-6
     m = model(dt, 6, ("A", "B"), D=300.0)

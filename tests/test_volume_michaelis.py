@@ -22,9 +22,10 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import cleftsim as cs
-from cleftsim import bimolecular
+from cleftsim.physics import bimolecular
 
-N_A = 6.02214076e23
+from helpers import N_A
+
 Z_MAX = 5.0
 
 
@@ -92,6 +93,7 @@ def test_lna_helper_is_exact_for_first_order_conversion():
 
 
 # at 100 µs the walls of the 1 µm box cut ~1.5 % off k_f (AccuracyWarning): about 1 SD of P at most
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::cleftsim.AccuracyWarning")
 @pytest.mark.parametrize("dt", [1e-5, 1e-4])
 def test_michaelis_menten_follows_the_mass_action_ode(dt):
@@ -102,7 +104,7 @@ def test_michaelis_menten_follows_the_mass_action_ode(dt):
     k_cat = 750 /s: K_M = (k_r + k_cat)/k_f = 10040 molecules ≈ S0, so P depends on both k_f and
     k_cat: a 10 % change of k_f moves P by 6.1–7.2 SD at the most sensitive sample, of k_cat by
     5.1–6.0 SD (the SD of P peaks at 47 molecules). All D = 100 µm²/s (D_E + D_S = 200).
-    Binding radius (cleftsim.bimolecular): dt = 10 µs: σ_b = 6.20 nm, b = σ_b/√(2DΔt) = 0.098;
+    Binding radius (cleftsim.physics.bimolecular): dt = 10 µs: σ_b = 6.20 nm, b = σ_b/√(2DΔt) = 0.098;
     dt = 100 µs: σ_b = 13.35 nm, b = 0.067 (the reversible radius is the same to < 0.1 %); the
     S spacing is 46 nm, and an E finds on average (4π/3)σ_b³·S0/V = 0.010 and 0.100 S inside σ_b.
 

@@ -1,6 +1,6 @@
 """Bimolecular reactions of volume molecules against the closed forms of docs/reference.md §1.4.
 
-The binding radius comes from cleftsim.bimolecular (steady-state rate = k at the time step);
+The binding radius comes from cleftsim.physics.bimolecular (steady-state rate = k at the time step);
 the reactions start from a uniform mixture, so the rate is k within the first steps (the
 transient of a Smoluchowski rate lasts ~σ_b²/D, far below a step here). Each count is compared
 at every sample with the closed form, |z| < 5, with the binomial SD of the survivors.
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim import bimolecular
-from cleftsim.model import ModelError
+from cleftsim.physics import bimolecular
+from cleftsim.errors import ModelError
 
-N_A = 6.02214076e23
+from helpers import N_A
 
 
 def box_model(dt, seed, species="ABC", D=100.0, size=1.0):
@@ -32,6 +32,7 @@ def assert_close(counts, exact, n0, what):
     assert np.max(np.abs(z)) < 5, f"{what}: z = {np.round(z, 2)}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt", [1e-5, 1e-4])
 def test_a_plus_b_follows_the_closed_form_at_two_time_steps(dt):
     a0, b0, k = 4000, 40000, 2e7
@@ -50,6 +51,7 @@ def test_a_plus_b_follows_the_closed_form_at_two_time_steps(dt):
     assert np.array_equal(res["events"], res["C"])
 
 
+@pytest.mark.slow
 def test_identical_reactants_convention():
     """A + A -> C with d[C]/dt = k[A]² (so d[A]/dt = -2k[A]²): A(t) = A0/(1 + 2 k A0 t)."""
     a0, k, dt = 20000, 5e6, 1e-5
@@ -83,6 +85,7 @@ def test_products_keep_the_molecule_count_and_enzyme_is_conserved():
     assert_close(res["S"], 20000 * np.exp(-km * 2000 * res.times), 20000, "S(t)")
 
 
+@pytest.mark.slow
 def test_no_reaction_across_a_membrane():
     """A and B in two boxes 2 nm apart (binding radius ~ 40 nm at dt = 100 µs): never react."""
     m = cs.Model(dt=1e-4, seed=5)
@@ -116,6 +119,7 @@ def test_errors():
 
 # at 100 µs the walls of the 1 µm box cut ~2 % off the binding rate (AccuracyWarning), which is
 # kinetics: dissociations near walls are redrawn the same way, and the equilibrium stays exact
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::cleftsim.AccuracyWarning")
 @pytest.mark.parametrize("dt, seed, t_end", [(1e-4, 1, 40.0), (2.5e-5, 2, 20.0)])
 def test_reversible_small_number_equilibrium(dt, seed, t_end):
@@ -146,6 +150,7 @@ def test_reversible_small_number_equilibrium(dt, seed, t_end):
     assert c.std() == pytest.approx(float(np.sqrt(((n - mean) ** 2 * p).sum())), rel=0.25)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt", [1e-5, 1e-4])
 def test_reversible_time_course_follows_the_riccati_solution(dt):
     """A + B <-> C from C = 0 (docs/reference.md §1.4): C(t) = x₊x₋(1 − e^{−γt})/(x₊ − x₋e^{−γt}),
@@ -169,6 +174,7 @@ def test_reversible_time_course_follows_the_riccati_solution(dt):
     assert np.max(np.abs(z)) < 5, np.round(z, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt, radius, k, t_end", [(1e-5, "5 nm", 2e7, 4e-3), (1e-7, "10 nm", 1e9, 4e-5)])
 def test_a_plus_b_with_a_given_radius_follows_the_closed_form(dt, radius, k, t_end):
     """radius= fixes the reaction radius; the probability per step of a pair within it is
@@ -186,6 +192,7 @@ def test_a_plus_b_with_a_given_radius_follows_the_closed_form(dt, radius, k, t_e
     assert rx.radius == pytest.approx(float(radius.split()[0]) * 1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::cleftsim.AccuracyWarning")     # as above (a 20 nm radius)
 def test_reversible_small_number_equilibrium_with_a_given_radius():
     """As test_reversible_small_number_equilibrium (exact ⟨C⟩ = 73.16) with radius = 20 nm: the
@@ -219,6 +226,7 @@ def test_a_rate_above_the_diffusion_limit_of_the_given_radius_is_refused():
         m.add_reaction("A + B -> C", 1e6, radius="1 s")
 
 
+@pytest.mark.slow
 def test_reaction_volumes_that_do_not_fit_the_geometry():
     """A binding radius above half the narrowest gap is refused; an unbinding separation above it
     (here 0.67 µm in a 1 µm box at dt = 1 ms) gets an AccuracyWarning naming a dt that fits, and
@@ -267,6 +275,7 @@ def test_the_pair_lists_are_kept_not_rebuilt():
     assert b0 <= moves <= b0 + 3 * (a0 - res["A"][-1]), (moves, a0 - res["A"][-1])
 
 
+@pytest.mark.slow
 def test_rate_deficit_at_walls_is_warned_and_estimated_right():
     """A + B -> C in a 100 nm thin slab (4 × 4 × 0.1 µm) with σ_b = 10 nm at dt = 100 µs (large
     steps, s = 200 nm: positions uniform): the walls cut the reactive balls of molecules near
@@ -274,7 +283,7 @@ def test_rate_deficit_at_walls_is_warned_and_estimated_right():
     for the slab, 0.09 % each for the side walls; the warning sums 1/chord over the axes). The model warns, and the measured effective
     rate, from A(t_end) = A0/(1 + k_eff·A0·t) over four seeds, matches the estimate within
     4 SE (binomial SD of A(t_end)) and is below k by more than 4 SE (7.6 SE expected)."""
-    from cleftsim.volume_tables import wall_deficit
+    from cleftsim.compiler.volume import wall_deficit
 
     dt, D, h, L, n = 1e-4, 100.0, 0.1, 4.0, 40000
     k = 4 * np.pi / 3 * 0.010 ** 3 / dt * N_A * 1e-15       # σ_b ≈ 10 nm at this dt

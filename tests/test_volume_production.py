@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import cleftsim as cs
-from cleftsim.model import ModelError
+from cleftsim.errors import ModelError
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 LAMBDA = 2e5          # molecules per second in the 2 µm box (V = 8 µm³)

@@ -85,7 +85,7 @@ def write_report(out: Path, coarse, fine, balances: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    (m1, e1, load1, run1), (m2, e2, load2, run2) = coarse, fine
+    (m1, e1, load1, run1), (_, e2, load2, run2) = coarse, fine
     names = [o.name for o in m1.observables]
     lines = ["# MCell's rat NMJ: Δt = 1 µs against Δt = 0.1 µs", "",
              f"`{NMJ.relative_to(ROOT.parent)}`, {sum(o.mesh.n_triangles for o in m1.objects)} triangles, "

@@ -18,26 +18,69 @@ array([ 0., 10., 20., 30., 40., 50.])
 >>> int(result["in_cleft"][0])
 1000
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+import importlib
+import sys
+from importlib.machinery import ModuleSpec
 
-try:
-    __version__ = _version("cleftsim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+from cleftsim import geometry, units
+from cleftsim.compiler.compiled import CompiledModel, compile
+from cleftsim.engine.simulation import Simulation
+from cleftsim.errors import (AccuracyWarning, CleftsimError, CleftsimWarning, EnsembleInterrupted, ModelError,
+                             ModelWarning, ResultsFileError, SimulationInterrupted, UnitError)
+from cleftsim.model import GeometryObject, Model, Reaction, Region, SchemeHandle, Species, StateSet, SurfaceSpecies
+from cleftsim.model.currents import Channel
+from cleftsim.results.ensemble import EnsembleResult, SweepResult
+from cleftsim.results.result import Result
+from cleftsim.results.store import load
+from cleftsim.run.ensemble import run_ensemble
+from cleftsim.run.executors import trial_seed
+from cleftsim.run.sweep import sweep
+from cleftsim.version import version
 
-from cleftsim import features, geometry, mcell, plot, release, schemes, synapse, units, waveforms
-from cleftsim import presets
-from cleftsim.currents import Channel
-from cleftsim.model import AccuracyWarning, Model, ModelError, ModelWarning, Reaction, Region, GeometryObject, Species
-from cleftsim.surface import SchemeHandle, StateSet, SurfaceSpecies
-from cleftsim.result import Result
-from cleftsim.simulation import Simulation, SimulationInterrupted
-from cleftsim.ensemble import EnsembleInterrupted, EnsembleResult, SweepResult, run_ensemble, sweep, trial_seed
-from cleftsim.store import ResultsFileError, load
-from cleftsim.units import UnitError
+#: Public modules under short names (``cs.schemes``, ``import cleftsim.schemes``): where they live.
+ALIASES = {"schemes": "cleftsim.biology.schemes", "release": "cleftsim.model.release",
+           "waveforms": "cleftsim.physics.waveforms", "synapse": "cleftsim.biology.synapse",
+           "presets": "cleftsim.biology.presets", "features": "cleftsim.results.features"}
+#: Modules loaded on first use, so that ``import cleftsim`` stays fast (matplotlib, lark, h5py wait).
+LAZY = {"plot": "cleftsim.plot", "mcell": "cleftsim.mcell", **ALIASES}
+
+
+class _Aliases:
+    """Finder and loader (sys.meta_path) that import ``cleftsim.<alias>`` as the module it names."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        short = fullname.removeprefix("cleftsim.")
+        return ModuleSpec(fullname, self) if short in ALIASES and short != fullname else None
+
+    def create_module(self, spec):
+        return importlib.import_module(ALIASES[spec.name.removeprefix("cleftsim.")])
+
+    def exec_module(self, module):
+        pass
+
+
+if not any(isinstance(f, _Aliases) for f in sys.meta_path):
+    sys.meta_path.append(_Aliases())
+
+
+def __getattr__(name: str):
+    if name in LAZY:
+        module = importlib.import_module(LAZY[name])
+        globals()[name] = module
+        return module
+    if name == "__version__":
+        return version()
+    raise AttributeError(f"module 'cleftsim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(LAZY) | {"__version__"})
+
 
 __all__ = [
-    "AccuracyWarning", "ModelWarning", "Channel", "EnsembleInterrupted", "EnsembleResult", "SweepResult", "Model", "ModelError", "Reaction", "Region", "GeometryObject", "Species", "SurfaceSpecies", "StateSet",
-    "SchemeHandle", "Result", "Simulation", "SimulationInterrupted", "UnitError", "features", "geometry", "mcell", "plot", "presets", "release", "schemes", "synapse", "units",
-    "waveforms", "run_ensemble", "sweep", "trial_seed", "load", "ResultsFileError", "__version__",
+    "AccuracyWarning", "Channel", "CleftsimError", "CompiledModel", "CleftsimWarning", "EnsembleInterrupted", "EnsembleResult",
+    "GeometryObject", "Model", "ModelError", "ModelWarning", "Reaction", "Region", "Result", "ResultsFileError",
+    "SchemeHandle", "Simulation", "SimulationInterrupted", "Species", "StateSet", "SurfaceSpecies", "SweepResult",
+    "UnitError", "compile", "features", "geometry", "load", "mcell", "plot", "presets", "release", "run_ensemble", "schemes",
+    "sweep", "synapse", "trial_seed", "units", "waveforms", "__version__",
 ]

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from cleftsim import units
-from cleftsim.ensemble import EnsembleResult, SweepResult
-from cleftsim.model import GeometryObject, Model, Species
-from cleftsim.result import Result
-from cleftsim.simulation import Simulation
+from cleftsim.results.ensemble import EnsembleResult, SweepResult
+from cleftsim.model.model import GeometryObject, Model, Species
+from cleftsim.results.result import Result
+from cleftsim.engine.simulation import Simulation
 
 if TYPE_CHECKING:                          # matplotlib itself is imported when a figure is drawn
     from matplotlib.axes import Axes
@@ -142,7 +142,7 @@ def _axes(ax: Any, fn: str, three_d: bool = False) -> None:
 
 def _count(value: Any, name: str, fn: str) -> int:
     """A whole number >= 0."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+    if not units.is_whole(value):
         raise ValueError(f"{fn}: {name} must be a whole number >= 0, got {value!r}")
     return int(value)
 
@@ -232,7 +232,7 @@ def _regions(model: Model, obj: GeometryObject) -> list[tuple[str, str]]:
 def _molecules(model: Model, sim: Simulation, species: Any) -> list[tuple[str, np.ndarray]]:
     """(label, positions (n, 3) µm) of each species to draw that has molecules now: ``species``
     (one or a sequence of volume species, surface species or state sets), or every species of the model."""
-    if sim.model is not model:
+    if model is not sim.model and model is not sim.source:
         raise ValueError("sim is a simulation of another model; pass the model it was made from")
     volume = {s.name for s in model.species}
     if species is None:
@@ -559,7 +559,7 @@ def occupancy(ax: Axes, data: Result | EnsembleResult, names: str | Sequence[str
     labels = names if labels is None else [labels] if isinstance(labels, str) else list(labels)
     if len(labels) != len(names):
         raise ValueError(f"occupancy: {len(labels)} labels for {len(names)} observables")
-    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
+    if not units.is_whole(total, 1):
         raise ValueError(f"occupancy: total must be a positive number of receptors, got {total!r}")
     for name, lab in zip(names, labels):
         timecourse(ax, data, name, band=band, scale=1.0 / total, label=lab, ylabel="fraction of receptors")

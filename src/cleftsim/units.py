@@ -29,7 +29,7 @@ Quantities whose plain numbers are easily given in the wrong unit are held to a 
 >>> units.voltage(-70)
 Traceback (most recent call last):
     ...
-cleftsim.units.UnitError: voltage: -70 is -70 V, but membrane potentials lie within ±0.5 V; a plain number is in V: did you mean '-70 mV'?
+cleftsim.errors.UnitError: voltage: -70 is -70 V, but membrane potentials lie within ±0.5 V; a plain number is in V: did you mean '-70 mV'?
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Any, Callable, NoReturn
 
 import numpy as np
+from cleftsim.errors import UnitError
 
 #: Avogadro's number (mol⁻¹).
 AVOGADRO = 6.02214076e23
@@ -84,10 +85,6 @@ PLAUSIBLE = {
     "concentration": (-math.inf, 55.5, None, "nothing in solution is more concentrated than water (55.5 M)"),
     "length": (-1e6, 1e6, None, "cleftsim's geometry is at most 1 m across"),
 }
-
-
-class UnitError(ValueError):
-    """A quantity has the wrong dimension, cannot be parsed, or is not finite."""
 
 
 @lru_cache(maxsize=1)
@@ -141,6 +138,11 @@ def to_base(value: Any, kind: str, name: str = "value") -> float:
         raise UnitError(f"{name}: {value!r} is not finite")
     _plausible(out, kind, name, value)
     return out
+
+
+def is_whole(value: Any, low: int = 0) -> bool:
+    """Whether ``value`` is a plain integer of at least ``low`` (booleans excluded)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= low
 
 
 def is_number(value: Any) -> bool:

@@ -126,7 +126,7 @@ def tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
 
     TOUCH times the largest of 1 µm, the box's diagonal and its largest |coordinate|: above the
     round-off of the tests (which grows with the coordinates) and at least the ray tracer's
-    1e-9 × max(1 µm, |coordinate|) offsets from surfaces (:mod:`cleftsim.world`), so surfaces
+    1e-9 × max(1 µm, |coordinate|) offsets from surfaces (:mod:`cleftsim.compiler.scene`), so surfaces
     closer than that, which a traced molecule could not tell apart, count as touching.
     """
     scale = max(1.0, float(np.linalg.norm(hi - lo)), float(np.abs(lo).max()), float(np.abs(hi).max()))

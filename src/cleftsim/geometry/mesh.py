@@ -8,21 +8,12 @@ import numpy as np
 
 from .. import units
 from . import checks
+from cleftsim.errors import MeshError, UnknownRegionError
 
 #: A triangle is degenerate when its area is below this times the squared bounding-box diagonal.
 DEGENERATE_AREA = 1e-12
 #: Region that collects the triangles not listed in ``regions``.
 DEFAULT_REGION = "surface"
-
-
-class MeshError(ValueError):
-    """A mesh is malformed or lacks a property that is required of it."""
-
-
-class UnknownRegionError(MeshError, KeyError):
-    """A region name that the mesh does not have."""
-
-    __str__ = ValueError.__str__
 
 
 def _few(indices: np.ndarray, n: int = 5) -> str:

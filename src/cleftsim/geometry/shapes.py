@@ -87,3 +87,12 @@ class Box:
 
 #: The shape classes (``isinstance(x, SHAPES)``).
 SHAPES = (Cylinder, Box)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic box: positions wrap on the axes flagged in ``axes`` (lo, hi in µm)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    axes: tuple[bool, bool, bool]

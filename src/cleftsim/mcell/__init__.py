@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cleftsim.mcell.document import MDLError
+from cleftsim.errors import MDLError
 from cleftsim.mcell.output import write_reaction_data
-from cleftsim.model import Model
+from cleftsim.model.model import Model
 
 __all__ = ["MDLError", "load", "write_reaction_data"]
 

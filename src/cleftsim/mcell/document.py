@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from cleftsim.errors import MDLError
 
 __all__ = [
     "Where", "MDLError", "Molecule", "Term", "Reaction", "SurfaceRule", "SurfaceClass", "RegionSpec",
@@ -31,22 +32,6 @@ class Where:
 
     def __str__(self):
         return f"{self.file}:{self.line}"
-
-
-class MDLError(ValueError):
-    """An MDL construct cleftsim cannot read or does not support.
-
-    ``str(err)`` is ``"<file>:<line>: <construct>: <message>"`` (the place omitted when unknown);
-    the parts are the attributes ``where``, ``construct`` and ``message``.
-    """
-
-    def __init__(self, where: Where | None, construct: str, message: str):
-        self.where, self.construct, self.message = where, construct, message
-        text = f"{construct}: {message}"
-        super().__init__(text if where is None else f"{where}: {text}")
-
-    def __reduce__(self):
-        return (type(self), (self.where, self.construct, self.message))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cleftsim.result import Result
+from cleftsim.results.result import Result
 
 
 def write_reaction_data(result: Result, folder: str | os.PathLike) -> list[Path]:

@@ -7,44 +7,41 @@ by :meth:`Model.simulation`), so a kernel never sees something it cannot handle.
 Per-step order (the same in every run): (1) releases due at the current time add molecules;
 (2) observables due at the current time are recorded; (3) every volume molecule takes a Gaussian
 step, traced through the geometry (at each surface: binding to a surface molecule facing it with
-the per-hit probability of :mod:`cleftsim.binding`, else reflect / absorb / transparent; then the
+the per-hit probability of :mod:`cleftsim.physics.binding`, else reflect / absorb / transparent; then the
 Brownian-bridge test near absorbing surfaces); (4) surface molecules' first-order events of the
 step fire at their exact times (including bindings driven by a concentration clamp); (5) volume
 products of the step's reactions join the volume.
 """
 from __future__ import annotations
 
+import copy
 import functools
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from cleftsim import bimolecular, binding, reactions, units, waveforms
-from cleftsim.volume_tables import pair_radius
-from cleftsim.currents import Channel
-from cleftsim.release import ReleaseError, _probability
-from cleftsim.geometry import Mesh, MeshError, checks
-from cleftsim.geometry.shapes import SHAPES
-from cleftsim.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
+from cleftsim.physics import bimolecular, binding, waveforms
+from cleftsim.physics.bimolecular import pair_radius
+from cleftsim.model import reactions
+from cleftsim.model import release as rel
+from cleftsim.model.schemes import Scheme
+from cleftsim import units
+from cleftsim.model.currents import Channel
+from cleftsim.model.release import _probability
+from cleftsim.errors import ReleaseError
+from cleftsim.geometry import Mesh, checks
+from cleftsim.errors import MeshError
+from cleftsim.geometry.shapes import SHAPES, Periodic
+from cleftsim.geometry.tiles import tile_divisions
+from cleftsim.model.observables import (Absorbed, Combination, Count, Crossings, Current, Events, Observable, Released,
+                                        SurfaceCount)
+from cleftsim.model.rules import RULES
+from cleftsim.model.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
+from cleftsim.errors import ModelError, ModelWarning
 
-RULES = {"reflect": 0, "absorb": 1, "transparent": 2}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
-
-class ModelError(ValueError):
-    """The model is inconsistent or an input is invalid; the message names the item and the fix."""
-
-
-class AccuracyWarning(UserWarning):
-    """The model runs, but a setting makes a result less accurate than the algorithm allows."""
-
-
-class ModelWarning(UserWarning):
-    """The model runs, but part of it has no effect or will cost far more than it seems to
-    (a release after the end of the run, a run of years)."""
 
 
 #: Shortest time step (s): Brownian motion describes molecules in water on time scales well above
@@ -206,29 +203,19 @@ class Reaction:
         return f"Reaction({self.equation!r}, k={self.k:g})"
 
 
-@dataclass(frozen=True)
-class Observable:
-    """One sampled quantity: kind in {"count", "absorbed", "crossed", "surface", "events", "current",
-    "released", "sum"}."""
-
-    name: str
-    kind: str
-    species: Any = None            # Species, or a tuple of SurfaceSpecies for "surface"
-    target: Any = None             # GeometryObject or shape (count inside), list of Region, reactions,
-                                   # (states, current per open receptor) terms of a current, or
-                                   # (observable name, coefficient) terms of a sum
-    direction: str = ""            # for crossings: "out", "in", "net"
-
-
 def _pair(value: Any) -> bool:
     """Whether value is a sequence of two items."""
     return isinstance(value, (tuple, list)) and len(value) == 2
 
 
 def _edit(method):
-    """Mark a Model method that changes the model (a Simulation compiled before refuses to go on)."""
+    """Mark a Model method that changes the model (a Simulation compiled before refuses to go on;
+    the frozen copy of a CompiledModel refuses every change)."""
     @functools.wraps(method)
     def edit(self, *args, **kwargs):
+        if self.frozen:
+            raise ModelError(f"this model is the frozen copy held by a compiled model and cannot be changed "
+                             f"({method.__name__}); change the original model and compile it again")
         out = method(self, *args, **kwargs)
         self.edits += 1
         return out
@@ -250,17 +237,27 @@ class Model:
     tile_density : tiles per µm² (default 1e4, MCell's SURFACE_GRID_DENSITY): every triangle of a
         region holding surface molecules is cut into equal tiles of at most 1/tile_density, one
         molecule per tile, and a volume molecule's hit binds the molecule on the tile under it
-        (:mod:`cleftsim.binding`). A region holds at most its number of tiles; the binding rate
+        (:mod:`cleftsim.physics.binding`). A region holds at most its number of tiles; the binding rate
         does not depend on the tile size, the largest usable dt does.
     t_end, every : the default duration of a run and sampling interval (s or time strings, whole
-        numbers of steps), used by :meth:`run`, :func:`~cleftsim.ensemble.run_ensemble` and
-        :func:`~cleftsim.ensemble.sweep` when they are not given; ``every`` defaults to dt.
+        numbers of steps), used by :meth:`run`, :func:`~cleftsim.run.ensemble.run_ensemble` and
+        :func:`~cleftsim.run.sweep.sweep` when they are not given; ``every`` defaults to dt.
+    bridge_radius : search radius of the Brownian-bridge test near absorbing surfaces, in step
+        SDs σ = √(2DΔt) per axis (default 4: a molecule ending farther than that from every
+        absorbing triangle crossed one with a probability below ~3e-5 of the near-wall value;
+        docs/algorithms.md). 0 checks only the end point of each step, which lets molecules
+        cross absorbing walls unseen: for comparisons only.
     """
 
     def __init__(self, dt: Any, seed: int | None = None, periodic_box: Sequence | None = None,
                  box_center: Sequence = (0.0, 0.0, 0.0), periodic_axes: str = "xyz",
-                 grid_cell: Any = None, tile_density: Any = None, *, t_end: Any = None, every: Any = None):
+                 grid_cell: Any = None, tile_density: Any = None, *, t_end: Any = None, every: Any = None,
+                 bridge_radius: float = 4.0):
         self.dt = units.time(dt, "dt")
+        if not units.is_number(bridge_radius) or not 0 <= bridge_radius <= 10:
+            raise ModelError(f"bridge_radius is in step SDs sigma = sqrt(2 D dt) and must lie in [0, 10], got "
+                             f"{bridge_radius!r}; leave it at 4 (the exact test) unless comparing")
+        self.bridge_radius = float(bridge_radius)
         if not self.dt > 0:
             raise ModelError(f"dt must be positive, got {dt!r}; give e.g. dt='1 us'")
         if self.dt < MIN_DT:
@@ -270,7 +267,7 @@ class Model:
         self.every = None if every is None else self.steps(every, "every", positive=True) * self.dt
         if self.t_end is not None and self.every is not None:
             self.sampling(t_end, every)
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+        if seed is not None and not units.is_whole(seed):
             raise ModelError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.grid_cell = None if grid_cell is None else units.length(grid_cell, "grid_cell")
@@ -288,8 +285,6 @@ class Model:
             if not set(periodic_axes) <= set("xyz") or not periodic_axes:
                 raise ModelError(f"periodic_axes must be letters from 'xyz', got {periodic_axes!r}")
             center = units.point(box_center, "box_center")
-            from cleftsim.world import Periodic
-
             self.periodic = Periodic(center - size / 2, center + size / 2,
                                      tuple(a in periodic_axes for a in "xyz"))
         try:
@@ -301,6 +296,8 @@ class Model:
             raise ModelError(str(exc)) from None
         #: Number of changes made to the model (a Simulation checks it has not changed since it was compiled).
         self.edits = 0
+        #: Whether this is the frozen copy of a CompiledModel (every change is refused).
+        self.frozen = False
         self.species: list[Species] = []
         self.surface_species: list[SurfaceSpecies] = []
         self.reactions: list[Reaction] = []
@@ -424,7 +421,7 @@ class Model:
         return self._object(region).regions
 
     def _check_name(self, name: str, what: str) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not reactions.NAME.match(name):
             raise ModelError(f"{what} name {name!r} must start with a letter or '_' and use letters, digits, '_', '-' or '.'")
         if what == "species" and any(s.name == name for s in self.species + self.surface_species):
             raise ModelError(f"species {name!r} is already defined")
@@ -496,7 +493,7 @@ class Model:
     def add_reaction(self, equation: str, rates: Any, name: str | None = None,
                      inside: GeometryObject | str | None = None, radius: Any = None,
                      side: str = "facing", product_side: Any = "facing"):
-        """Add a reaction in the reaction language (:mod:`cleftsim.reactions`).
+        """Add a reaction in the reaction language (:mod:`cleftsim.model.reactions`).
 
         ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
         ``"SL -> S + L"`` (first order, s⁻¹; volume products appear on the side the molecule
@@ -506,7 +503,7 @@ class Model:
         ``<->``; pass it to :meth:`count_events` to count its events.
 
         Two volume molecules react when they are closer than a binding radius computed from k,
-        their D and dt (:mod:`cleftsim.bimolecular`); ``radius`` (µm or e.g. ``"2 nm"``) fixes it
+        their D and dt (:mod:`cleftsim.physics.bimolecular`); ``radius`` (µm or e.g. ``"2 nm"``) fixes it
         instead, and the probability of reacting per step within it is computed (a rate above
         what that radius allows at this dt is refused).
 
@@ -653,8 +650,6 @@ class Model:
         ``"<prefix>_<state>"`` (prefix defaults to the scheme's name), and its reactions. Its
         ligands must already be volume species of the model. Returns a handle with the states
         and the named state sets (``handle.open``, ...); ``model.schemes[prefix]`` keeps it."""
-        from cleftsim.schemes import Scheme
-
         if not isinstance(scheme, Scheme):
             hint = " (call the factory: cs.schemes.ampa_jonas1993(ligand=glu))" if callable(scheme) else ""
             raise ModelError(f"add_scheme needs a cleftsim.schemes.Scheme, got {type(scheme).__name__} "
@@ -728,7 +723,7 @@ class Model:
                 warnings.warn(f"place {sp.name!r}: a density of {density!r} on {sum(areas):.3g} um^2 rounds to no "
                               f"molecules at all", ModelWarning, stacklevel=3)
         else:
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            if not units.is_whole(n):
                 raise ModelError(f"place {sp.name!r}: n must be a non-negative integer, got {n!r}")
             share = np.array(areas) / sum(areas)
             counts = list(np.diff(np.round(np.concatenate([[0], np.cumsum(share)]) * n)).astype(int))
@@ -755,7 +750,6 @@ class Model:
     def surface_capacity(self, region: Region | str) -> int:
         """How many surface molecules fit on ``region``: its number of tiles (each triangle holds
         n_t² tiles, n_t = ceil(√(area·tile_density)); one molecule per tile)."""
-        from cleftsim.surface_tables import tile_divisions
 
         return int(sum((tile_divisions(r.object.mesh.areas[r.triangles], self.tile_density) ** 2).sum()
                        for r in self._regions(region)))
@@ -821,7 +815,7 @@ class Model:
             if not isinstance(rx, Reaction) or rx.index >= len(self.reactions) or self.reactions[rx.index] is not rx:
                 raise ModelError(f"count_events needs reactions returned by this model's add_reaction, got {rx!r}")
         name = self._observable_name(name, f"events[{rxs[0].equation}]")
-        self.observables.append(Observable(name, "events", None, rxs))
+        self.observables.append(Events(name, rxs))
         return name
 
     def _closed(self, obj: GeometryObject, why: str) -> GeometryObject:
@@ -844,7 +838,7 @@ class Model:
         others at its end, as MCell's releases between steps do. ``p``: the probability that the
         release happens in a run (all ``n`` molecules or none, drawn afresh in every run)."""
         sp = self._species(species)
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        if not units.is_whole(n):
             raise ModelError(f"release of {sp.name!r}: n must be a non-negative integer, got {n!r}")
         check_memory((n + sum(r.n for r in self.releases)) * BYTES_PER_MOLECULE, f"releasing {n:.4g} {sp.name} molecules",
                      "release fewer molecules (a concentration of 1 mM is 6.0e5 molecules per um^3)")
@@ -899,8 +893,6 @@ class Model:
         molecule released at time t joins at the start of the nearest time step. The events
         (time, AP, site, N) of each run are in ``result.releases``.
         """
-        from cleftsim import release as rel
-
         sp = self._species(species)
         if sp.D == 0:
             raise ModelError(f"release_vesicles of {sp.name!r}: its D is 0, so the transmitter would never leave the "
@@ -956,26 +948,26 @@ class Model:
                 raise ModelError(f"count({sp.name!r}): region= applies to surface species; use inside= for volume species")
             if isinstance(inside, SHAPES):
                 name = self._observable_name(name, f"{sp.name}_in_{type(inside).__name__.lower()}")
-                self.observables.append(Observable(name, "count", sp, inside))
+                self.observables.append(Count(name, sp, inside))
                 return name
             obj = None if inside is None else self._closed(inside, "count(inside=)")
             default = sp.name if obj is None else f"{sp.name}_in_{obj.name}"
             name = self._observable_name(name, default)
-            self.observables.append(Observable(name, "count", sp, obj))
+            self.observables.append(Count(name, sp, obj))
             return name
         label, members = self._state_set(what)
         if inside is not None:
             raise ModelError(f"count({label!r}): surface molecules are counted per region=, not inside=")
         regs = None if region is None else self._regions(region)
         name = self._observable_name(name, label if regs is None else f"{label}_on_{regs[0].label}")
-        self.observables.append(Observable(name, "surface", members, regs))
+        self.observables.append(SurfaceCount(name, members, None if regs is None else tuple(regs)))
         return name
 
     @_edit
     def observe_current(self, *channels: Channel, holding: Any, name: str = "current") -> str:
         """Record the current (A) through the open receptors of the ``channels`` at the
         ``holding`` potential (V or e.g. ``"-70 mV"``): I = Σ N_open·γ·(V − E)·B(V), inward
-        negative (see :mod:`cleftsim.currents`). Returns the observable's name."""
+        negative (see :mod:`cleftsim.model.currents`). Returns the observable's name."""
         if not channels or not all(isinstance(c, Channel) for c in channels):
             raise ModelError("observe_current needs one or more cleftsim.Channel(receptor, conductance, reversal)")
         terms = []
@@ -989,7 +981,7 @@ class Model:
                                  f"potentials; record one current per holding potential (name=...)")
             terms.append((self._state_set(ch.states())[1], i))
         name = self._observable_name(name, "current")
-        self.observables.append(Observable(name, "current", None, tuple(terms)))
+        self.observables.append(Current(name, tuple(terms)))
         return name
 
     @_edit
@@ -998,7 +990,7 @@ class Model:
         and ``release_vesicles``) so far."""
         sp = self._species(species)
         name = self._observable_name(name, f"{sp.name}_released")
-        self.observables.append(Observable(name, "released", sp))
+        self.observables.append(Released(name, sp))
         return name
 
     @_edit
@@ -1008,7 +1000,7 @@ class Model:
         sp = self._species(species)
         regs = self._regions(region)
         name = self._observable_name(name, f"{sp.name}_absorbed_{regs[0].object.name}")
-        self.observables.append(Observable(name, "absorbed", sp, regs))
+        self.observables.append(Absorbed(name, sp, tuple(regs)))
         return name
 
     @_edit
@@ -1021,7 +1013,7 @@ class Model:
             raise ModelError(f"direction must be 'out', 'in' or 'net', got {direction!r}")
         regs = self._regions(region)
         name = self._observable_name(name, f"{sp.name}_crossed_{direction}_{regs[0].object.name}")
-        self.observables.append(Observable(name, "crossed", sp, regs, direction))
+        self.observables.append(Crossings(name, sp, tuple(regs), direction))
         return name
 
     @_edit
@@ -1039,7 +1031,7 @@ class Model:
             if not units.is_number(coef):
                 raise ModelError(f"combine: the coefficient of {key!r} must be a number, got {coef!r}")
         name = self._observable_name(name, "")
-        self.observables.append(Observable(name, "sum", None, tuple((k, float(c)) for k, c in terms.items())))
+        self.observables.append(Combination(name, tuple((k, float(c)) for k, c in terms.items())))
         return name
 
     # ---- compiled form --------------------------------------------------------------------
@@ -1075,6 +1067,7 @@ class Model:
                                   "where": ([r.label for r in v.region] if v.region is not None
                                             else v.sites.tolist())} for v in self.vesicle_releases],
             "tile_density": self.tile_density,
+            **({"bridge_radius": self.bridge_radius} if self.bridge_radius != 4.0 else {}),
             "surface_species": [{"name": s.name, "D": s.D} for s in self.surface_species],
             "reactions": [{"equation": r.equation, "k": r.k, "kind": r.kind}
                           | ({"inside": r.inside.name} if r.inside is not None else {})
@@ -1112,14 +1105,14 @@ class Model:
             lines.append(f"  object {o.name}: {o.mesh.n_triangles} triangles, regions "
                          + listed(f"{r.name} ({r.area:.3g} um^2)" for r in o.regions))
         if self.reactions:
-            lines.append(f"  reactions: " + listed((r.equation for r in self.reactions), 6))
+            lines.append("  reactions: " + listed((r.equation for r in self.reactions), 6))
         if self.releases:
             times = [r.t for r in self.releases]
             lines.append(f"  releases: {len(self.releases)}, {sum(r.n for r in self.releases)} molecules of "
                          f"{listed(sorted({r.species.name for r in self.releases}))}, at t = "
                          f"{units.format_time(min(times))} to {units.format_time(max(times))}")
         if self.vesicle_releases:
-            lines.append(f"  vesicle releases: " + listed(v.species.name for v in self.vesicle_releases))
+            lines.append("  vesicle releases: " + listed(v.species.name for v in self.vesicle_releases))
         for p in self.placements:
             lines.append(f"  placed: {p.n} {p.species.name} on {p.region.label}")
         if self.clamps:
@@ -1128,9 +1121,20 @@ class Model:
             lines.append("  observables: " + listed((o.name for o in self.observables), 10))
         return "\n".join(lines)
 
+    def frozen_copy(self) -> "Model":
+        """A copy that refuses every change, sharing the (immutable) species, regions, reactions and
+        meshes, and keeping of ``metadata`` only what results record (preset and parameters)."""
+        twin = copy.copy(self)
+        for key, value in vars(self).items():
+            if isinstance(value, (list, dict)):
+                setattr(twin, key, copy.copy(value))
+        twin.metadata = {k: self.metadata[k] for k in ("preset", "parameters") if k in self.metadata}
+        twin.frozen = True
+        return twin
+
     def simulation(self):
-        """Compile the model into a :class:`~cleftsim.simulation.Simulation` at t = 0."""
-        from cleftsim.simulation import Simulation
+        """Compile the model into a :class:`~cleftsim.engine.simulation.Simulation` at t = 0."""
+        from cleftsim.engine.simulation import Simulation
 
         return Simulation(self)
 
@@ -1139,6 +1143,6 @@ class Model:
         model's ``t_end`` and ``every``, else dt). ``progress``: a progress bar for runs that
         last more than a few seconds.
 
-        Returns a :class:`~cleftsim.result.Result`.
+        Returns a :class:`~cleftsim.results.result.Result`.
         """
         return self.simulation().sample(t_end, every, progress=progress)

@@ -39,6 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from cleftsim.units import PER_UM3_PER_MOLAR
+from cleftsim.errors import ModelError, RateTooHigh
 
 _GRID_PER_UNIT = 40          # grid points per reduced length unit (s), at least
 _MIN_POINTS_INSIDE = 40      # grid points inside the reactive sphere, at least
@@ -171,10 +172,6 @@ def reversible_radii(k: float, D: float, dt: float) -> tuple[float, float]:
     return b * s, u * s
 
 
-class RateTooHigh(ValueError):
-    """A rate that a given reaction radius cannot reach at the time step."""
-
-
 def probability_for_radius(k: float, sigma: float, D: float, dt: float,
                            reversible: bool = False) -> tuple[float, float | None]:
     """(p, σ_u): the reaction probability per step of a pair within the given radius sigma (µm)
@@ -192,3 +189,44 @@ def probability_for_radius(k: float, sigma: float, D: float, dt: float,
         return 1.0, None if u is None else u * s
     p = _root(lambda q: reduced_flux(b, u, q) - F, 1e-12, 1.0, rtol=1e-10)
     return p, None if u is None else u * s
+
+
+def pair_rate(rx) -> float:
+    """The rate constant per pair (M⁻¹s⁻¹) of a pair reaction: k for A + B; 2k for A + A, whose
+    k is defined by d[products]/dt = k[A]²."""
+    a, b = rx.reactants
+    return 2 * rx.k if a.index == b.index else rx.k
+
+
+def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | None]:
+    """(σ_b µm, p, σ_u µm or None) of a pair reaction: the binding radius, the reaction
+    probability per step of a pair within it, and the unbinding separation of its reverse.
+    Without a given radius, p = 1 and σ_b is computed (cleftsim.physics.bimolecular); with one, p is."""
+
+    a, b = rx.reactants
+    D = a.D + b.D
+    if D <= 0:
+        raise ModelError(f"reaction {rx.equation!r}: both reactants have D = 0, so they never meet")
+    k = pair_rate(rx)
+    if k <= 0:
+        return 0.0, 1.0, None
+    try:
+        if rx.radius is None:
+            if reversible:
+                sigma, s_u = reversible_radii(k, D, dt)
+                return sigma, 1.0, s_u
+            return binding_radius(k, D, dt), 1.0, None
+        p, sep = probability_for_radius(k, rx.radius, D, dt, reversible)
+    except RateTooHigh as exc:
+        k_max = exc.args[0] / (2 if a.index == b.index else 1)
+        need = binding_radius(k, D, dt)
+        hint = f"use radius >= {need * 1e3:.4g} nm (the radius computed for this k and dt"
+        hint += ", a little more for a reversible reaction)" if reversible else ")"
+        raise ModelError(
+            f"reaction {rx.equation!r}: k = {rx.k:.4g} M^-1 s^-1 is above the diffusion limit of radius "
+            f"{rx.radius * 1e3:.4g} nm at dt = {dt:.4g} s (D_A + D_B = {D:.4g} um^2/s): at most {k_max:.4g} "
+            f"M^-1 s^-1{' at equilibrium' if reversible else ''}; {hint}, or omit radius= to have it computed"
+        ) from None
+    except ValueError as exc:                            # a radius the radial calculation cannot handle
+        raise ModelError(f"reaction {rx.equation!r}: {exc}") from None
+    return rx.radius, p, sep

@@ -10,7 +10,7 @@ list of the preset's docstring. The defaults include the run settings ``t_end`` 
 so ``ca1_synapse().run()`` and ``cs.run_ensemble(ca1_synapse(), trials=40)`` need no duration.
 
 Each preset records the open count of each receptor type as ``"<RECEPTOR>_open"``, the total
-postsynaptic current as ``"current"`` (A, inward negative, :mod:`cleftsim.currents`), the
+postsynaptic current as ``"current"`` (A, inward negative, :mod:`cleftsim.model.currents`), the
 transmitter released so far (``"<T>_released"``), the free transmitter (``"<T>"``), the
 transmitter inside the cleft (``"<T>_cleft"``), the transmitter that left through the outer
 boundary (``"<T>_escaped"``, when it absorbs) and, where present, the transmitter taken up
@@ -32,9 +32,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from cleftsim import release, schemes, synapse, units
-from cleftsim.currents import Channel
-from cleftsim.model import Model, ModelError
+from cleftsim.model import release
+from cleftsim.biology import schemes
+from cleftsim.biology import synapse
+from cleftsim import units
+from cleftsim.model.currents import Channel
+from cleftsim.model.model import Model
+from cleftsim.errors import ModelError
 
 #: What the marks in the sources mean.
 MARKS = ("[P] read in the published source named; [C] computed from a formula with the parameters "
@@ -196,7 +200,7 @@ def _run(dt: str, dt_source: str, t_end: str, t_end_source: str) -> tuple[Param,
         Param("seed", None, "seed of the random stream (a whole number >= 0; None: a fresh one)", "", _seed),
         Param("tile_density", None, "tiles per µm² of the membranes that hold receptors and transporters, one "
               "molecule per tile (density; None: the model's 1e4 /um^2, MCell's default)", "the binding rate does "
-              "not depend on it (cleftsim.binding), only the largest usable dt and the most molecules a region holds",
+              "not depend on it (cleftsim.physics.binding), only the largest usable dt and the most molecules a region holds",
               _quantity("density", low="1 /um^2", high="1e6 /um^2",
                         why="a tile holds one surface molecule, a few nm across", optional=True)),
     )

@@ -6,10 +6,13 @@ import warnings
 
 import numpy as np
 
-from cleftsim import binding
-from cleftsim.topology import surface_adjacency
-from cleftsim.surface import (SurfaceSpecies, bary_of, closest_on_triangles, cluster_centres, cluster_points,
-                              tile_bary, tile_of_bary)
+from cleftsim.physics import binding
+from cleftsim.geometry.topology import surface_adjacency
+from cleftsim.geometry.sampling import bary_of, closest_on_triangles, cluster_centres, cluster_points
+from cleftsim.geometry.tiles import tile_bary, tile_divisions, tile_of_bary
+from cleftsim.model.rules import REACTIVE
+from cleftsim.model.surface import SurfaceSpecies
+from cleftsim.errors import AccuracyWarning, ModelError
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 #: Distance (µm) from the membrane at which released volume molecules appear (100 times the
@@ -54,11 +57,6 @@ SATURATED_AREA_MAX = 0.05
 CLUSTER_REDRAWS = 200
 
 
-def tile_divisions(areas: np.ndarray, tile_density: float) -> np.ndarray:
-    """n_t of triangles of these areas (µm²): each is cut into n_t² tiles (cleftsim.binding)."""
-    return np.maximum(1, np.ceil(np.sqrt(np.asarray(areas) * tile_density) * (1.0 - 1e-12))).astype(np.int64)
-
-
 def tile_table(model) -> dict:
     """Tiles of every triangle of the scene (global indices): ``n`` (n_t, 0 on triangles of
     regions without surface molecules), ``start`` (first global tile, T + 1 entries) and
@@ -93,9 +91,7 @@ def _points(v: np.ndarray, n_t: np.ndarray, k: np.ndarray, a: np.ndarray, b: np.
 
 def place_molecules(model, rng: np.random.Generator):
     """Positions (n, 3), global triangles, states, orientations and tiles of every placement:
-    one molecule per tile (cleftsim.binding), a uniform point inside it."""
-    from cleftsim.model import ModelError
-
+    one molecule per tile (cleftsim.physics.binding), a uniform point inside it."""
     offsets = np.cumsum([0] + [o.mesh.n_triangles for o in model.objects])
     tiles = tile_table(model)
     taken = np.zeros(int(tiles["start"][-1]), dtype=bool)
@@ -201,7 +197,7 @@ def reactive_rules(model, rules: np.ndarray) -> np.ndarray:
         ligands = {r.index for rx in model.reactions if rx.kind == "binding" and rx.surface_reactant.index in states
                    for r in rx.reactants if not isinstance(r, SurfaceSpecies)}
         for v in ligands:
-            out[reg_index, v] |= 4
+            out[reg_index, v] |= REACTIVE
     return out
 
 
@@ -267,12 +263,10 @@ def _mesh_arrays(model) -> dict:
             "mesh_neighbors": np.ascontiguousarray(np.concatenate(mesh_nbr), dtype=np.int32)}
 
 
-def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.ndarray) -> dict:
-    """Every array the Membrane kernel needs (see membrane.pxd for their meaning)."""
-    from cleftsim.model import AccuracyWarning, ModelError
-
+def membrane_tables(model) -> dict:
+    """The Membrane kernel's tables that every trial shares (see membrane.pxd for their meaning;
+    a trial adds its molecules, counters and buffer size: cleftsim.engine.simulation)."""
     n_vol, n_surf, n_rx = len(model.species), len(model.surface_species), len(model.reactions)
-    pos, tri, state, orient, tile = place_molecules(model, rng)
     tiles = tile_table(model)
     # binding tables per (ligand, state, relation): relation 0 for a hit from the side the molecule
     # faces, 1 from the other side
@@ -355,9 +349,7 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
     as_f = (lambda x: np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1)) if len(x)
             else np.zeros(1))
     return {
-        "pos": pos, "tri": tri, "state": state, "orient": orient,
-        "clock": rng.exponential(size=len(state)),
-        "tile": tile, "tile_n": as_i(tiles["n"]), "tile_start": as_i(tiles["start"]),
+        "tile_n": as_i(tiles["n"]), "tile_start": as_i(tiles["start"]),
         "inv_tile_area": as_f(np.where(tiles["area"] > 0, 1.0 / np.where(tiles["area"] > 0, tiles["area"], 1.0), 0.0)),
         "n_tiles": int(tiles["start"][-1]),
         "bind_start": bind_start, "bind_rx": as_i(bind_rx), "bind_p": as_f(bind_p),
@@ -374,10 +366,8 @@ def membrane_arrays(model, rng: np.random.Generator, pend_cap: int, events: np.n
         "bath_rx": as_i([rx.index for rx, _ in bath_pairs]), "bath_lig": as_i([v for _, v in bath_pairs]),
         "bath_side": np.ascontiguousarray(np.array([rx.side for rx, _ in bath_pairs] or [1], dtype=np.int8)),
         "bath_slot": bath_slot,
-        "events": events,
-        "stats": np.zeros(6, dtype=np.int64),
         "lat_sigma": np.sqrt(2.0 * np.array([s.D for s in model.surface_species] or [0.0]) * model.dt),
         **_mesh_arrays(model),
-        "vol_D": as_f([s.D for s in model.species]), "dt": model.dt, "pend_cap": pend_cap,
+        "vol_D": as_f([s.D for s in model.species]), "dt": model.dt,
         "n_vol": n_vol, "n_surf": n_surf, "offset": PRODUCT_OFFSET,
     }

@@ -4,7 +4,7 @@ Layout: attributes ``format``, ``version`` (cleftsim's), ``seed`` (decimal text:
 integer is kept exactly), ``trials``, ``model`` (the model description, JSON) and ``settings``
 (t_end, every, JSON); datasets ``times`` (n_times,), ``done`` (trials,), ``data/<observable>``
 (trials, n_times), float64, and ``releases/<trial>`` (the trial's vesicle releases,
-cleftsim.result.RELEASE_EVENT).
+cleftsim.results.result.RELEASE_EVENT).
 
 A file is made complete or not at all: it is written under a temporary name beside its final
 one and renamed into place. Every dataset has its space allocated then, and each trial writes
@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cleftsim.errors import ResultsFileError
+from cleftsim.version import version
+from cleftsim.results.ensemble import EnsembleResult, trial_releases
 
 FORMAT = "cleftsim-ensemble-1"
 #: Attributes every complete results file has.
 ATTRIBUTES = ("format", "version", "seed", "trials", "model", "settings")
-
-
-class ResultsFileError(ValueError):
-    """A results file that cannot be used for this ensemble (another model, settings, size)."""
 
 
 def _early(fill: float):
@@ -140,8 +139,6 @@ class EnsembleFile:
         """Write a complete file holding ``trials`` under a temporary name, then rename it into place."""
         import h5py
 
-        from cleftsim import __version__
-
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
         try:
             with h5py.File(tmp, "w") as h5:
@@ -154,7 +151,7 @@ class EnsembleFile:
                                     h5py.h5s.create_simple((n, len(self._times))), _early(np.nan)).close()
                 for k, (rows, releases) in trials.items():
                     self._put(h5, k, rows, releases)
-                h5.attrs.update(format=FORMAT, version=__version__, **self._head)
+                h5.attrs.update(format=FORMAT, version=version(), **self._head)
             os.replace(tmp, self.path)
         finally:
             if tmp.exists():
@@ -185,9 +182,8 @@ class EnsembleFile:
 
 
 def load(path: str | os.PathLike):
-    """Read a results file back into an :class:`~cleftsim.ensemble.EnsembleResult` holding the
+    """Read a results file back into an :class:`~cleftsim.results.ensemble.EnsembleResult` holding the
     trials it completed."""
-    from cleftsim.ensemble import EnsembleResult, trial_releases
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"cs.load needs the path of a results file, got {type(path).__name__} {path!r}")

@@ -237,6 +237,6 @@ def as_waveform(value: Any, name: str = "concentration") -> Waveform:
     if isinstance(value, Waveform):
         return value
     if callable(value):
-        raise ValueError(f"{name}: {value!r} is a function; use a waveform from cleftsim.waveforms "
+        raise ValueError(f"{name}: {value!r} is a function; use a waveform from cleftsim.physics.waveforms "
                         f"(constant, step, pulse, exponential) so that it can be averaged exactly")
     return _Constant(_concentration(value, name))

@@ -122,11 +122,6 @@ def tile_radius(tile_density: float) -> float:
     return 1.0 / math.sqrt(math.pi * tile_density)
 
 
-def tile_divisions(triangle_area: float, tile_density: float) -> int:
-    """n_t: a triangle of this area (µm²) is cut into n_t² tiles of area ≤ 1/tile_density."""
-    return max(1, math.ceil(math.sqrt(triangle_area * tile_density) * (1.0 - 1e-12)))
-
-
 def largest_dt(k_on: float, tile_area: float, D: float) -> float:
     """The largest time step (s) at which one tile's per-hit probability stays ≤ 1."""
     return 2.0 * D * (KAPPA_TILE_MAX / kappa(k_on, tile_area)) ** 2

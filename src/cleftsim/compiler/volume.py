@@ -5,50 +5,9 @@ import math
 
 import numpy as np
 
-from cleftsim import bimolecular
-from cleftsim.surface_tables import csr
-
-
-def pair_rate(rx) -> float:
-    """The rate constant per pair (M⁻¹s⁻¹) of a pair reaction: k for A + B; 2k for A + A, whose
-    k is defined by d[products]/dt = k[A]²."""
-    a, b = rx.reactants
-    return 2 * rx.k if a.index == b.index else rx.k
-
-
-def pair_radius(rx, dt: float, reversible: bool) -> tuple[float, float, float | None]:
-    """(σ_b µm, p, σ_u µm or None) of a pair reaction: the binding radius, the reaction
-    probability per step of a pair within it, and the unbinding separation of its reverse.
-    Without a given radius, p = 1 and σ_b is computed (cleftsim.bimolecular); with one, p is."""
-    from cleftsim.model import ModelError
-
-    a, b = rx.reactants
-    D = a.D + b.D
-    if D <= 0:
-        raise ModelError(f"reaction {rx.equation!r}: both reactants have D = 0, so they never meet")
-    k = pair_rate(rx)
-    if k <= 0:
-        return 0.0, 1.0, None
-    try:
-        if rx.radius is None:
-            if reversible:
-                sigma, s_u = bimolecular.reversible_radii(k, D, dt)
-                return sigma, 1.0, s_u
-            return bimolecular.binding_radius(k, D, dt), 1.0, None
-        p, sep = bimolecular.probability_for_radius(k, rx.radius, D, dt, reversible)
-    except bimolecular.RateTooHigh as exc:
-        k_max = exc.args[0] / (2 if a.index == b.index else 1)
-        need = bimolecular.binding_radius(k, D, dt)
-        hint = f"use radius >= {need * 1e3:.4g} nm (the radius computed for this k and dt"
-        hint += ", a little more for a reversible reaction)" if reversible else ")"
-        raise ModelError(
-            f"reaction {rx.equation!r}: k = {rx.k:.4g} M^-1 s^-1 is above the diffusion limit of radius "
-            f"{rx.radius * 1e3:.4g} nm at dt = {dt:.4g} s (D_A + D_B = {D:.4g} um^2/s): at most {k_max:.4g} "
-            f"M^-1 s^-1{' at equilibrium' if reversible else ''}; {hint}, or omit radius= to have it computed"
-        ) from None
-    except ValueError as exc:                            # a radius the radial calculation cannot handle
-        raise ModelError(f"reaction {rx.equation!r}: {exc}") from None
-    return rx.radius, p, sep
+from cleftsim.physics import bimolecular
+from cleftsim.physics.bimolecular import pair_radius, pair_rate
+from cleftsim.compiler.membrane import csr
 
 
 def radii(model) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
@@ -125,7 +84,7 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
     (walls would squeeze dissociated pairs, which biases the equilibrium)."""
     import warnings
 
-    from cleftsim.model import AccuracyWarning, ModelError
+    from cleftsim.errors import AccuracyWarning, ModelError
 
     if scene.n_tri == 0 or not bind or len(points) == 0:
         return
@@ -169,9 +128,9 @@ def check_radii_fit(model, scene, bind: dict, sep: dict, points: np.ndarray) -> 
                 AccuracyWarning, stacklevel=4)
 
 
-def volume_arrays(model, pend_cap: int, events: np.ndarray, sep: dict[int, float]) -> dict | None:
-    """Every array the VolumeKinetics kernel needs (see volume.pxd), or None without first-order
-    volume reactions and productions."""
+def volume_tables(model, sep: dict[int, float]) -> dict | None:
+    """The VolumeKinetics kernel's tables (see volume.pxd; a trial adds its counters and buffer
+    size), or None without first-order volume reactions and productions."""
     uni = [[] for _ in model.species]
     for rx in model.reactions:
         if rx.kind == "volume":
@@ -188,12 +147,12 @@ def volume_arrays(model, pend_cap: int, events: np.ndarray, sep: dict[int, float
         "rx_vol_start": as_i(vol_start), "rx_vol": as_i(vol),
         "rx_sep": np.array([sep.get(rx.index, 0.0) for rx in model.reactions]),
         "D": np.array([s.D for s in model.species], dtype=np.float64),
-        "events": events, "pend_cap": pend_cap, "stats": np.zeros(1, dtype=np.int64),
     }
 
 
-def pair_arrays(model, events: np.ndarray, bind: dict[int, tuple[float, float]]) -> dict | None:
-    """Every array the PairReactions kernel needs (see pairs.pxd), or None without pair reactions."""
+def pair_tables(model, bind: dict[int, tuple[float, float]]) -> dict | None:
+    """The PairReactions kernel's tables (see pairs.pxd; a trial adds its counters), or None
+    without pair reactions."""
     pairs = [rx for rx in model.reactions if rx.kind == "pair"]
     if not pairs:
         return None
@@ -213,5 +172,4 @@ def pair_arrays(model, events: np.ndarray, bind: dict[int, tuple[float, float]])
         target[b.index] = 1
         rx_prod[rx.index, :len(rx.volume_products)] = [p.index for p in rx.volume_products]
     return {"pair_rx": pair_rx, "rx_r2": rx_r2, "rx_p": rx_p, "rx_prod": rx_prod,
-            "weight": np.array([s.D for s in model.species], dtype=np.float64), "searches": searches, "target": target,
-            "events": events, "stats": np.zeros(2, dtype=np.int64)}
+            "weight": np.array([s.D for s in model.species], dtype=np.float64), "searches": searches, "target": target}

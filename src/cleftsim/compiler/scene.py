@@ -16,11 +16,13 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+
 
 import numpy as np
 
 from cleftsim._core import scene as _scene
+from cleftsim.geometry.shapes import Periodic
+from cleftsim.model.rules import ABSORB, RULE_MASK
 
 #: Largest number of grid cells the automatic grid will use.
 MAX_CELLS = 4_000_000
@@ -37,15 +39,6 @@ SLAB_REFINE = 4
 _DIRECTIONS = np.random.default_rng(20261121).normal(size=(8, 3))
 _DIRECTIONS /= np.linalg.norm(_DIRECTIONS, axis=1)[:, None]
 _DIRECTIONS = np.ascontiguousarray(_DIRECTIONS)
-
-
-@dataclass(frozen=True)
-class Periodic:
-    """A periodic box: positions wrap on the axes flagged in ``axes`` (lo, hi in µm)."""
-
-    lo: np.ndarray
-    hi: np.ndarray
-    axes: tuple[bool, bool, bool]
 
 
 def _planes(normals: np.ndarray, offsets: np.ndarray, objects: np.ndarray, scale: float):
@@ -180,15 +173,15 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     return axis, bounds, region, sign, safe
 
 
-def build_scene(
-    meshes: list,
-    region_offsets: list[int],
-    rules: np.ndarray,
-    rcut: np.ndarray,
-    periodic: Periodic | None = None,
-    cell: float | None = None,
-) -> _scene.Scene:
-    """Build the compiled scene for ``meshes`` (one per geometry object, in object order).
+def build_scene(meshes: list, region_offsets: list[int], rules: np.ndarray, rcut: np.ndarray,
+                periodic: Periodic | None = None, cell: float | None = None) -> _scene.Scene:
+    """The compiled scene of ``meshes`` (arguments as :func:`scene_arrays`)."""
+    return _scene.Scene(scene_arrays(meshes, region_offsets, rules, rcut, periodic, cell))
+
+
+def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcut: np.ndarray,
+                 periodic: Periodic | None = None, cell: float | None = None) -> dict:
+    """The arrays of the compiled scene of ``meshes`` (one per geometry object, in object order).
 
     ``region_offsets[k]`` is the global id of object k's first region; ``rules`` is the
     (regions, species) rule table; ``rcut`` (per species, µm) the Brownian-bridge search radius
@@ -232,7 +225,7 @@ def build_scene(
             slab_safe=np.zeros((1, 6)),
             slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1),
         )
-        return _scene.Scene(arrays)
+        return arrays
 
     tv = vertices[triangles]
     e1 = tv[:, 1] - tv[:, 0]
@@ -274,10 +267,10 @@ def build_scene(
     arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
                       _slabs(fine, arrays["tri_region"], slab_n, lo, slab_cell, space_eps)))
     sc = _scene.Scene(arrays)
-    absorbing = ((rules & 3) == 1) & (rcut[None, :] > 0)
+    absorbing = ((rules & RULE_MASK) == ABSORB) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
     if len(candidates) == 0:
-        return sc
+        return arrays
     # the absorber grid: cells a fraction of the search radius wide
     margin = float(rcut.max())
     near_cell, near_n = _cells(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
@@ -292,7 +285,7 @@ def build_scene(
         near_grid_cell=tuple(near_cell),
         near_grid_n=tuple(int(v) for v in near_n),
     )
-    return _scene.Scene(arrays)
+    return arrays
 
 
 def contains(sc: _scene.Scene, obj: int, mesh, points: np.ndarray) -> np.ndarray:

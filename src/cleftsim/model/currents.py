@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cleftsim import units
-from cleftsim.surface import SchemeHandle
+from cleftsim.model.surface import SchemeHandle
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cleftsim import units
+from cleftsim.errors import ReactionSyntaxError
 
+#: A species or state name: letters, digits, "_", "." and "-", not starting with a digit.
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _TERM = re.compile(r"^\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*$")
-
-
-class ReactionSyntaxError(ValueError):
-    """An equation that does not follow the reaction language."""
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,14 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import units, world
-from .geometry import primitives
-from .geometry.io import _weld
-from .geometry.mesh import Mesh, MeshError, combine
-from .geometry.primitives import box, cylinder
-from .geometry.shapes import SHAPES, Box, Cylinder
+from cleftsim import units
+from cleftsim.compiler import scene as world
+from cleftsim.geometry import primitives
+from cleftsim.geometry.io import _weld
+from cleftsim.geometry.mesh import Mesh, combine
+from cleftsim.geometry.primitives import box, cylinder
+from cleftsim.geometry.shapes import SHAPES, Box, Cylinder
+from cleftsim.errors import MeshError, SynapseError
 
 #: Distance (µm) of a release site from the presynaptic membrane, inside the cleft.
 RELEASE_DEPTH = 0.002
@@ -78,10 +80,6 @@ NMJ_SIZES = {
     "cell_thickness": ("200 nm", 10.0, "a patch of the terminal and the muscle a few µm thick"),
     "extracellular": ("300 nm", 10.0, "the space around the patch"),
 }
-
-
-class SynapseError(ValueError):
-    """Synapse dimensions that cannot be built; the message names the parameter and the fix."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""Simulation: a compiled model with its molecules, advanced step by step by the Cython kernels."""
+"""Simulation: one trial of a compiled model, its state advanced step by step by the Cython kernels."""
 from __future__ import annotations
 
 import warnings
@@ -6,30 +6,21 @@ from typing import Any
 
 import numpy as np
 
-from cleftsim import units, world
-from cleftsim.accuracy import SAMPLES, check_time_step
 from cleftsim._core.diffusion import advance, displace
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
-from cleftsim._core.volume import VolumeKinetics
 from cleftsim._core.random import seed_state
-from cleftsim.geometry.shapes import SHAPES
-from cleftsim.model import BYTES_PER_MOLECULE, Model, ModelError, ModelWarning, Release, Species, check_memory
-from cleftsim.result import RELEASE_EVENT, Result
-from cleftsim.surface import uniform_on
-from cleftsim.surface_tables import membrane_arrays, reactive_rules
-from cleftsim.units import PER_UM3_PER_MOLAR
-from cleftsim.volume_tables import check_radii_fit, pair_arrays, radii, volume_arrays
-
-#: Search radius of the Brownian-bridge test, in units of the per-axis step sigma = sqrt(2 D dt).
-#: A molecule ending farther than this from every absorbing triangle has a crossing probability
-#: below Q(4) ≈ 3e-5 of the near-wall value (see docs/algorithms.md).
-BRIDGE_RADIUS_SIGMAS = 4.0
-#: Smallest distance (µm) between a point release and any surface.
-SURFACE_CLEARANCE = 1e-6
-#: Steps per call of the kernel (the clamp concentrations of a call are tabulated per step).
-CHUNK_STEPS = 1024
-
+from cleftsim._core.scene import Scene
+from cleftsim._core.volume import VolumeKinetics
+from cleftsim.compiler import scene as world
+from cleftsim.compiler.compiled import CHUNK_STEPS, CompiledModel, compile as compile_model
+from cleftsim.compiler.membrane import place_molecules
+from cleftsim.compiler.sources import production_source, region_points, sample_positions
+from cleftsim import units
+from cleftsim.errors import ModelError, ModelWarning, SimulationInterrupted
+from cleftsim.model.model import BYTES_PER_MOLECULE, Model, Release, Species, check_memory
+from cleftsim.results.result import RELEASE_EVENT, Result
+from cleftsim.version import version
 
 #: Wall time (s) of one step with no molecules, measured (0.2-0.3 µs here): the floor of a run's cost.
 STEP_FLOOR = 2e-7
@@ -48,30 +39,29 @@ def _progress_bar(duration: float):
                 bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} ms [{elapsed}<{remaining}]")
 
 
-class SimulationInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :meth:`Simulation.sample`; ``.result`` holds every sample taken before it."""
-
-    def __init__(self, result: Result):
-        super().__init__(f"interrupted at t = {result.times[-1] if len(result.times) else 0.0:g} s; "
-                         f"the samples taken so far are in .result")
-        self.result = result
-
-
 class Simulation:
-    """A running simulation of a :class:`~cleftsim.model.Model`, starting at t = 0.
+    """One trial of a compiled model, starting at t = 0: it owns the state (volume molecules,
+    surface molecules, random streams, schedule position) and advances it with the kernels.
 
-    ``run(duration)`` advances it; ``positions(species)``, ``count(species)`` and
-    ``observe()`` read its state. The model is validated and compiled when this is created.
+    ``model``: a :class:`~cleftsim.compiler.compiled.CompiledModel` (``cs.compile(model)``;
+    an ensemble's trials share one) or a Model, compiled here. ``seed``: a non-negative integer
+    or a SeedSequence (``cs.trial_seed(seed, k)`` for trial k of an ensemble); default the
+    model's. ``run(duration)`` advances it; ``positions(species)``, ``count(species)`` and
+    ``observe()`` read its state without changing it.
     """
 
-    def __init__(self, model: Model, seed: int | np.random.SeedSequence | None = None, scene=None):
-        if not isinstance(model, Model):
-            raise ModelError(f"Simulation needs a cleftsim Model, got {type(model).__name__} {model!r}")
-        if not model.species and not model.surface_species:
-            raise ModelError("the model has no species; add one with model.add_species(name, D)")
-        self.model = model
-        # the model's seed, a given one, or a SeedSequence (an ensemble's trial: cleftsim.ensemble)
-        if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+    def __init__(self, model: Model | CompiledModel, seed: int | np.random.SeedSequence | None = None):
+        if not isinstance(model, (Model, CompiledModel)):
+            raise ModelError(f"Simulation needs a cleftsim Model or CompiledModel, got {type(model).__name__} "
+                             f"{model!r}")
+        #: The Model this simulation was compiled from (None when given a CompiledModel); it refuses
+        #: to go on once that model is changed. ``model`` is the compiled copy it runs.
+        self.source = model if isinstance(model, Model) else None
+        self._edits = model.edits if isinstance(model, Model) else None
+        self.compiled = compiled = compile_model(model) if isinstance(model, Model) else model
+        self.model = model = compiled.model
+        self.scene = Scene(compiled.scene_arrays)   # its own view of the shared arrays: the tracer marks triangles in it
+        if seed is None or units.is_whole(seed):
             seed = np.random.SeedSequence(model.seed if seed is None else int(seed))
         elif not isinstance(seed, np.random.SeedSequence):
             raise ModelError(f"seed must be a non-negative integer or a numpy SeedSequence "
@@ -80,47 +70,25 @@ class Simulation:
         kernel_seq, release_seq = (np.random.SeedSequence(self.seed.entropy, spawn_key=tuple(self.seed.spawn_key) + (i,))
                                    for i in range(2))     # the first two children, however often it was spawned
         self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
-        self.rng = np.random.Generator(np.random.PCG64(release_seq))   # release positions
-        D = np.array([s.D for s in model.species] or [0.0])
-        self._sigma = np.sqrt(2.0 * D * model.dt)
-        self._ddt = D * model.dt
-        rules = reactive_rules(model, model.rule_table())
-        absorbs = ((rules & 3) == 1).any(axis=0)[: len(D)]
-        self._rcut = np.where(absorbs, BRIDGE_RADIUS_SIGMAS * self._sigma, 0.0)
-        # the compiled geometry is read-only during a run: trials of an ensemble share one (``scene``);
-        # the model is checked where it is compiled
-        compiling = scene is None
-        self.scene = scene if scene is not None else world.build_scene(
-            [o.mesh for o in model.objects], [o.region_offset for o in model.objects], rules, self._rcut,
-            model.periodic, model.grid_cell)
+        self.rng = np.random.Generator(np.random.PCG64(release_seq))   # placements and releases
         self.step_index = 0
-        self._tri_region = np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in model.objects]
-                                          or [np.zeros(0, dtype=np.int64)])
-        self._events = np.zeros(max(len(model.reactions), 1), dtype=np.int64)   # per reaction
+        #: Events of every reaction since t = 0.
+        self.events = np.zeros(max(len(model.reactions), 1), dtype=np.int64)
         self.membrane = None
-        n_surf = sum(p.n for p in model.placements)
-        most = max([len(rx.volume_products) for rx in model.reactions] or [0])
-        pend_cap = max(1024, 4 * n_surf * most)
-        if model.surface_species:
-            self.membrane = Membrane(membrane_arrays(model, self.rng, pend_cap, self._events))
+        if compiled.membrane is not None:
+            pos, tri, state, orient, tile = place_molecules(model, self.rng)
+            self.membrane = Membrane(compiled.membrane | {
+                "pos": pos, "tri": tri, "state": state, "orient": orient, "tile": tile,
+                "clock": self.rng.exponential(size=len(state)), "events": self.events,
+                "stats": np.zeros(6, dtype=np.int64),
+                "pend_cap": max(1024, 4 * compiled.surface_molecules * compiled.most_products)})
         n_release = sum(r.n for r in model.releases)
-        bind, sep = radii(model)
-        if bind and model.periodic is not None:
-            raise ModelError("reactions of two volume molecules in a periodic box are not supported (pairs across "
-                             "the periodic faces would not react); bound the space with a reflecting box instead")
-        if bind:
-            check_radii_fit(model, self.scene, bind, sep, np.concatenate(
-                [pts for _, pts in self._source_samples(64)] or [np.zeros((0, 3))]))
-        # zeroth-order productions: (reaction, molecules per second), chunks of ~10⁵ new molecules at most
-        self._production_rates = [(rx, rx.k * PER_UM3_PER_MOLAR * abs(rx.inside.mesh.volume))
-                                  for rx in model.reactions if rx.kind == "production"]
+        self.volume = None if compiled.volume is None else VolumeKinetics(compiled.volume | {
+            "events": self.events, "stats": np.zeros(1, dtype=np.int64),
+            "pend_cap": max(1024, n_release * max(compiled.most_products - 1, 0))})
+        self.pairs = None if compiled.pairs is None else PairReactions(compiled.pairs | {
+            "events": self.events, "stats": np.zeros(2, dtype=np.int64)})
         self._no_births = None
-        per_step = sum(rate for _, rate in self._production_rates) * model.dt
-        self._production_steps = max(1, int(1e5 / per_step)) if per_step > 0 else CHUNK_STEPS
-        tables = volume_arrays(model, max(1024, n_release * max(most - 1, 0)), self._events, sep)
-        self.volume = None if tables is None else VolumeKinetics(tables)
-        tables = pair_arrays(model, self._events, bind)
-        self.pairs = None if tables is None else PairReactions(tables)
         cap = max(1024, n_release) + self._pending_room()
         self._pos = np.zeros((cap, 3))
         self._species = np.zeros(cap, dtype=np.int32)
@@ -129,96 +97,21 @@ class Simulation:
         self._clock = np.zeros(cap)         # unit-exponential hazard left to each molecule's next event
         self.n = 0
         self._next_uid = 0
-        self.absorbed = np.zeros(rules.shape, dtype=np.int64)
-        self.crossed = np.zeros(rules.shape + (2,), dtype=np.int64)
+        #: Molecules absorbed (regions, species) and crossings (regions, species, in/out) since t = 0.
+        self.absorbed = np.zeros(compiled.rules.shape, dtype=np.int64)
+        self.crossed = np.zeros(compiled.rules.shape + (2,), dtype=np.int64)
         self._stats = np.zeros(5, dtype=np.int64)
-        order = sorted(range(len(model.releases)), key=lambda i: (model.releases[i].t, i))
-        self._pending = [self._scheduled(model.releases[i]) for i in order]
-        self._released = np.zeros(len(D), dtype=np.int64)     # molecules added by releases, per species
+        self._pending = list(compiled.schedule)
+        #: Molecules added by releases so far, per species.
+        self.released = np.zeros(len(compiled.sigma), dtype=np.int64)
         self.release_events = self._vesicle_events()
-        if compiling:                      # a trial given the ensemble's scene was checked with it
-            self._check_release_points()
-            self._check_vesicle_depths()
-            self._check_clamps()
-            self._check_observed_rules(rules)
-            check_time_step(model, self.scene, self._start_points(SAMPLES))
-        self._edits = model.edits
+        self._apply_due_releases()
 
     def _unchanged(self) -> None:
         """Refuse to go on with a model changed after this simulation was compiled from it."""
-        if self.model.edits != self._edits:
+        if self.source is not None and self.source.edits != self._edits:
             raise ModelError("the model was changed after this simulation was compiled from it, so the change would "
                              "not take effect; compile it again with model.simulation() (or model.run())")
-
-    def _start_points(self, most: int) -> list[tuple[Species, np.ndarray, bool]]:
-        """(species, up to ``most`` sample points where its molecules start, whether they start
-        together at each point) for every release, production and vesicle release (drawn with
-        their own generator: the run's streams are untouched)."""
-        probe = np.random.default_rng(1)
-        out = [(r.species, pts, r.kind == "point") for r, pts in self._source_samples(most)]
-        out += [(v.species, v.sites[:most] if v.region is None else self._region_points(v.region, most, v.depth, probe),
-                 True) for v in self.model.vesicle_releases]
-        return out
-
-    def _check_observed_rules(self, rules: np.ndarray) -> None:
-        """count_absorbed and count_crossings need a region that absorbs or passes the species."""
-        for ob in self.model.observables:
-            if ob.kind not in ("absorbed", "crossed"):
-                continue
-            want, verb = (1, "absorbs") if ob.kind == "absorbed" else (2, "passes")
-            if not any((rules[r.index, ob.species.index] & 3) == want for r in ob.target):
-                rule = "absorb" if want == 1 else "transparent"
-                where = ", ".join(r.label for r in ob.target)
-                raise ModelError(f"observable {ob.name!r} counts {ob.species.name!r} at {where}, but no region there "
-                                 f"{verb} it, so it would stay 0; make one {rule!r} with "
-                                 f"model.set_surface({ob.species.name!r}, region, {rule!r})")
-
-    def _check_clamps(self) -> None:
-        """A clamped species is a bath inside its object: it cannot also be released or produced
-        there, nor pass through the object's walls."""
-        rules = self.model.rule_table()
-        for cl in self.model.clamps:
-            for reg, side in cl.contexts:
-                if side == 0 and rules[reg, cl.species.index] == 2:
-                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label}, but a wall of it is transparent to "
-                                     f"{cl.species.name!r}; make it reflect (set_surface) or clamp next to a region")
-            clamped = [o for o in self.model.objects if any((r.index, 0) in cl.contexts for r in o.regions)]
-            for rel, pts in self._source_samples(4096) if clamped else ():
-                if rel.species.index != cl.species.index:
-                    continue
-                # sample positions of the source must all lie outside the clamped objects
-                how = "released" if any(rel is r for r in self.model.releases) else "produced"
-                if any(world.contains(self.scene, o.index, o.mesh, pts).any() for o in clamped):
-                    raise ModelError(f"{cl.species.name!r} is clamped {cl.label} and cannot also be {how} there; "
-                                     f"remove the {'release' if how == 'released' else 'production'} or the clamp")
-
-    def _production_source(self, rx, n: int) -> Release:
-        """n molecules of a production's product, uniform in its object (a Release to sample)."""
-        return Release(rx.products[0], n, 0.0, "object", (rx.inside,))
-
-    def _source_samples(self, most: int) -> list[tuple[Release, np.ndarray]]:
-        """Every release and production with up to ``most`` sample positions of where its
-        molecules start (drawn with their own generator: the run's random streams are untouched)."""
-        probe = np.random.default_rng(0)
-        sources = self.model.releases + [self._production_source(rx, most) for rx in self.model.reactions
-                                         if rx.kind == "production"]
-        return [(r, self._sample_positions(Release(r.species, min(r.n, most), r.t, r.kind, r.params), probe))
-                for r in sources]
-
-    def _check_release_points(self) -> None:
-        """A point release must not lie on a surface: which side it is on would be undefined."""
-        points = [(rel.species, rel.params[0]) for rel in self.model.releases if rel.kind == "point"]
-        points += [(v.species, p) for v in self.model.vesicle_releases if v.sites is not None for p in v.sites]
-        for sp, at in points:
-            if self.scene.n_tri == 0:
-                break
-            dist, tri = self.scene.surface_distance(at)
-            if dist < SURFACE_CLEARANCE:
-                obj, region = self._triangle_owner(tri)
-                raise ModelError(
-                    f"release of {sp.name!r} at {tuple(float(x) for x in at)} µm lies on the surface of "
-                    f"{obj!r} (region {region!r}); move the point off the surface, into the space "
-                    f"where the molecules start (e.g. by 1 nm)")
 
     def _vesicle_events(self) -> np.ndarray:
         """Draw this run's vesicle releases (:meth:`Model.release_vesicles`), schedule their
@@ -226,12 +119,12 @@ class Simulation:
         events: time (s), source (index of the release_vesicles call), ap, site, n, x, y, z (µm)."""
         if not self.model.vesicle_releases:
             return np.zeros(0, dtype=RELEASE_EVENT)
-        from cleftsim import release
+        from cleftsim.model import release
 
         dt, out = self.model.dt, []
         for k, vr in enumerate(self.model.vesicle_releases):
             ev = release.realise(vr.stimulus, self.rng)
-            pos = vr.sites[ev["site"]] if vr.region is None else self._region_points(vr.region, len(ev), vr.depth)
+            pos = vr.sites[ev["site"]] if vr.region is None else region_points(vr.region, len(ev), vr.depth, self.rng)
             times, which = release.molecule_times(ev, vr.pore, self.rng)
             steps = np.rint(times / dt).astype(np.int64)
             groups, counts = np.unique(np.stack([steps, which], axis=1), axis=0, return_counts=True)
@@ -245,81 +138,12 @@ class Simulation:
         events = np.concatenate(out) if out else np.zeros(0, dtype=RELEASE_EVENT)
         return events[np.argsort(events["time"], kind="stable")]
 
-    @staticmethod
-    def _region_samples(regions: list, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """n points uniform over the regions (µm) and the unit normals there."""
-        verts, tris, normals = [], [], []
-        for reg in regions:
-            mesh = reg.object.mesh
-            verts.append(mesh.vertices)
-            tris.append(mesh.triangles[reg.triangles] + sum(len(v) for v in verts[:-1]))
-            normals.append(mesh.normals[reg.triangles])
-        which, pts = uniform_on(np.concatenate(verts), np.concatenate(tris), n, rng)
-        return pts, np.concatenate(normals)[which]
-
-    def _region_points(self, regions: list, n: int, depth: float, rng: np.random.Generator | None = None) -> np.ndarray:
-        """n points uniform over the regions, ``depth`` µm off them against their normals (drawn
-        with ``rng``, default the run's release stream)."""
-        pts, normals = self._region_samples(regions, n, self.rng if rng is None else rng)
-        return pts - depth * normals
-
-    def _check_vesicle_depths(self) -> None:
-        """A vesicle released ``depth`` in front of an active zone must stay in the space it faces."""
-        probe = np.random.default_rng(2)
-        for v in self.model.vesicle_releases:
-            if v.region is None or self.scene.n_tri == 0:
-                continue
-            pts, normals = self._region_samples(v.region, 64, probe)
-            start = pts - SURFACE_CLEARANCE * normals
-            room = [self.scene.trace(p, -(v.depth - SURFACE_CLEARANCE) * n) for p, n in zip(start, normals)]
-            hits = [(SURFACE_CLEARANCE + t * (v.depth - SURFACE_CLEARANCE), p) for (tri, t), p in zip(room, pts)
-                    if tri >= 0]
-            if hits:
-                deep, at = min(hits, key=lambda h: h[0])
-                raise ModelError(
-                    f"release_vesicles of {v.species.name!r}: depth {v.depth * 1e3:.3g} nm in front of "
-                    f"{', '.join(r.label for r in v.region)} goes through another surface: near "
-                    f"({', '.join(f'{x:.3g}' for x in at)}) um the space there is {deep * 1e3:.3g} nm deep; give a "
-                    f"depth below that (the default is 2 nm)")
-
-    def _triangle_owner(self, tri: int) -> tuple[str, str]:
-        for obj in self.model.objects:
-            if tri < obj.mesh.n_triangles:
-                return obj.name, obj.mesh.region_names[obj.mesh.region_ids[tri]]
-            tri -= obj.mesh.n_triangles
-        raise IndexError(tri)
-
     @property
     def time(self) -> float:
         """Current simulated time (s)."""
         return self.step_index * self.model.dt
 
     # ---- molecules ------------------------------------------------------------------------
-    def _sample_positions(self, rel: Release, rng: np.random.Generator | None = None) -> np.ndarray:
-        n, rng = rel.n, self.rng if rng is None else rng
-        if rel.kind == "point":
-            return np.repeat(rel.params[0][None, :], n, axis=0)
-        if rel.kind == "box":
-            lo, hi = rel.params
-            return lo + (hi - lo) * rng.random((n, 3))
-        if rel.kind == "sphere":
-            center, r = rel.params
-            v = rng.standard_normal((n, 3))
-            v /= np.linalg.norm(v, axis=1)[:, None]
-            return center + v * (r * rng.random(n) ** (1 / 3))[:, None]
-        obj = rel.params[0]
-        lo, hi = obj.mesh.bounds
-        out, have, tries = np.empty((n, 3)), 0, 0
-        while have < n:
-            cand = lo + (hi - lo) * rng.random((max(2 * (n - have), 64), 3))
-            cand = cand[world.contains(self.scene, obj.index, obj.mesh, cand)][: n - have]
-            out[have:have + len(cand)] = cand
-            have += len(cand)
-            tries += 1
-            if tries > 1000:
-                raise ModelError(f"could not place molecules inside {obj.name!r}: is it a closed object with volume?")
-        return out
-
     def _add(self, species: Species, positions: np.ndarray) -> None:
         k = len(positions)
         self._reserve(self.n + k)
@@ -347,18 +171,9 @@ class Simulation:
             _, rel, rest = self._pending.pop(0)
             if rel.p < 1.0 and self.rng.random() >= rel.p:
                 continue
-            pos = self._sample_positions(rel)
+            pos = sample_positions(self.scene, rel, self.rng)
             self._add(rel.species, self._diffuse_for(rel.species, pos, rest) if rest > 0 else pos)
-            self._released[rel.species.index] += rel.n
-
-    def _scheduled(self, rel: Release) -> tuple[int, Release, float]:
-        """(step at whose start the release's molecules join, the release, time (s) they diffuse
-        before that): a release inside a step joins at the step's end."""
-        k = rel.t / self.model.dt
-        if abs(k - round(k)) <= 1e-6 * max(1.0, k):
-            return int(round(k)), rel, 0.0
-        step = int(np.floor(k)) + 1
-        return step, rel, step * self.model.dt - rel.t
+            self.released[rel.species.index] += rel.n
 
     def _diffuse_for(self, species: Species, pos: np.ndarray, duration: float) -> np.ndarray:
         """Move molecules just released by a free diffusion of ``duration`` (s) through the
@@ -367,7 +182,7 @@ class Simulation:
         disp = self.rng.normal(scale=np.sqrt(2.0 * species.D * duration), size=pos.shape)
         pos = np.ascontiguousarray(pos, dtype=np.float64).copy()
         fate = displace(self.scene, pos, disp, s, species.D * duration,
-                        self._rcut[s] * np.sqrt(duration / self.model.dt), self._stream, self.crossed, self._stats)
+                        self.compiled.rcut[s] * np.sqrt(duration / self.model.dt), self._stream, self.crossed, self._stats)
         np.add.at(self.absorbed[:, s], fate[fate >= 0], 1)
         return pos[fate < 0]
 
@@ -378,24 +193,24 @@ class Simulation:
 
     def _advance(self, n_steps: int, tick) -> None:
         """advance(), calling ``tick(steps)`` after each call of the kernel if it is given."""
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        if not units.is_whole(n_steps):
             raise ModelError(f"advance takes a whole number of steps >= 0, got {n_steps!r}; to run for a time use "
                              f"sim.run('5 us')")
         self._unchanged()
         target = self.step_index + int(n_steps)
         while self.step_index < target:
-            self._apply_due_releases()
             stop = min(target, self._pending[0][0]) if self._pending else target
-            m = min(stop - self.step_index, CHUNK_STEPS, self._production_steps)
+            m = min(stop - self.step_index, CHUNK_STEPS, self.compiled.production_steps)
             new = self._productions(m)
             self._reserve(self.n + self._pending_room() + (int(np.diff(new[3]).max()) if len(new[1]) > 1 else 0))
             if self.pairs is not None:
                 self.pairs.ensure(len(self._pos))
             self.n, done, self._next_uid = advance(
                 self.scene, self.membrane, self.volume, self.pairs, self._pos, self._species, self._uid, self._wall,
-                self._clock, self.n, m, self.model.dt, self._sigma, self._ddt, self._rcut, self._stream,
+                self._clock, self.n, m, self.model.dt, self.compiled.sigma, self.compiled.ddt, self.compiled.rcut, self._stream,
                 self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m), *new)
             self.step_index += done
+            self._apply_due_releases()
             if tick is not None:
                 tick(done)
             if self.membrane is not None and self.membrane.overflow:
@@ -408,17 +223,17 @@ class Simulation:
         time left in the step (s), and the (m + 1) start of each step's rows. The count per step
         is Poisson (mean k·V·N_A·dt), times and positions uniform (steps the kernel does not reach
         in this call are drawn afresh in the next: the process is memoryless)."""
-        if not self._production_rates:                       # nothing made: the same empty tables each call
+        if not self.compiled.productions:                       # nothing made: the same empty tables each call
             if self._no_births is None or len(self._no_births[3]) != m + 1:
                 self._no_births = (np.zeros((1, 3)), np.zeros(1, dtype=np.int32), np.zeros(1),
                                    np.zeros(m + 1, dtype=np.int64))
             return self._no_births
         dt = self.model.dt
         rows = []
-        for rx, mean in self._production_rates:
+        for rx, mean in self.compiled.productions:
             counts = self.rng.poisson(mean * dt, m)
             k = int(counts.sum())
-            pos = self._sample_positions(self._production_source(rx, k))
+            pos = sample_positions(self.scene, production_source(rx, k), self.rng)
             rows.append((np.repeat(np.arange(m), counts), pos, np.full(k, rx.index, dtype=np.int32),
                          dt * self.rng.random(k)))
         step = np.concatenate([r[0] for r in rows] or [np.zeros(0, dtype=np.int64)])
@@ -455,63 +270,40 @@ class Simulation:
     # ---- reading the state ----------------------------------------------------------------
     def positions(self, species: Species | str) -> np.ndarray:
         """Positions (n, 3) in µm of the molecules of ``species`` now (a copy)."""
-        s = self.model._species(species).index
-        self._apply_due_releases()
-        return self._pos[: self.n][self._species[: self.n] == s].copy()
+        return self.molecules(self.model._species(species).index).copy()
 
     def count(self, species: Species | str) -> int:
         """Number of molecules of ``species`` in the world now."""
         s = self.model._species(species).index
-        self._apply_due_releases()
         return int(np.count_nonzero(self._species[: self.n] == s))
 
     def observe(self) -> dict[str, float]:
         """Current value of every observable of the model."""
         self._unchanged()
-        self._apply_due_releases()
-        out = {}
+        out: dict[str, float] = {}
         for ob in self.model.observables:
-            if ob.kind == "surface":
-                out[ob.name] = self._surface_count(ob.species, ob.target)
-                continue
-            if ob.kind == "events":
-                out[ob.name] = int(sum(self._events[rx.index] for rx in ob.target))
-                continue
-            if ob.kind == "current":
-                out[ob.name] = float(sum(self._surface_count(states, None) * i for states, i in ob.target))
-                continue
-            if ob.kind == "sum":
-                total = sum(c * out[k] for k, c in ob.target)
-                out[ob.name] = int(total) if all(c.is_integer() for _, c in ob.target) else total
-                continue
-            s = ob.species.index
-            if ob.kind == "count":
-                if ob.target is None:
-                    out[ob.name] = self.count(ob.species)
-                else:
-                    pts = self._pos[: self.n][self._species[: self.n] == s]
-                    inside = (ob.target.contains(pts) if isinstance(ob.target, SHAPES)
-                              else world.contains(self.scene, ob.target.index, ob.target.mesh, pts))
-                    out[ob.name] = int(inside.sum())
-            elif ob.kind == "released":
-                out[ob.name] = int(self._released[s])
-            elif ob.kind == "absorbed":
-                out[ob.name] = int(sum(self.absorbed[r.index, s] for r in ob.target))
-            else:
-                c_out = int(sum(self.crossed[r.index, s, 1] for r in ob.target))
-                c_in = int(sum(self.crossed[r.index, s, 0] for r in ob.target))
-                out[ob.name] = {"out": c_out, "in": c_in, "net": c_out - c_in}[ob.direction]
+            out[ob.name] = ob.evaluate(self, out)
         return out
 
-    def _surface_count(self, members, regions) -> int:
+    # ---- the state observables read (cleftsim.model.observables) --------------------------
+    def molecules(self, species: int) -> np.ndarray:
+        """Positions (n, 3) µm of the volume molecules of species index ``species`` (a view)."""
+        return self._pos[: self.n][self._species[: self.n] == species]
+
+    def inside(self, obj, points: np.ndarray) -> np.ndarray:
+        """Which of the points lie inside the closed geometry object ``obj``."""
+        return world.contains(self.scene, obj.index, obj.mesh, points)
+
+    def surface_count(self, states, regions) -> int:
+        """Surface molecules in any of ``states`` (SurfaceSpecies), on ``regions`` (None: all)."""
         if self.membrane is None:
             return 0
         state, tri = self.membrane.arrays("state", "tri")
         live = state >= 0
         if regions is not None:
-            live &= np.isin(self._tri_region[tri], [r.index for r in regions])
+            live &= np.isin(self.compiled.tri_region[tri], [r.index for r in regions])
         per_state = np.bincount(state[live], minlength=len(self.model.surface_species))
-        return int(per_state[[m.index for m in members]].sum())
+        return int(per_state[[m.index for m in states]].sum())
 
     def surface_molecules(self, what) -> dict[str, np.ndarray]:
         """Surface molecules of a surface species or state set now: positions (n, 3) µm, global
@@ -525,7 +317,7 @@ class Simulation:
 
     def event_counts(self) -> dict[str, int]:
         """Events of every reaction since t = 0, by equation."""
-        return {rx.equation: int(self._events[rx.index]) for rx in self.model.reactions}
+        return {rx.equation: int(self.events[rx.index]) for rx in self.model.reactions}
 
     @property
     def diagnostics(self) -> dict[str, int]:
@@ -564,7 +356,7 @@ class Simulation:
         rate times the duration, or times the lifetime of the product when first-order reactions
         consume it."""
         most = 0.0
-        for rx, rate in self._production_rates:
+        for rx, rate in self.compiled.productions:
             k = sum(r.k for r in self.model.reactions if r.kind == "volume" and r.reactants[0] is rx.products[0])
             most += rate * (min(duration, 1.0 / k) if k > 0 else duration)
         return most
@@ -612,10 +404,8 @@ class Simulation:
         return self._result(start, marks, data)
 
     def _result(self, start: int, marks: list[int], data: dict[str, list]) -> Result:
-        from cleftsim import __version__
-
         meta = {"seed": self.model.seed, "entropy": self.seed.entropy, "spawn_key": tuple(self.seed.spawn_key),
-                "dt": self.model.dt, "version": __version__,
+                "dt": self.model.dt, "version": version(),
                 "model": self.model.describe()}
         times = (start + np.array(marks, dtype=np.int64)) * self.model.dt
         n = len(marks)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from cleftsim import units
+from cleftsim.errors import ReleaseError
 
 __all__ = [
     "ReleaseError", "RELEASE_DTYPE", "MAX_VESICLE_CONTENT", "MAX_QUANTAL_CV", "Quantal", "quantal", "as_quantal",
@@ -45,10 +46,6 @@ MAX_VESICLE_CONTENT = 1e5
 #: Largest coefficient of variation of the vesicle content: above 2 most vesicles would be nearly
 #: empty (the gamma distribution's mode is at 0 from a CV of 1 on).
 MAX_QUANTAL_CV = 2.0
-
-
-class ReleaseError(ValueError):
-    """A release parameter is invalid; the message names it and says how to fix it."""
 
 
 def _number(value: Any, name: str, hint: str) -> float:

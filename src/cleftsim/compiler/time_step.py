@@ -15,7 +15,7 @@ a species per axis; the thresholds were measured (docs/algorithms.md, "Choosing 
    molecules start in mixes them completely each step: the time course is not resolved.
 
 (A fourth check, of the first-step rebinding of a ligand released at the membrane, went when
-released ligand got its exact geminate test: cleftsim.binding, "Released ligand".)
+released ligand got its exact geminate test: cleftsim.physics.binding, "Released ligand".)
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Iterable
 
 import numpy as np
 
-from cleftsim.model import AccuracyWarning
+from cleftsim.errors import AccuracyWarning
 from cleftsim.units import format_time
 
 #: Gap check: warn above this q = σ/√(h·R) (about 5 % error), advise the Δt of Q_ADVISED (about 2 %).
