@@ -32,11 +32,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import D_GLU, K, check
 
 import cleftsim as cs
 from cleftsim.physics import analytic
-
-from helpers import D_GLU, K, check
 
 R, H, D = 0.2, 0.02, D_GLU                 # µm, µm, µm²/s
 T_EXACT = R**2 / (4 * D)                   # 30.30 µs

@@ -8,14 +8,13 @@ import math
 
 import numpy as np
 import pytest
+from helpers import P_MIN  # KS-test threshold: a correct sampler fails one such test in 10⁴ runs
 from scipy import stats
 
 import cleftsim as cs
 import cleftsim.model.rules
 from cleftsim.errors import ModelError, UnitError
 from cleftsim.geometry import Mesh
-
-from helpers import P_MIN  # KS-test threshold: a correct sampler fails one such test in 10⁴ runs
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -22,13 +22,12 @@ import re
 
 import numpy as np
 import pytest
+from helpers import L_PER_UM3, N_A, check, check_all, robin_uptake
 from scipy import stats
 from scipy.special import gammaln
 
 import cleftsim as cs
 from cleftsim.errors import ModelError
-
-from helpers import L_PER_UM3, N_A, check, check_all, robin_uptake
 
 
 def box_model(dt_us, seed, size, D, site_species=("S", "SL"), tile_density=None):

@@ -11,10 +11,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import N_A
 
 import cleftsim as cs
-
-from helpers import N_A
 
 R, H = 0.4, 0.02
 A0, B0 = 20000, 40000

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 import pytest
+from helpers import L_PER_UM3, N_A, check_all, robin_uptake
 from scipy.integrate import quad
 from scipy.special import erfcx, gammaln
 
 import cleftsim as cs
-from helpers import L_PER_UM3, N_A, check_all, robin_uptake
 
 
 def floor_model(dt_us, seed, size, D, kon, n_sites=None, fraction=None, tile_density=None, reversible=None):

@@ -21,12 +21,11 @@ import math
 
 import numpy as np
 import pytest
+from helpers import D_GLU, P_MIN, check, fold
 from scipy import stats
 
 import cleftsim as cs
 from cleftsim._core.diffusion import displace
-
-from helpers import D_GLU, P_MIN, check, fold
 
 
 def interval_msd(L: float, D: float, t: float, terms: int = 400) -> float:

@@ -31,7 +31,7 @@ def number_after(label: str, text: str) -> float:
 
 
 def test_api_issue2_contract():
-    out = run_script(EXAMPLES / "api_issue2.py")
+    out = run_script(EXAMPLES / "quickstart.py")
     # Mean escape time from the centre, 20000 molecules: the escape time has standard deviation
     # R²/(√32 D) = 0.707 T, so the SE of the mean is 0.707·30.3/√20000 = 0.15 µs (0.5 %); the
     # issue asks for 2 % (4 SE), which also bounds the remaining time-step bias at Δt = 1 µs.
@@ -66,11 +66,10 @@ def test_disc_cleft_escape_small(tmp_path):
 
 @pytest.mark.slow
 def test_api_issue3_contract():
-    """examples/api_issue3.py, the issue's script, runs unchanged and prints the right physics."""
-    from cleftsim import schemes
-    from cleftsim import waveforms
+    """examples/ampa_open_probability.py, the issue's script, runs unchanged and prints the right physics."""
+    from cleftsim import schemes, waveforms
 
-    out = run_script(EXAMPLES / "api_issue3.py", timeout=300).split()
+    out = run_script(EXAMPLES / "ampa_open_probability.py", timeout=300).split()
     po_max, t_max, sl_mean = float(out[0]), float(out[1]), float(out[2])
     # 2000 receptors: binomial SE of P_open near its peak sqrt(p(1-p)/n) = 0.011; allow 5 SE
     t = np.arange(0, 5e-3 + 1e-9, 10e-6)
@@ -111,7 +110,7 @@ def test_ampa_clamp_small(tmp_path):
 
 @pytest.mark.slow
 def test_api_issue4_contract():
-    """examples/api_issue4.py, the issue's script, runs unchanged; P(10 s) against the ODE of
+    """examples/michaelis_menten.py, the issue's script, runs unchanged; P(10 s) against the ODE of
     the same scheme (E + S <-> ES, ES -> E + P) in molecule units (V = 8 µm³: k_f = 0.01/8 per
     pair per s, k_r = k_cat = 1/s, E0 = 800, S0 = 8000).
 
@@ -120,9 +119,9 @@ def test_api_issue4_contract():
     51.1 ± 2), plus the O(1) difference between the master-equation mean and the ODE (|δ| = 0.006).
     Known discretisation biases at dt = 1 ms (σ_b = 13.4 nm near the box walls, one step of delay
     per enzyme cycle) each move P by less than 0.2 SD."""
-    from test_volume_michaelis import michaelis_menten_lna    # pytest (prepend mode) puts tests/ on sys.path
+    from test_volume_michaelis import michaelis_menten_lna  # pytest (prepend mode) puts tests/ on sys.path
 
-    p_sim = float(run_script(EXAMPLES / "api_issue4.py", timeout=300).split()[-1])
+    p_sim = float(run_script(EXAMPLES / "michaelis_menten.py", timeout=300).split()[-1])
     p_ode, sd, delta = michaelis_menten_lna(800, 8000, 0.01 / 8.0, 1.0, 1.0, [0.0, 10.0])
     assert sd[-1] == pytest.approx(52.6, abs=0.1)
     assert abs(p_sim - p_ode[-1]) < 5 * sd[-1] + abs(delta[-1]), (p_sim, p_ode[-1], sd[-1])
@@ -154,14 +153,14 @@ RAT_NMJ = ROOT.parent / "shared" / "mcell" / "rat_nmj" / "Scene.main.mdl"
 @pytest.mark.slow
 @pytest.mark.skipif(not RAT_NMJ.exists(), reason=f"MCell's rat NMJ not found at {RAT_NMJ}")
 def test_api_issue13_contract():
-    """examples/api_issue13.py, the issue's script, runs unchanged from the project root: it loads
+    """examples/mcell_rat_nmj.py, the issue's script, runs unchanged from the project root: it loads
     MCell's rat NMJ, runs 8 trials and one more run, and writes MCell's .dat files (removed here)."""
     import shutil
 
     written = ROOT / "react_data" / "seed_00001"
     fresh = not written.parent.exists()
     try:
-        out = run_script(EXAMPLES / "api_issue13.py", timeout=900)
+        out = run_script(EXAMPLES / "mcell_rat_nmj.py", timeout=900)
         peak, at = number_after("peak free ACh", out), number_after("at", out.split("peak free ACh")[1])
         opened = number_after("open AChR at 500 us", out)
         assert 0 < peak <= 6200 and 0 < at < 500 and 0 <= opened <= 40000

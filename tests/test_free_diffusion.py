@@ -19,12 +19,11 @@ import math
 
 import numpy as np
 import pytest
+from helpers import D_GLU, P_MIN, check
 from scipy import special, stats
 
 import cleftsim as cs
 from cleftsim.physics import analytic
-
-from helpers import D_GLU, P_MIN, check
 
 D = D_GLU                      # µm²/s (0.33 µm²/ms, the "0.33 um^2/ms" below)
 DT = 1e-6                      # s

@@ -5,9 +5,8 @@ import re
 import numpy as np
 import pytest
 
+from cleftsim.errors import MeshError, UnitError
 from cleftsim.geometry import Mesh, box, cylinder, icosphere, load, save
-from cleftsim.errors import MeshError
-from cleftsim.errors import UnitError
 
 # Unit right tetrahedron, outward winding: volume 1/6.
 TET_V = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from cleftsim import units
+from cleftsim.errors import MeshError, UnitError
 from cleftsim.geometry import Box, Cylinder, box, cylinder, icosphere, load, primitives, save
-from cleftsim.errors import MeshError
-from cleftsim.errors import UnitError
 
 TET_OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim.errors import ModelError
 from cleftsim._core.intersect import first_contact
+from cleftsim.errors import MeshError, ModelError
 from cleftsim.geometry import Mesh, combine
-from cleftsim.errors import MeshError
 from cleftsim.geometry.checks import TOUCH
 
 EPS = 2e-9                                     # µm: the tolerance for geometry of size ~1 µm

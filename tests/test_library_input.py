@@ -16,10 +16,10 @@ import pytest  # noqa: E402
 import cleftsim as cs  # noqa: E402
 from cleftsim import release as rl  # noqa: E402
 from cleftsim import waveforms as wf  # noqa: E402
-from cleftsim.results.features import trace_features  # noqa: E402
-from cleftsim.release import ReleaseError  # noqa: E402
-from cleftsim.schemes import Scheme, ampa_jonas1993, well_mixed  # noqa: E402
 from cleftsim.errors import SchemeError
+from cleftsim.release import ReleaseError  # noqa: E402
+from cleftsim.results.features import trace_features  # noqa: E402
+from cleftsim.schemes import Scheme, ampa_jonas1993, well_mixed  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

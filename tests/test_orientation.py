@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import L_PER_UM3, N_A, check
 
 import cleftsim as cs
 from cleftsim.errors import ModelError
-
-from helpers import L_PER_UM3, N_A, check
 
 INNER, OUTER = (0.4, 0.4, 0.04), (0.5, 0.5, 0.3)
 

@@ -8,14 +8,12 @@ offending item and says how to fix it.
 import re
 
 import pytest
+from helpers import N_A
 
 import cleftsim as cs
-from cleftsim.errors import ModelError
+from cleftsim.errors import ModelError, ReactionSyntaxError
 from cleftsim.model import reactions
 from cleftsim.model.reactions import Equation
-from cleftsim.errors import ReactionSyntaxError
-
-from helpers import N_A
 
 
 def model(dt="1 us", seed=1):

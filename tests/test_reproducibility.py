@@ -16,11 +16,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import P_MIN, check
 from scipy import integrate, stats
 
 import cleftsim as cs
-
-from helpers import P_MIN, check
 
 
 # -- same seed, same numbers -------------------------------------------------------------------

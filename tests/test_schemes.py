@@ -12,11 +12,21 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from cleftsim.errors import UnitError
 from cleftsim import Species
 from cleftsim import waveforms as wf
-from cleftsim.schemes import (NMDAScheme, Scheme, SchemeError, ache_nmj, ampa_jonas1993, glutamate_transporter,
-                              mg_block, nachr_nmj, nmda, well_mixed)
+from cleftsim.errors import UnitError
+from cleftsim.schemes import (
+    NMDAScheme,
+    Scheme,
+    SchemeError,
+    ache_nmj,
+    ampa_jonas1993,
+    glutamate_transporter,
+    mg_block,
+    nachr_nmj,
+    nmda,
+    well_mixed,
+)
 
 US = 1e-6
 MS = 1e-3

@@ -23,14 +23,13 @@ import math
 
 import numpy as np
 import pytest
+from helpers import P_MIN, fold
 from scipy import special, stats
 
 from cleftsim._core.random import seed_state
 from cleftsim._core.surface import move, walk
 from cleftsim.geometry import Mesh, box, icosphere
 from cleftsim.geometry.topology import surface_adjacency
-
-from helpers import P_MIN, fold
 
 K = 5.0
 EXACT = 1e-9     # µm, for deterministic geometry

@@ -5,9 +5,9 @@ import pytest
 
 import cleftsim as cs
 from cleftsim.compiler import scene as world
+from cleftsim.errors import SynapseError
 from cleftsim.geometry.shapes import Cylinder
 from cleftsim.synapse import RELEASE_DEPTH
-from cleftsim.errors import SynapseError
 
 
 def polygon_area(r, segments=64):

@@ -5,10 +5,9 @@ import pytest
 
 import cleftsim as cs
 from cleftsim.compiler import scene as world
+from cleftsim.errors import MeshError, SynapseError
 from cleftsim.geometry import Box, Mesh, box, load, save
-from cleftsim.errors import MeshError
 from cleftsim.synapse import RELEASE_DEPTH, from_mesh, neuromuscular_junction
-from cleftsim.errors import SynapseError
 
 NMJ_SHAPES = {
     "defaults": {},

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from cleftsim.errors import SynapseError
 from cleftsim.geometry import Box, Cylinder, box, primitives
 from cleftsim.synapse import cleft, cleft_array, from_mesh, neuromuscular_junction
-from cleftsim.errors import SynapseError
 
 BUILDERS = {"cleft": cleft, "cleft_array": lambda **kw: cleft_array(2, "1 um", **kw),
             "neuromuscular_junction": neuromuscular_junction}

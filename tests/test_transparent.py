@@ -24,12 +24,11 @@ import math
 
 import numpy as np
 import pytest
+from helpers import P_MIN, check
 from scipy import stats
 
 import cleftsim as cs
 from cleftsim._core.diffusion import displace
-
-from helpers import P_MIN, check
 
 BOX_L = 0.6
 SPHERE_R, SPHERE_C = 0.2, np.array([0.03, -0.02, 0.01])

@@ -19,12 +19,11 @@ leaves < 6e-6 for a false alarm, and the LNA SD itself is accurate to a few per 
 """
 import numpy as np
 import pytest
+from helpers import N_A
 from scipy.integrate import solve_ivp
 
 import cleftsim as cs
 from cleftsim.physics import bimolecular
-
-from helpers import N_A
 
 Z_MAX = 5.0
 

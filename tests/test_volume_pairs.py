@@ -9,12 +9,11 @@ import re
 
 import numpy as np
 import pytest
+from helpers import N_A
 
 import cleftsim as cs
-from cleftsim.physics import bimolecular
 from cleftsim.errors import ModelError
-
-from helpers import N_A
+from cleftsim.physics import bimolecular
 
 
 def box_model(dt, seed, species="ABC", D=100.0, size=1.0):

@@ -41,8 +41,8 @@ import numpy as np
 from scipy import special, stats
 
 import cleftsim as cs
-from cleftsim.physics import analytic, bimolecular
 from cleftsim.compiler import volume as volume_tables
+from cleftsim.physics import analytic, bimolecular
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 D_GLU = 330.0                      # µm²/s (0.33 µm²/ms)

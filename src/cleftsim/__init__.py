@@ -25,8 +25,17 @@ from importlib.machinery import ModuleSpec
 from cleftsim import geometry, units
 from cleftsim.compiler.compiled import CompiledModel, compile
 from cleftsim.engine.simulation import Simulation
-from cleftsim.errors import (AccuracyWarning, CleftsimError, CleftsimWarning, EnsembleInterrupted, ModelError,
-                             ModelWarning, ResultsFileError, SimulationInterrupted, UnitError)
+from cleftsim.errors import (
+    AccuracyWarning,
+    CleftsimError,
+    CleftsimWarning,
+    EnsembleInterrupted,
+    ModelError,
+    ModelWarning,
+    ResultsFileError,
+    SimulationInterrupted,
+    UnitError,
+)
 from cleftsim.model import GeometryObject, Model, Reaction, Region, SchemeHandle, Species, StateSet, SurfaceSpecies
 from cleftsim.model.currents import Channel
 from cleftsim.results.ensemble import EnsembleResult, SweepResult

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from cleftsim import units
-from cleftsim.results.ensemble import EnsembleResult, SweepResult
-from cleftsim.model.model import GeometryObject, Model, Species
-from cleftsim.results.result import Result
 from cleftsim.engine.simulation import Simulation
+from cleftsim.model.model import GeometryObject, Model, Species
+from cleftsim.results.ensemble import EnsembleResult, SweepResult
+from cleftsim.results.result import Result
 
 if TYPE_CHECKING:                          # matplotlib itself is imported when a figure is drawn
     from matplotlib.axes import Axes

@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Any, Callable, NoReturn
 
 import numpy as np
+
 from cleftsim.errors import UnitError
 
 #: Avogadro's number (mol⁻¹).

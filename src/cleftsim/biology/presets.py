@@ -32,13 +32,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from cleftsim.model import release
-from cleftsim.biology import schemes
-from cleftsim.biology import synapse
 from cleftsim import units
+from cleftsim.biology import schemes, synapse
+from cleftsim.errors import ModelError
+from cleftsim.model import release
 from cleftsim.model.currents import Channel
 from cleftsim.model.model import Model
-from cleftsim.errors import ModelError
 
 #: What the marks in the sources mean.
 MARKS = ("[P] read in the published source named; [C] computed from a formula with the parameters "

@@ -42,12 +42,12 @@ import numpy as np
 
 from cleftsim import units
 from cleftsim.compiler import scene as world
+from cleftsim.errors import MeshError, SynapseError
 from cleftsim.geometry import primitives
 from cleftsim.geometry.io import _weld
 from cleftsim.geometry.mesh import Mesh, combine
 from cleftsim.geometry.primitives import box, cylinder
 from cleftsim.geometry.shapes import SHAPES, Box, Cylinder
-from cleftsim.errors import MeshError, SynapseError
 
 #: Distance (µm) of a release site from the presynaptic membrane, inside the cleft.
 RELEASE_DEPTH = 0.002

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from cleftsim._core.scene import Scene
-from cleftsim.compiler import checks, scene as world
+from cleftsim.compiler import checks
+from cleftsim.compiler import scene as world
 from cleftsim.compiler.membrane import membrane_tables, reactive_rules
 from cleftsim.compiler.sources import source_samples, start_points
 from cleftsim.compiler.time_step import SAMPLES, check_time_step

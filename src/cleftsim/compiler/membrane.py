@@ -6,13 +6,13 @@ import warnings
 
 import numpy as np
 
-from cleftsim.physics import binding
-from cleftsim.geometry.topology import surface_adjacency
+from cleftsim.errors import AccuracyWarning, ModelError
 from cleftsim.geometry.sampling import bary_of, closest_on_triangles, cluster_centres, cluster_points
 from cleftsim.geometry.tiles import tile_bary, tile_divisions, tile_of_bary
+from cleftsim.geometry.topology import surface_adjacency
 from cleftsim.model.rules import REACTIVE
-from cleftsim.model.surface import SurfaceSpecies
-from cleftsim.errors import AccuracyWarning, ModelError
+from cleftsim.model.surface_molecules import SurfaceSpecies
+from cleftsim.physics import binding
 from cleftsim.units import PER_UM3_PER_MOLAR
 
 #: Distance (µm) from the membrane at which released volume molecules appear (100 times the

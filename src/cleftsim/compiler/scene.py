@@ -16,8 +16,6 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 """
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from cleftsim._core import scene as _scene

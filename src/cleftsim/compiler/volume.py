@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
+from cleftsim.compiler.membrane import csr
 from cleftsim.physics import bimolecular
 from cleftsim.physics.bimolecular import pair_radius, pair_rate
-from cleftsim.compiler.membrane import csr
 
 
 def radii(model) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from cleftsim import units
 from cleftsim._core.diffusion import advance, displace
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
@@ -13,12 +14,13 @@ from cleftsim._core.random import seed_state
 from cleftsim._core.scene import Scene
 from cleftsim._core.volume import VolumeKinetics
 from cleftsim.compiler import scene as world
-from cleftsim.compiler.compiled import CHUNK_STEPS, CompiledModel, compile as compile_model
+from cleftsim.compiler.compiled import CHUNK_STEPS, CompiledModel
+from cleftsim.compiler.compiled import compile as compile_model
 from cleftsim.compiler.membrane import place_molecules
 from cleftsim.compiler.sources import production_source, region_points, sample_positions
-from cleftsim import units
 from cleftsim.errors import ModelError, ModelWarning, SimulationInterrupted
-from cleftsim.model.model import BYTES_PER_MOLECULE, Model, Release, Species, check_memory
+from cleftsim.model.model import BYTES_PER_MOLECULE, GeometryObject, Model, Region, Release, Species, check_memory
+from cleftsim.model.surface_molecules import SurfaceSpecies
 from cleftsim.results.result import RELEASE_EVENT, Result
 from cleftsim.version import version
 
@@ -290,11 +292,11 @@ class Simulation:
         """Positions (n, 3) µm of the volume molecules of species index ``species`` (a view)."""
         return self._pos[: self.n][self._species[: self.n] == species]
 
-    def inside(self, obj, points: np.ndarray) -> np.ndarray:
+    def inside(self, obj: GeometryObject, points: np.ndarray) -> np.ndarray:
         """Which of the points lie inside the closed geometry object ``obj``."""
         return world.contains(self.scene, obj.index, obj.mesh, points)
 
-    def surface_count(self, states, regions) -> int:
+    def surface_count(self, states: Sequence[SurfaceSpecies], regions: Sequence[Region] | None) -> int:
         """Surface molecules in any of ``states`` (SurfaceSpecies), on ``regions`` (None: all)."""
         if self.membrane is None:
             return 0
@@ -305,7 +307,7 @@ class Simulation:
         per_state = np.bincount(state[live], minlength=len(self.model.surface_species))
         return int(per_state[[m.index for m in states]].sum())
 
-    def surface_molecules(self, what) -> dict[str, np.ndarray]:
+    def surface_molecules(self, what: Any) -> dict[str, np.ndarray]:
         """Surface molecules of a surface species or state set now: positions (n, 3) µm, global
         triangle indices and orientations (+1 facing along the normals)."""
         _, members = self.model._state_set(what)

@@ -4,7 +4,7 @@ Lengths are in µm; every length argument also accepts a unit string such as ``"
 """
 from .io import load, save
 from .mesh import Mesh, MeshError, combine
-from .shapes import Box, Cylinder
 from .primitives import box, cylinder, icosphere
+from .shapes import Box, Cylinder
 
 __all__ = ["Mesh", "MeshError", "combine", "Box", "Cylinder", "box", "icosphere", "cylinder", "load", "save"]

@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim.errors import MeshError, UnknownRegionError
+
 from .. import units
 from . import checks
-from cleftsim.errors import MeshError, UnknownRegionError
 
 #: A triangle is degenerate when its area is below this times the squared bounding-box diagonal.
 DEGENERATE_AREA = 1e-12

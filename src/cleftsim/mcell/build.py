@@ -14,15 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim.errors import MDLError, MeshError, ModelError, ReleaseError, UnitError
 from cleftsim.geometry import Mesh, checks
-from cleftsim.errors import MeshError
 from cleftsim.mcell.document import Document, MeshObject, ReleaseSite, Term, Where
-from cleftsim.errors import MDLError
 from cleftsim.model.model import Model
-from cleftsim.errors import ModelError
-from cleftsim.errors import ReleaseError
 from cleftsim.units import PER_UM3_PER_MOLAR
-from cleftsim.errors import UnitError
 
 #: µm²/s per cm²/s.
 UM2_PER_CM2 = 1e8

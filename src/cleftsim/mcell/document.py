@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from cleftsim.errors import MDLError
 
 __all__ = [

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from cleftsim.mcell.document import Term, Where
 from cleftsim.errors import MDLError
+from cleftsim.mcell.document import Term, Where
 from cleftsim.mcell.keywords import MCELL_KEYWORDS
 
 __all__ = ["ExpressionReader", "FileHandle", "num_str"]

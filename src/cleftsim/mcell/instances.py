@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cleftsim.mcell.document import MeshObject, RegionSpec, ReleaseSite, Where
 from cleftsim.errors import MDLError
+from cleftsim.mcell.document import MeshObject, RegionSpec, ReleaseSite, Where
 from cleftsim.mcell.geometry import transformed
 from cleftsim.mcell.objects import Definition, ObjectReader, Region, apply_settings, select
 

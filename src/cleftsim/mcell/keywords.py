@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from cleftsim.mcell.document import Where
 from cleftsim.errors import MDLError
+from cleftsim.mcell.document import Where
 
 #: Every keyword of MCell 3's MDL lexer (mdlparse.y), so that ``KEYWORD = value`` or
 #: ``KEYWORD { ... }`` outside the subset is refused rather than read as a user variable.

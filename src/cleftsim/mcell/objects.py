@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from cleftsim.mcell.document import Where
 from cleftsim.errors import MDLError
+from cleftsim.mcell.document import Where
 from cleftsim.mcell.expressions import ExpressionReader, num_str
 from cleftsim.mcell.geometry import BOX_SIDES, box, rotation, scaling, translation
 from cleftsim.mcell.keywords import unknown

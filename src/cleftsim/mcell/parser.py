@@ -26,8 +26,18 @@ from __future__ import annotations
 
 import os
 
-from cleftsim.mcell.document import (CountTerm, Document, MDLError, Molecule, Output, Reaction, ReleasePattern,
-                                     SurfaceClass, SurfaceRule, Where)
+from cleftsim.mcell.document import (
+    CountTerm,
+    Document,
+    MDLError,
+    Molecule,
+    Output,
+    Reaction,
+    ReleasePattern,
+    SurfaceClass,
+    SurfaceRule,
+    Where,
+)
 from cleftsim.mcell.expressions import FileHandle, num_str
 from cleftsim.mcell.grammar import parse, prescan
 from cleftsim.mcell.instances import InstanceReader

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cleftsim import units
-from cleftsim.model.surface import SchemeHandle
+from cleftsim.model.surface_molecules import SchemeHandle
 
 
 @dataclass(frozen=True, eq=False)

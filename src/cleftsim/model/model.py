@@ -18,28 +18,39 @@ import copy
 import functools
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from cleftsim.physics import bimolecular, binding, waveforms
-from cleftsim.physics.bimolecular import pair_radius
-from cleftsim.model import reactions
-from cleftsim.model import release as rel
-from cleftsim.model.schemes import Scheme
 from cleftsim import units
-from cleftsim.model.currents import Channel
-from cleftsim.model.release import _probability
-from cleftsim.errors import ReleaseError
+from cleftsim.errors import MeshError, ModelError, ModelWarning, ReleaseError
 from cleftsim.geometry import Mesh, checks
-from cleftsim.errors import MeshError
 from cleftsim.geometry.shapes import SHAPES, Periodic
 from cleftsim.geometry.tiles import tile_divisions
-from cleftsim.model.observables import (Absorbed, Combination, Count, Crossings, Current, Events, Observable, Released,
-                                        SurfaceCount)
+from cleftsim.model import reactions
+from cleftsim.model import release as rel
+from cleftsim.model.currents import Channel
+from cleftsim.model.observables import (
+    Absorbed,
+    Combination,
+    Count,
+    Crossings,
+    Current,
+    Events,
+    Observable,
+    Released,
+    SurfaceCount,
+)
+from cleftsim.model.release import _probability
 from cleftsim.model.rules import RULES
-from cleftsim.model.surface import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
-from cleftsim.errors import ModelError, ModelWarning
+from cleftsim.model.schemes import Scheme
+from cleftsim.model.surface_molecules import FACING, Clamp, Placement, SchemeHandle, StateSet, SurfaceSpecies
+from cleftsim.physics import bimolecular, binding, waveforms
+from cleftsim.physics.bimolecular import pair_radius
+
+if TYPE_CHECKING:                # the engine and results sit above the model (Model.run imports them when called)
+    from cleftsim.engine.simulation import Simulation
+    from cleftsim.results.result import Result
 
 
 
@@ -492,7 +503,7 @@ class Model:
     @_edit
     def add_reaction(self, equation: str, rates: Any, name: str | None = None,
                      inside: GeometryObject | str | None = None, radius: Any = None,
-                     side: str = "facing", product_side: Any = "facing"):
+                     side: str = "facing", product_side: Any = "facing") -> Reaction | tuple[Reaction, ...]:
         """Add a reaction in the reaction language (:mod:`cleftsim.model.reactions`).
 
         ``"L + S -> SL"`` (a volume molecule binds a surface molecule on a hit; rate M⁻¹s⁻¹),
@@ -645,7 +656,7 @@ class Model:
         return rx
 
     @_edit
-    def add_scheme(self, scheme, prefix: str | None = None) -> SchemeHandle:
+    def add_scheme(self, scheme: Scheme, prefix: str | None = None) -> SchemeHandle:
         """Add a kinetic scheme (:mod:`cleftsim.schemes`): one surface species per state, named
         ``"<prefix>_<state>"`` (prefix defaults to the scheme's name), and its reactions. Its
         ligands must already be volume species of the model. Returns a handle with the states
@@ -1132,13 +1143,13 @@ class Model:
         twin.frozen = True
         return twin
 
-    def simulation(self):
+    def simulation(self) -> Simulation:
         """Compile the model into a :class:`~cleftsim.engine.simulation.Simulation` at t = 0."""
         from cleftsim.engine.simulation import Simulation
 
         return Simulation(self)
 
-    def run(self, t_end: Any = None, every: Any = None, progress: bool = True):
+    def run(self, t_end: Any = None, every: Any = None, progress: bool = True) -> Result:
         """Run from t = 0 to ``t_end``, sampling observables every ``every`` (defaults: the
         model's ``t_end`` and ``every``, else dt). ``progress``: a progress bar for runs that
         last more than a few seconds.

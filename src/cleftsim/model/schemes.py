@@ -18,11 +18,11 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from cleftsim.model import reactions
 from cleftsim import units
-from cleftsim.model.surface import SchemeHandle
-from cleftsim.physics.waveforms import Waveform, as_waveform
 from cleftsim.errors import SchemeError
+from cleftsim.model import reactions
+from cleftsim.model.surface_molecules import SchemeHandle
+from cleftsim.physics.waveforms import Waveform, as_waveform
 
 __all__ = ["Scheme", "SchemeError", "Transition", "well_mixed"]
 

@@ -38,8 +38,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from cleftsim.units import PER_UM3_PER_MOLAR
 from cleftsim.errors import ModelError, RateTooHigh
+from cleftsim.units import PER_UM3_PER_MOLAR
 
 _GRID_PER_UNIT = 40          # grid points per reduced length unit (s), at least
 _MIN_POINTS_INSIDE = 40      # grid points inside the reactive sphere, at least

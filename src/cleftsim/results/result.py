@@ -1,11 +1,14 @@
 """Result: the sampled time series of one simulation run."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cleftsim import units
+
+if TYPE_CHECKING:                # optional dependencies
+    import pandas
 
 #: One vesicle release of a run: fusion time (s), which release_vesicles call, action potential,
 #: site, molecules, and where (µm).
@@ -51,7 +54,7 @@ class Result:
     def __repr__(self) -> str:
         return f"Result: {units.format_sampling(self.times)}\n  observables: {', '.join(self.names)}"
 
-    def to_pandas(self):
+    def to_pandas(self) -> pandas.DataFrame:
         """A pandas DataFrame indexed by time (s), one column per observable (needs pandas)."""
         try:
             import pandas as pd

@@ -181,7 +181,7 @@ class EnsembleFile:
             self._put(h5, k, data, releases)
 
 
-def load(path: str | os.PathLike):
+def load(path: str | os.PathLike) -> EnsembleResult:
     """Read a results file back into an :class:`~cleftsim.results.ensemble.EnsembleResult` holding the
     trials it completed."""
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim import units
 from cleftsim.compiler.compiled import compile
 from cleftsim.engine.simulation import Simulation
-from cleftsim import units
 from cleftsim.errors import EnsembleInterrupted, ModelError
 from cleftsim.model.model import Model
 from cleftsim.results.ensemble import EnsembleResult, trial_releases

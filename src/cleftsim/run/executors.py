@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable
 
 import numpy as np
@@ -81,6 +80,8 @@ def run_trials(compiled: CompiledModel, jobs: list[tuple], executor: Any, client
     elif client is not None:
         _run_on_dask(client, compiled, jobs, finished)
     else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # not needed by import cleftsim
+
         workers = min(len(jobs), os.cpu_count() or 1)
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(compiled,)) as pool:
             futures = [pool.submit(_pooled_trial, job) for job in jobs]

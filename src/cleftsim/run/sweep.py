@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cleftsim.errors import ModelError
 from cleftsim.model.model import Model
@@ -39,7 +39,7 @@ def sweep_points(params: Any) -> list[dict]:
     return [dict(p) for p in points]
 
 
-def sweep(build_model, params: Any, trials: int, t_end: Any = None, every: Any = None, seed: int | None = None,
+def sweep(build_model: Callable[..., Model], params: Any, trials: int, t_end: Any = None, every: Any = None, seed: int | None = None,
           executor: Any = None, out: str | os.PathLike | None = None, progress: bool = True) -> SweepResult:
     """Run an ensemble of ``build_model(**point)`` at every point of ``params`` (sweep_points).
 

@@ -9,7 +9,11 @@ molecules it releases appear on that side. Its species is its state: a reaction 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cleftsim.model.model import Reaction
+    from cleftsim.model.schemes import Scheme
 
 
 #: Sides a surface molecule can face, and the orientation code stored per molecule.
@@ -43,7 +47,7 @@ class SchemeHandle:
     """A kinetic scheme added to a model: its states (``handle["C0"]`` or ``handle.C0``) and named
     state sets (``handle.open``, ``handle.bound``, ...), each a :class:`StateSet`."""
 
-    def __init__(self, scheme, prefix: str, states: dict[str, SurfaceSpecies], reactions: dict):
+    def __init__(self, scheme: Scheme, prefix: str, states: dict[str, SurfaceSpecies], reactions: dict):
         self.scheme = scheme
         self.prefix = prefix
         self.states = dict(states)
@@ -52,7 +56,7 @@ class SchemeHandle:
         self.sets = {name: StateSet(f"{prefix}.{name}", tuple(states[s] for s in members))
                      for name, members in scheme.sets.items()}
 
-    def reaction(self, equation: str):
+    def reaction(self, equation: str) -> Reaction:
         """The model's Reaction for one of the scheme's equations, written with the scheme's own
         state names (one direction of a '<->': e.g. ``"AE -> AcE + Ch"``), for count_events."""
         from cleftsim.model.reactions import parse
