@@ -8,12 +8,9 @@ Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycent
 through a shared edge or vertex always hits at least one of the triangles meeting there.
 """
 import numpy as np
-cimport numpy as cnp
 from libc.math cimport fabs, sqrt, INFINITY
 
 from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
-
-cnp.import_array()
 
 
 cdef enum:
@@ -487,7 +484,7 @@ cdef class Scene:
         """
         cdef DDA s
         cdef long long g, k
-        cdef int cidx, j, pl, count = 0
+        cdef int cidx, j, count = 0
         cdef const double* plane
         cdef double nd, s0, t, v, w
         cdef double q[3]
@@ -719,7 +716,7 @@ cdef int clip_polygon(double* poly, int n, int axis, double bound, bint keep_abo
 cdef double clipped_area(double* poly, int n, const double* lo, const double* hi) noexcept nogil:
     """Area of a convex planar polygon clipped to the box [lo, hi]."""
     cdef double buf[2][3 * 24]
-    cdef int cur = 0, axis, side, i, k
+    cdef int cur = 0, axis, side, i
     cdef double cx = 0.0, cy = 0.0, cz = 0.0
     cdef double* a
     cdef double* b
