@@ -42,9 +42,9 @@ join_product, move_near_source). A binding from the back or from both sides
 import numpy as np
 from libc.math cimport floor, sqrt, exp, erfc, M_PI
 
-from cleftsim._core.scene cimport Scene, TRI_STRIDE
+from cleftsim._core.scene cimport Scene
 from cleftsim._core.vec cimport dot3
-from cleftsim._core.triangle cimport barycentric
+from cleftsim._core.triangle cimport TRI_STRIDE, barycentric
 from cleftsim._core.random cimport next_uniform, next_exponential
 from cleftsim._core.reactions cimport pick_channel, depletion_factor
 from cleftsim._core.surface cimport move_on_surface, tangent_gaussian, lateral_move
@@ -66,6 +66,12 @@ cdef inline double erfcx(double z) noexcept nogil:
         return exp(z * z) * erfc(z)
     iz2 = 1.0 / (z * z)
     return (1.0 - 0.5 * iz2 + 0.75 * iz2 * iz2) / (z * sqrt(M_PI))
+
+
+cdef inline int bind_row(Membrane mb, int j, int s, int v, int o) noexcept nogil:
+    """Row of the binding tables (bind_start) for ligand v meeting surface molecule j (in state
+    s >= 0) from side o: from the side it faces, or its back."""
+    return (v * mb.n_surf + s) * 2 + (0 if mb.orient[j] == o else 1)
 
 
 cdef class Membrane:
@@ -290,7 +296,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (ligand * self.n_surf + s) * 2 + (0 if self.orient[j] == side else 1)
+                q = bind_row(self, j, s, ligand, side)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     if nc == MAX_CANDIDATES:
                         crowded = True
@@ -369,7 +375,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                q = bind_row(self, j, s, v, o)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     K += self.bind_kv[m]
             j = self.tile_next[j]
@@ -504,7 +510,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                q = bind_row(self, j, s, v, o)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     pick = j
                     rx = self.bind_rx[m]

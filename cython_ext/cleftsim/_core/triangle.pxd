@@ -1,6 +1,10 @@
-# Point queries on the triangle records of Scene.tri (header-only; layout: scene.pxd TRI_STRIDE):
-# v0[3], e1[3] = v1 - v0, e2[3] = v2 - v0, d00 = e1·e1, d01 = e1·e2, d11 = e2·e2, 1/(d00 d11 - d01²).
+# The triangle records of Scene.tri and point queries on them (header-only).
 from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
+
+# Record layout (doubles): v0[3], e1[3] = v1 - v0, e2[3] = v2 - v0, d00 = e1·e1, d01 = e1·e2,
+# d11 = e2·e2, 1/(d00 d11 - d01²).
+cdef enum:
+    TRI_STRIDE = 13
 
 
 cdef inline void barycentric(const double* tr, const double* q, double* v, double* w) noexcept nogil:

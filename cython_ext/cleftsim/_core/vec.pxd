@@ -1,4 +1,4 @@
-# Inline 3-vector helpers shared by the kernels (header-only).
+# Inline scalar and 3-vector helpers shared by the kernels (header-only).
 from libc.math cimport sqrt
 
 
@@ -29,3 +29,9 @@ cdef inline double dist2_point_segment(const double* p, const double* a, const d
     dy = ap[1] - t * ab[1]
     dz = ap[2] - t * ab[2]
     return dx * dx + dy * dy + dz * dz
+
+
+cdef inline int ifloor(double x) noexcept nogil:
+    """floor(x) as an int without a libm call (|x| < 2^31)."""
+    cdef int i = <int>x
+    return i - 1 if x < i else i
