@@ -18,7 +18,7 @@ import numpy as np
 from libc.math cimport fabs, exp, floor, ceil, sqrt
 from libc.stdint cimport uint64_t
 
-from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
+from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_MASK, RULE_REACTIVE
 from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.volume cimport VolumeKinetics
 from cleftsim._core.pairs cimport PairReactions
@@ -94,7 +94,7 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
                 x[k] = p[k] + h.t * d[k]
             if mb.react_on_hit(sc, h.tri, plane, x, s, 1 if nd < 0.0 else -1, rng):
                 return CONSUMED
-        rule = rule & RULE_BASE
+        rule = rule & RULE_MASK
         if rule == RULE_ABSORB:
             return reg
         if rule == RULE_TRANSPARENT:

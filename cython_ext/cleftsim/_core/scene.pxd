@@ -3,11 +3,13 @@
 
 from cleftsim._core.triangle cimport TRI_STRIDE
 
-cdef enum:
+# Surface-rule codes of Scene.rules (also module attributes of cleftsim._core.scene): one of the
+# three rules, plus the reactive flag.
+cpdef enum:
     RULE_REFLECT = 0
     RULE_ABSORB = 1
     RULE_TRANSPARENT = 2
-    RULE_BASE = 3            # mask of the three rules above
+    RULE_MASK = 3            # mask of the three rules above
     RULE_REACTIVE = 4        # flag: surface molecules here may react with the species on a hit
 
 cdef struct Hit:

@@ -215,8 +215,8 @@ cdef class Scene:
         ax = self.slab_axis[c]
         if ax < 0:
             return -1
-        if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_BASE) != RULE_REFLECT
-                or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_BASE) != RULE_REFLECT):
+        if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_MASK) != RULE_REFLECT
+                or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_MASK) != RULE_REFLECT):
             return -1
         if not (self.slab_bounds[3 * c] < p[ax] < self.slab_bounds[3 * c + 1]):
             return -1
@@ -426,7 +426,7 @@ cdef class Scene:
             if lb > 0.0 and lb * lb >= best2:
                 break
             j = self.near_tris[k]
-            if (self.rules[self.tri_region[j] * self.n_species + species] & RULE_BASE) != RULE_ABSORB:
+            if (self.rules[self.tri_region[j] * self.n_species + species] & RULE_MASK) != RULE_ABSORB:
                 continue
             plane = self.planes + 4 * self.tri_plane[j]
             sp = dot3(plane, p) - plane[3]
