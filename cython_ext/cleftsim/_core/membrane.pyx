@@ -74,6 +74,19 @@ cdef inline int bind_row(Membrane mb, int j, int s, int v, int o) noexcept nogil
     return (v * mb.n_surf + s) * 2 + (0 if mb.orient[j] == o else 1)
 
 
+cdef inline bint no_room(Membrane mb, int rx) noexcept nogil:
+    """Whether the volume products of reaction rx would not fit in the product buffer; if so the
+    event is counted as deferred and the buffer marked to grow (overflow, need)."""
+    cdef int m = mb.rx_vol_start[rx + 1] - mb.rx_vol_start[rx]
+    if mb.n_pend + m <= mb.pend_cap:
+        return False
+    mb.stats[MSTAT_DEFERRED] += 1
+    mb.overflow = True
+    if m > mb.need:
+        mb.need = m
+    return True
+
+
 cdef class Membrane:
     """Surface molecules and reaction tables prepared by :mod:`cleftsim.surface`; see there."""
 
@@ -332,12 +345,7 @@ cdef class Membrane:
         """Fire binding rx of surface molecule i during a step (fire, its products to move for
         `left`), its next first-order pass shifted by a uniform part of shift·Δt (Membrane.shift);
         False, and the buffer marked to grow, when the products do not fit (it binds on a later hit)."""
-        cdef int m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
-        if self.n_pend + m > self.pend_cap:
-            self.stats[MSTAT_DEFERRED] += 1
-            self.overflow = True
-            if m > self.need:
-                self.need = m
+        if no_room(self, rx):
             return False
         self.fire(sc, i, rx, left, rng)
         self.shift[i] = shift * next_uniform(rng)
@@ -541,7 +549,7 @@ cdef class Membrane:
         """Fire every first-order event of the step [t, t + dt); conc[slot] is each clamp's mean
         concentration (M) over the step."""
         cdef Py_ssize_t i
-        cdef int s, k, rx, ctx_f, ctx_b, nprod, reg
+        cdef int s, k, rx, ctx_f, ctx_b, reg
         cdef double left, R, bath, u
         for i in range(self.n):
             s = self.state[i]
@@ -573,13 +581,8 @@ cdef class Membrane:
                             u -= self.rx_k[rx] * bath
                             if u < 0.0:
                                 break
-                nprod = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
-                if self.n_pend + nprod > self.pend_cap:
+                if no_room(self, rx):
                     self.clock[i] = 0.0                    # fires at the start of the next step
-                    self.stats[MSTAT_DEFERRED] += 1
-                    self.overflow = True
-                    if nprod > self.need:
-                        self.need = nprod
                     break
                 left -= self.clock[i] / R
                 self.fire(sc, i, rx, left, rng)
