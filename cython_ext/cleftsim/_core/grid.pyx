@@ -6,7 +6,7 @@ triangles. The run-time queries on the finished grid are in scene.pyx."""
 import numpy as np
 from libc.math cimport fabs, sqrt
 
-from cleftsim._core.vec cimport ifloor
+from cleftsim._core.vec cimport ifloor, cross3
 from cleftsim._core.triangle cimport TRI_STRIDE, dist2_point_triangle
 
 
@@ -147,6 +147,7 @@ cdef double clipped_area(double* poly, int n, const double* lo, const double* hi
     cdef double buf[2][3 * 24]
     cdef int cur = 0, axis, side, i
     cdef double cx = 0.0, cy = 0.0, cz = 0.0
+    cdef double c[3]
     cdef double* a
     cdef double* b
     for i in range(3 * n):
@@ -160,9 +161,10 @@ cdef double clipped_area(double* poly, int n, const double* lo, const double* hi
     for i in range(n):
         a = buf[cur] + 3 * i
         b = buf[cur] + 3 * ((i + 1) % n)
-        cx += a[1] * b[2] - a[2] * b[1]
-        cy += a[2] * b[0] - a[0] * b[2]
-        cz += a[0] * b[1] - a[1] * b[0]
+        cross3(a, b, c)
+        cx += c[0]
+        cy += c[1]
+        cz += c[2]
     return 0.5 * sqrt(cx * cx + cy * cy + cz * cz)
 
 
@@ -244,9 +246,7 @@ def full_groups(int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane
         for axis in range(3):
             u[axis] /= nrm
             cc[axis] = 0.5 * (clo[axis] + chi[axis])
-        w[0] = pl[1] * u[2] - pl[2] * u[1]
-        w[1] = pl[2] * u[0] - pl[0] * u[2]
-        w[2] = pl[0] * u[1] - pl[1] * u[0]
+        cross3(pl, u, w)
         s = cc[0] * pl[0] + cc[1] * pl[1] + cc[2] * pl[2] - pl[3]
         size = 2.0 * (cell[0] + cell[1] + cell[2])
         for axis in range(3):

@@ -12,6 +12,13 @@ cdef inline void sub3(const double* a, const double* b, double* out) noexcept no
     out[2] = a[2] - b[2]
 
 
+cdef inline void cross3(const double* a, const double* b, double* out) noexcept nogil:
+    """out = a × b."""
+    out[0] = a[1] * b[2] - a[2] * b[1]
+    out[1] = a[2] * b[0] - a[0] * b[2]
+    out[2] = a[0] * b[1] - a[1] * b[0]
+
+
 cdef inline double dist2_point_segment(const double* p, const double* a, const double* b) noexcept nogil:
     """Squared distance from p to the segment a-b."""
     cdef double ab[3]
