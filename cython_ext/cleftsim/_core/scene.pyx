@@ -23,13 +23,23 @@ cdef enum:
     MAX_BOX_CELLS = 2
 
 
+cdef inline int grid_index(Scene sc, int k, double x) noexcept nogil:
+    """Index along axis k of the tracing-grid cell that holds coordinate x, clamped onto the grid."""
+    cdef int i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
+    if i < 0:
+        return 0
+    if i >= sc.ncell[k]:
+        return sc.ncell[k] - 1
+    return i
+
+
 cdef inline bint dda_start(Scene sc, const double* p, const double* d, const double* inv_d, double t_end,
                            DDA* s) noexcept nogil:
     """Clip p + t d, t in [0, t_end], to the grid; set up the walk. False if it misses the grid.
 
     inv_d holds 1/d per axis (unused where d is 0).
     """
-    cdef double t0 = 0.0, t1 = t_end, a, b, tmp, x
+    cdef double t0 = 0.0, t1 = t_end, a, b, tmp
     cdef int k, i
     cdef bint inside = (sc.lo[0] <= p[0] <= sc.hi[0] and sc.lo[1] <= p[1] <= sc.hi[1]
                         and sc.lo[2] <= p[2] <= sc.hi[2])
@@ -55,12 +65,7 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, const dou
     s.t_in = t0
     s.t_clip = t1
     for k in range(3):
-        x = p[k] + t0 * d[k]
-        i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
-        if i < 0:
-            i = 0
-        elif i >= sc.ncell[k]:
-            i = sc.ncell[k] - 1
+        i = grid_index(sc, k, p[k] + t0 * d[k])
         s.idx[k] = i
         if d[k] > 0.0:
             s.step[k] = 1
@@ -353,7 +358,7 @@ cdef class Scene:
         1e3 space_eps) listed in x's grid cell, else ``hint`` (may be -1). The tracer reports the
         first triangle of a full group and the slab fast path none; binding needs the triangle
         under the hit (its tiles, membrane.pyx)."""
-        cdef int k, i, j, cidx = 0
+        cdef int k, j, cidx = 0
         cdef long long g, m
         cdef double v, w, s
         cdef double eps = self.bary_eps
@@ -363,12 +368,7 @@ cdef class Scene:
             if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
                 return hint
         for k in range(3):
-            i = ifloor((x[k] - self.lo[k]) * self.inv_cell[k])
-            if i < 0:
-                i = 0
-            elif i >= self.ncell[k]:
-                i = self.ncell[k] - 1
-            cidx = cidx * self.ncell[k] + i
+            cidx = cidx * self.ncell[k] + grid_index(self, k, x[k])
         for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
             pl = self.group_coef + 4 * g
             if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
