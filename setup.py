@@ -5,23 +5,17 @@ Set CLEFTSIM_DEBUG=1 to build with bounds checks and wraparound enabled.
 import os
 from pathlib import Path
 
-import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("CLEFTSIM_DEBUG", "") not in ("", "0")
-NUMPY_RANDOM_LIB = os.path.join(np.get_include(), "..", "..", "random", "lib")
-NUMPY_MATH_LIB = os.path.join(np.get_include(), "..", "lib")
 
 ext_dir = Path("cython_ext")
 extensions = [
     Extension(
         "cleftsim._core." + pyx.stem,
         [str(pyx)],
-        include_dirs=[np.get_include(), str(ext_dir / "cleftsim" / "_core")],
-        library_dirs=[NUMPY_RANDOM_LIB, NUMPY_MATH_LIB],
-        libraries=["npyrandom", "npymath"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        include_dirs=[str(ext_dir / "cleftsim" / "_core")],
         extra_compile_args=["-O3", "-fno-math-errno"] + ([] if DEBUG else ["-DNDEBUG"]),
     )
     for pyx in sorted((ext_dir / "cleftsim" / "_core").glob("*.pyx"))

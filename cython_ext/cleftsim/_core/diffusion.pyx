@@ -15,14 +15,14 @@ lies `delta` (perpendicular) before the surface, or from the segment's start if 
 so every position the engine ever stores lies on a path that crossed no reflecting triangle.
 """
 import numpy as np
-from libc.math cimport fabs, exp, floor, ceil, log, sqrt
+from libc.math cimport fabs, exp, floor, ceil, sqrt
 from libc.stdint cimport uint64_t
 
-from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_BASE, RULE_REACTIVE
+from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RULE_MASK, RULE_REACTIVE
 from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.volume cimport VolumeKinetics
 from cleftsim._core.pairs cimport PairReactions
-from cleftsim._core.molecules cimport move_slot
+from cleftsim._core.molecules cimport move_slot, init_slot
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
 
@@ -94,7 +94,7 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
                 x[k] = p[k] + h.t * d[k]
             if mb.react_on_hit(sc, h.tri, plane, x, s, 1 if nd < 0.0 else -1, rng):
                 return CONSUMED
-        rule = rule & RULE_BASE
+        rule = rule & RULE_MASK
         if rule == RULE_ABSORB:
             return reg
         if rule == RULE_TRANSPARENT:
@@ -253,10 +253,7 @@ cdef inline Py_ssize_t join_product(Scene sc, Membrane mb, Py_ssize_t k, double*
             ab[reg * sc.n_species + v] += 1
         if reg != -1:
             return n
-    sp[n] = v
-    up[n] = next_uid[0]
-    wp[n] = -2.0 - src if near else wl
-    cp[n] = -log(1.0 - next_uniform(rng))
+    init_slot(sp, up, wp, cp, n, v, next_uid[0], -2.0 - src if near else wl, rng)
     next_uid[0] += 1
     return n + 1
 

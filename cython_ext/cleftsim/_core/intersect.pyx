@@ -30,7 +30,7 @@ twice).
 import numpy as np
 from libc.math cimport sqrt, INFINITY
 
-from cleftsim._core.vec cimport dot3, sub3
+from cleftsim._core.vec cimport dot3, sub3, cross3
 from cleftsim._core.hashgrid cimport cell_hash
 
 
@@ -64,12 +64,6 @@ cdef struct Search:
 
 
 # -- narrow phase: one pair ---------------------------------------------------------------------
-cdef inline void cross3(const double* a, const double* b, double* out) noexcept nogil:
-    out[0] = a[1] * b[2] - a[2] * b[1]
-    out[1] = a[2] * b[0] - a[0] * b[2]
-    out[2] = a[0] * b[1] - a[1] * b[0]
-
-
 cdef inline void normalize(double* a) noexcept nogil:
     cdef double r = 1.0 / sqrt(dot3(a, a))
     a[0] *= r

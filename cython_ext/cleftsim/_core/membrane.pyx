@@ -40,12 +40,14 @@ join_product, move_near_source). A binding from the back or from both sides
 (Reaction.side) has its own tables, and a clamp drives it from the bath on that side.
 """
 import numpy as np
-from libc.math cimport floor, log, sqrt, exp, erfc, M_PI
+from libc.math cimport floor, sqrt, exp, erfc, M_PI
 
-from cleftsim._core.scene cimport Scene, TRI_STRIDE
+from cleftsim._core.scene cimport Scene
 from cleftsim._core.vec cimport dot3
-from cleftsim._core.random cimport next_uniform, next_normal
-from cleftsim._core.surface cimport tangent_basis, move_on_surface
+from cleftsim._core.triangle cimport TRI_STRIDE, barycentric
+from cleftsim._core.random cimport next_uniform, next_exponential
+from cleftsim._core.reactions cimport pick_channel, depletion_factor
+from cleftsim._core.surface cimport move_on_surface, tangent_gaussian, lateral_move
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
@@ -64,6 +66,25 @@ cdef inline double erfcx(double z) noexcept nogil:
         return exp(z * z) * erfc(z)
     iz2 = 1.0 / (z * z)
     return (1.0 - 0.5 * iz2 + 0.75 * iz2 * iz2) / (z * sqrt(M_PI))
+
+
+cdef inline int bind_row(Membrane mb, int j, int s, int v, int o) noexcept nogil:
+    """Row of the binding tables (bind_start) for ligand v meeting surface molecule j (in state
+    s >= 0) from side o: from the side it faces, or its back."""
+    return (v * mb.n_surf + s) * 2 + (0 if mb.orient[j] == o else 1)
+
+
+cdef inline bint no_room(Membrane mb, int rx) noexcept nogil:
+    """Whether the volume products of reaction rx would not fit in the product buffer; if so the
+    event is counted as deferred and the buffer marked to grow (overflow, need)."""
+    cdef int m = mb.rx_vol_start[rx + 1] - mb.rx_vol_start[rx]
+    if mb.n_pend + m <= mb.pend_cap:
+        return False
+    mb.stats[MSTAT_DEFERRED] += 1
+    mb.overflow = True
+    if m > mb.need:
+        mb.need = m
+    return True
 
 
 cdef class Membrane:
@@ -204,22 +225,16 @@ cdef class Membrane:
     cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil:
         """The global tile of triangle t under x (its barycentric coordinates, clamped onto the
         triangle; the layout is that of cleftsim.surface.tile_of_bary), -1 if t has no tiles."""
-        cdef const double* tr
-        cdef double r0, r1, r2, d20, d21, U, W
+        cdef double U, W
         cdef int n, i, j
         if t < 0:
             return -1
         n = self.tile_n[t]
         if n == 0:
             return -1
-        tr = sc.tri + TRI_STRIDE * t
-        r0 = x[0] - tr[0]
-        r1 = x[1] - tr[1]
-        r2 = x[2] - tr[2]
-        d20 = r0 * tr[3] + r1 * tr[4] + r2 * tr[5]
-        d21 = r0 * tr[6] + r1 * tr[7] + r2 * tr[8]
-        U = (tr[11] * d20 - tr[10] * d21) * tr[12] * n
-        W = (tr[9] * d21 - tr[10] * d20) * tr[12] * n
+        barycentric(sc.tri + TRI_STRIDE * t, x, &U, &W)
+        U *= n
+        W *= n
         i = <int>floor(U)
         if i < 0:
             i = 0
@@ -239,10 +254,7 @@ cdef class Membrane:
         tile under its new position."""
         cdef Py_ssize_t i
         cdef int s, t, k, old, j
-        cdef double sg, g1, g2
-        cdef double e1[3]
-        cdef double e2[3]
-        cdef double d[3]
+        cdef double sg
         for i in range(self.n):
             s = self.state[i]
             if s < 0:
@@ -250,14 +262,8 @@ cdef class Membrane:
             sg = self.lat_sigma[s]
             if sg == 0.0:
                 continue
-            t = self.tri[i]
-            tangent_basis(self.tri_v + 9 * t, e1, e2)
-            g1 = sg * next_normal(rng)
-            g2 = sg * next_normal(rng)
-            d[0] = g1 * e1[0] + g2 * e2[0]
-            d[1] = g1 * e1[1] + g2 * e2[1]
-            d[2] = g1 * e1[2] + g2 * e2[2]
-            t = move_on_surface(self.tri_v, self.neighbors, t, self.pos + 3 * i, d, self.stats + MSTAT_LATERAL)
+            t = lateral_move(self.tri_v, self.neighbors, self.tri[i], self.pos + 3 * i, sg, rng,
+                             self.stats + MSTAT_LATERAL)
             self.tri[i] = t
             k = self.tile_at(sc, t, self.pos + 3 * i)
             old = self.tile[i]
@@ -303,7 +309,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (ligand * self.n_surf + s) * 2 + (0 if self.orient[j] == side else 1)
+                q = bind_row(self, j, s, ligand, side)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     if nc == MAX_CANDIDATES:
                         crowded = True
@@ -339,12 +345,7 @@ cdef class Membrane:
         """Fire binding rx of surface molecule i during a step (fire, its products to move for
         `left`), its next first-order pass shifted by a uniform part of shift·Δt (Membrane.shift);
         False, and the buffer marked to grow, when the products do not fit (it binds on a later hit)."""
-        cdef int m = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
-        if self.n_pend + m > self.pend_cap:
-            self.stats[MSTAT_DEFERRED] += 1
-            self.overflow = True
-            if m > self.need:
-                self.need = m
+        if no_room(self, rx):
             return False
         self.fire(sc, i, rx, left, rng)
         self.shift[i] = shift * next_uniform(rng)
@@ -360,18 +361,13 @@ cdef class Membrane:
         surface_tables.CONTACT_FOLD_COS); its triangle goes to t_out. -1 where there are no tiles."""
         cdef double p[3]
         cdef double d[3]
-        cdef double e1[3]
-        cdef double e2[3]
-        cdef double sg = sqrt(0.5 * q4) * next_uniform(rng), g1, g2, dn
+        cdef double sg = sqrt(0.5 * q4) * next_uniform(rng), dn
         cdef const double* nrm = sc.planes + 4 * sc.tri_plane[t]
         cdef long long st[3]
         cdef int k
-        tangent_basis(self.tri_v + 9 * t, e1, e2)
-        g1 = sg * next_normal(rng)
-        g2 = sg * next_normal(rng)
+        tangent_gaussian(self.tri_v + 9 * t, sg, rng, d)
         for k in range(3):
             p[k] = x[k]
-            d[k] = g1 * e1[k] + g2 * e2[k]
         if off != NULL:
             dn = dot3(nrm, off)
             for k in range(3):
@@ -387,7 +383,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                q = bind_row(self, j, s, v, o)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     K += self.bind_kv[m]
             j = self.tile_next[j]
@@ -415,12 +411,8 @@ cdef class Membrane:
         cdef int tris[16]
         cdef double kap[16]
         cdef double D = self.vol_D[ligand]
-        cdef double kp = self.local_kappa(sc, t, x, NULL, 4.0 * D * self.dt, ligand, side, rng, tiles, tris,
-                                          kap) * sqrt(self.dt / (2.0 * D))
-        if kp > self.depl[3]:
-            return (1.0 - self.depl[0] * self.depl[3] + self.depl[1] * self.depl[3] ** 2
-                    - self.depl[2] * self.depl[3] ** 3) * self.depl[3] / kp
-        return 1.0 - self.depl[0] * kp + self.depl[1] * kp * kp - self.depl[2] * kp * kp * kp
+        return depletion_factor(self.depl, self.local_kappa(sc, t, x, NULL, 4.0 * D * self.dt, ligand, side, rng,
+                                                            tiles, tris, kap) * sqrt(self.dt / (2.0 * D)))
 
     cdef void fire(self, Scene sc, Py_ssize_t i, int rx, double left, uint64_t* rng) noexcept nogil:
         """Apply reaction rx to surface molecule i, `left` (s) before the end of the step: new state
@@ -526,7 +518,7 @@ cdef class Membrane:
         while j >= 0:
             s = self.state[j]
             if s >= 0:
-                q = (v * self.n_surf + s) * 2 + (0 if self.orient[j] == o else 1)
+                q = bind_row(self, j, s, v, o)
                 for m in range(self.bind_start[q], self.bind_start[q + 1]):
                     pick = j
                     rx = self.bind_rx[m]
@@ -557,7 +549,7 @@ cdef class Membrane:
         """Fire every first-order event of the step [t, t + dt); conc[slot] is each clamp's mean
         concentration (M) over the step."""
         cdef Py_ssize_t i
-        cdef int s, k, rx, ctx_f, ctx_b, nprod, reg
+        cdef int s, k, rx, ctx_f, ctx_b, reg
         cdef double left, R, bath, u
         for i in range(self.n):
             s = self.state[i]
@@ -580,12 +572,7 @@ cdef class Membrane:
                     break
                 # an event at time (t + dt - left) + clock / R: choose its channel
                 u = next_uniform(rng) * R
-                rx = -1
-                for k in range(self.uni_start[s], self.uni_start[s + 1]):
-                    rx = self.uni_rx[k]
-                    u -= self.rx_k[rx]
-                    if u < 0.0:
-                        break
+                rx = pick_channel(self.uni_rx, self.uni_start[s], self.uni_start[s + 1], self.rx_k, &u)
                 if u >= 0.0:
                     for k in range(self.bath_start[s], self.bath_start[s + 1]):
                         bath = self.bath_conc(k, ctx_f, ctx_b, conc)
@@ -594,16 +581,11 @@ cdef class Membrane:
                             u -= self.rx_k[rx] * bath
                             if u < 0.0:
                                 break
-                nprod = self.rx_vol_start[rx + 1] - self.rx_vol_start[rx]
-                if self.n_pend + nprod > self.pend_cap:
+                if no_room(self, rx):
                     self.clock[i] = 0.0                    # fires at the start of the next step
-                    self.stats[MSTAT_DEFERRED] += 1
-                    self.overflow = True
-                    if nprod > self.need:
-                        self.need = nprod
                     break
                 left -= self.clock[i] / R
                 self.fire(sc, i, rx, left, rng)
                 self.stats[MSTAT_EVENTS] += 1
-                self.clock[i] = -log(1.0 - next_uniform(rng))
+                self.clock[i] = next_exponential(rng)
                 s = self.state[i]

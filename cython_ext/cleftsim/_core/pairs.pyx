@@ -20,14 +20,13 @@ the reactants' slots, at the point weighted by the diffusion coefficients,
 without products frees both slots.
 """
 import numpy as np
-from libc.math cimport log
 from libc.stdint cimport uint64_t
 
 from cleftsim._core.random cimport next_uniform
 
 from cleftsim._core.scene cimport Scene, Hit
 from cleftsim._core.hashgrid cimport bucket_of, ball_buckets
-from cleftsim._core.molecules cimport move_slot
+from cleftsim._core.molecules cimport move_slot, init_slot
 
 
 cdef class PairReactions:
@@ -206,8 +205,6 @@ cdef class PairReactions:
             for k in range(3):
                 pos[3 * i + k] = q[k]
                 pos[3 * j + k] = q[k]
-            species[i] = p0
-            species[j] = p1
             # the pair met at a uniform time within the part of the step both existed: the
             # products' share of the step left (VolumeKinetics.age_products lives it out)
             if partial:
@@ -216,9 +213,7 @@ cdef class PairReactions:
                 self.frac[j] = left
             for k in range(2):
                 last = i if k == 0 else j
-                wall[last] = -1.0
-                clock[last] = -log(1.0 - next_uniform(rng))
-                uid[last] = next_uid[0]
+                init_slot(species, uid, wall, clock, last, p0 if k == 0 else p1, next_uid[0], -1.0, rng)
                 next_uid[0] += 1
         # free the slots of reactions with fewer than two products (species -1)
         i = 0

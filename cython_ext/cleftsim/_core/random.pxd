@@ -2,6 +2,7 @@
 # feeding a 256-layer ziggurat normal (Marsaglia & Tsang 2000, J Stat Softw 5(8)).
 # The stream state is a uint64[4] array owned by the Python Simulation and seeded from
 # numpy.random.SeedSequence, so a seed gives the same numbers on every machine.
+from libc.math cimport log
 from libc.stdint cimport uint64_t
 
 cdef double ZIG_W[256]       # layer width / 2^52
@@ -45,3 +46,8 @@ cdef inline double next_normal(uint64_t* s) noexcept nogil:
         x = j * ZIG_W[k]
         return -x if (u >> 8) & 1 else x
     return normal_slow(s, k, j, (u >> 8) & 1)
+
+
+cdef inline double next_exponential(uint64_t* s) noexcept nogil:
+    """Unit-exponential deviate -log(1 - U) (one uniform)."""
+    return -log(1.0 - next_uniform(s))

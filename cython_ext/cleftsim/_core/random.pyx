@@ -6,7 +6,7 @@ region 0 is the base rectangle [0, R] x [0, f(R)] plus the tail x > R; region k 
 rectangle [0, x[k-1]] x [f(x[k-1]), f(x[k])], with x[0] = R and x[k] = f⁻¹(V/x[k-1] + f(x[k-1])).
 """
 import numpy as np
-from libc.math cimport exp, log, sqrt
+from libc.math cimport exp
 
 cdef double _V = 0.00492867323399
 
@@ -18,8 +18,8 @@ cdef double normal_slow(uint64_t* s, int k, uint64_t j, bint negative) noexcept 
         x = j * ZIG_W[k]
         if k == 0:
             while True:
-                xt = -log(1.0 - next_uniform(s)) / ZIG_R
-                yt = -log(1.0 - next_uniform(s))
+                xt = next_exponential(s) / ZIG_R
+                yt = next_exponential(s)
                 if 2.0 * yt > xt * xt:
                     break
             x = ZIG_R + xt
@@ -78,13 +78,3 @@ def normals(cnp_state, Py_ssize_t n):
         o[i] = next_normal(&st[0])
     return out
 
-
-def uniforms(cnp_state, Py_ssize_t n):
-    """n uniform deviates on [0, 1) from the stream (for tests of the generator)."""
-    cdef uint64_t[::1] st = cnp_state
-    out = np.empty(n, dtype=np.float64)
-    cdef double[::1] o = out
-    cdef Py_ssize_t i
-    for i in range(n):
-        o[i] = next_uniform(&st[0])
-    return out

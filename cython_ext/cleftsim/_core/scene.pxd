@@ -1,16 +1,16 @@
 # The compiled form of a model's geometry: triangles grouped by plane, a uniform grid, the
 # per-(region, species) surface rules, and the lists used by the Brownian-bridge test.
 
-cdef enum:
+from cleftsim._core.triangle cimport TRI_STRIDE
+
+# Surface-rule codes of Scene.rules (also module attributes of cleftsim._core.scene): one of the
+# three rules, plus the reactive flag.
+cpdef enum:
     RULE_REFLECT = 0
     RULE_ABSORB = 1
     RULE_TRANSPARENT = 2
-    RULE_BASE = 3            # mask of the three rules above
+    RULE_MASK = 3            # mask of the three rules above
     RULE_REACTIVE = 4        # flag: surface molecules here may react with the species on a hit
-
-# Per-triangle record layout in Scene.tri (doubles): v0[3], e1[3], e2[3], d00, d01, d11, inv_den
-cdef enum:
-    TRI_STRIDE = 13
 
 cdef struct Hit:
     int tri          # triangle index, -1 if none

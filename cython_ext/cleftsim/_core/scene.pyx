@@ -6,24 +6,31 @@ cell (a plate made of hundreds of triangles costs one plane test) and runs a bar
 for the triangles of a plane it actually crosses inside that cell. Grid traversal is the 3D DDA of
 Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycentric epsilon so a ray
 through a shared edge or vertex always hits at least one of the triangles meeting there.
+
+This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas,
+full_groups and near_pairs are re-exported here for cleftsim.world).
 """
 import numpy as np
-cimport numpy as cnp
+from cleftsim._core.grid import cell_pairs, pair_areas, full_groups
 from libc.math cimport fabs, sqrt, INFINITY
 
-from cleftsim._core.vec cimport dot3, sub3, dist2_point_segment
-
-cnp.import_array()
+from cleftsim._core.vec cimport dot3, ifloor
+from cleftsim._core.triangle cimport barycentric, dist2_point_triangle
+from cleftsim._core.grid cimport near_cells
 
 
 cdef enum:
     MAX_BOX_CELLS = 2
 
 
-cdef inline int ifloor(double x) noexcept nogil:
-    """floor(x) as an int without a libm call (|x| < 2^31)."""
-    cdef int i = <int>x
-    return i - 1 if x < i else i
+cdef inline int grid_index(Scene sc, int k, double x) noexcept nogil:
+    """Index along axis k of the tracing-grid cell that holds coordinate x, clamped onto the grid."""
+    cdef int i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
+    if i < 0:
+        return 0
+    if i >= sc.ncell[k]:
+        return sc.ncell[k] - 1
+    return i
 
 
 cdef inline bint dda_start(Scene sc, const double* p, const double* d, const double* inv_d, double t_end,
@@ -32,7 +39,7 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, const dou
 
     inv_d holds 1/d per axis (unused where d is 0).
     """
-    cdef double t0 = 0.0, t1 = t_end, a, b, tmp, x
+    cdef double t0 = 0.0, t1 = t_end, a, b, tmp
     cdef int k, i
     cdef bint inside = (sc.lo[0] <= p[0] <= sc.hi[0] and sc.lo[1] <= p[1] <= sc.hi[1]
                         and sc.lo[2] <= p[2] <= sc.hi[2])
@@ -58,12 +65,7 @@ cdef inline bint dda_start(Scene sc, const double* p, const double* d, const dou
     s.t_in = t0
     s.t_clip = t1
     for k in range(3):
-        x = p[k] + t0 * d[k]
-        i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
-        if i < 0:
-            i = 0
-        elif i >= sc.ncell[k]:
-            i = sc.ncell[k] - 1
+        i = grid_index(sc, k, p[k] + t0 * d[k])
         s.idx[k] = i
         if d[k] > 0.0:
             s.step[k] = 1
@@ -122,42 +124,6 @@ cdef inline void dda_next(Scene sc, DDA* s) noexcept nogil:
         s.t_out = s.tmax[2]
     if s.t_out > s.t_clip:
         s.t_out = s.t_clip
-
-
-cdef inline void barycentric(const double* tr, const double* q, double* v, double* w) noexcept nogil:
-    """Barycentric coordinates (of e1, e2) of the point q projected on the triangle's plane."""
-    cdef double r[3]
-    cdef double d20, d21
-    sub3(q, tr, r)
-    d20 = dot3(r, tr + 3)
-    d21 = dot3(r, tr + 6)
-    v[0] = (tr[11] * d20 - tr[10] * d21) * tr[12]
-    w[0] = (tr[9] * d21 - tr[10] * d20) * tr[12]
-
-
-cdef inline double dist2_point_triangle(const double* tr, const double* plane, const double* p) noexcept nogil:
-    """Squared Euclidean distance from p to the triangle record tr (plane = its n, offset)."""
-    cdef double s = dot3(plane, p) - plane[3]
-    cdef double v, w, best, d2
-    cdef double b[3]
-    cdef double c[3]
-    barycentric(tr, p, &v, &w)
-    if v >= 0.0 and w >= 0.0 and v + w <= 1.0:
-        return s * s
-    b[0] = tr[0] + tr[3]
-    b[1] = tr[1] + tr[4]
-    b[2] = tr[2] + tr[5]
-    c[0] = tr[0] + tr[6]
-    c[1] = tr[1] + tr[7]
-    c[2] = tr[2] + tr[8]
-    best = dist2_point_segment(p, tr, b)
-    d2 = dist2_point_segment(p, b, c)
-    if d2 < best:
-        best = d2
-    d2 = dist2_point_segment(p, c, tr)
-    if d2 < best:
-        best = d2
-    return best
 
 
 cdef class Scene:
@@ -254,8 +220,8 @@ cdef class Scene:
         ax = self.slab_axis[c]
         if ax < 0:
             return -1
-        if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_BASE) != RULE_REFLECT
-                or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_BASE) != RULE_REFLECT):
+        if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_MASK) != RULE_REFLECT
+                or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_MASK) != RULE_REFLECT):
             return -1
         if not (self.slab_bounds[3 * c] < p[ax] < self.slab_bounds[3 * c + 1]):
             return -1
@@ -392,7 +358,7 @@ cdef class Scene:
         1e3 space_eps) listed in x's grid cell, else ``hint`` (may be -1). The tracer reports the
         first triangle of a full group and the slab fast path none; binding needs the triangle
         under the hit (its tiles, membrane.pyx)."""
-        cdef int k, i, j, cidx = 0
+        cdef int k, j, cidx = 0
         cdef long long g, m
         cdef double v, w, s
         cdef double eps = self.bary_eps
@@ -402,12 +368,7 @@ cdef class Scene:
             if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
                 return hint
         for k in range(3):
-            i = ifloor((x[k] - self.lo[k]) * self.inv_cell[k])
-            if i < 0:
-                i = 0
-            elif i >= self.ncell[k]:
-                i = self.ncell[k] - 1
-            cidx = cidx * self.ncell[k] + i
+            cidx = cidx * self.ncell[k] + grid_index(self, k, x[k])
         for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
             pl = self.group_coef + 4 * g
             if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
@@ -465,7 +426,7 @@ cdef class Scene:
             if lb > 0.0 and lb * lb >= best2:
                 break
             j = self.near_tris[k]
-            if (self.rules[self.tri_region[j] * self.n_species + species] & RULE_BASE) != RULE_ABSORB:
+            if (self.rules[self.tri_region[j] * self.n_species + species] & RULE_MASK) != RULE_ABSORB:
                 continue
             plane = self.planes + 4 * self.tri_plane[j]
             sp = dot3(plane, p) - plane[3]
@@ -487,7 +448,7 @@ cdef class Scene:
         """
         cdef DDA s
         cdef long long g, k
-        cdef int cidx, j, pl, count = 0
+        cdef int cidx, j, count = 0
         cdef const double* plane
         cdef double nd, s0, t, v, w
         cdef double q[3]
@@ -583,253 +544,9 @@ def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions
     return out, unresolved
 
 
-def cell_pairs(double[:, :, ::1] tv, double[::1] lo, double[::1] cell, int[::1] ncell, double[:, ::1] planes,
-               int[::1] tri_plane, double pad):
-    """(cell, triangle) pairs: every grid cell whose box, grown by `pad`, the triangle touches.
-
-    A cell is kept when the triangle's bounding box overlaps it and the triangle's plane passes
-    through it (plane-box test).
-    """
-    cdef Py_ssize_t t, n = tv.shape[0]
-    cdef int a, b, c, k
-    cdef int i0[3]
-    cdef int i1[3]
-    cdef double mn, mx, cc[3], r, s
-    cdef const double* pl
-    cdef long long count = 0, pos
-    cdef int passno
-    cells = np.empty(0, dtype=np.int64)
-    tris = np.empty(0, dtype=np.int32)
-    cdef long long[::1] oc
-    cdef int[::1] ot
-    for passno in range(2):
-        if passno == 1:
-            cells = np.empty(count, dtype=np.int64)
-            tris = np.empty(count, dtype=np.int32)
-            oc = cells
-            ot = tris
-            pos = 0
-        for t in range(n):
-            pl = &planes[tri_plane[t], 0]
-            for k in range(3):
-                mn = min(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) - pad
-                mx = max(tv[t, 0, k], tv[t, 1, k], tv[t, 2, k]) + pad
-                i0[k] = max(0, ifloor((mn - lo[k]) / cell[k]))
-                i1[k] = min(ncell[k] - 1, ifloor((mx - lo[k]) / cell[k]))
-            for a in range(i0[0], i1[0] + 1):
-                for b in range(i0[1], i1[1] + 1):
-                    for c in range(i0[2], i1[2] + 1):
-                        cc[0] = lo[0] + (a + 0.5) * cell[0]
-                        cc[1] = lo[1] + (b + 0.5) * cell[1]
-                        cc[2] = lo[2] + (c + 0.5) * cell[2]
-                        r = (0.5 * cell[0] + pad) * fabs(pl[0]) + (0.5 * cell[1] + pad) * fabs(pl[1]) \
-                            + (0.5 * cell[2] + pad) * fabs(pl[2])
-                        s = cc[0] * pl[0] + cc[1] * pl[1] + cc[2] * pl[2] - pl[3]
-                        if fabs(s) > r:
-                            continue
-                        if passno == 0:
-                            count += 1
-                        else:
-                            oc[pos] = (<long long>a * ncell[1] + b) * ncell[2] + c
-                            ot[pos] = <int>t
-                            pos += 1
-    return cells, tris
-
-
+# -- build-time grid preparation: grid.pyx, under the names cleftsim.world uses -----------------
 def near_pairs(Scene sc, int[::1] candidates, double margin, double[::1] lo, double[::1] cell, int[::1] ncell):
     """(cell, triangle, dc) for every cell of the absorber grid (lo, cell, ncell) that has a point
     within `margin` of a candidate triangle; dc is the distance from the cell centre to the
     triangle (a cell qualifies when dc minus its half-diagonal is at most margin)."""
-    cdef Py_ssize_t t, n = candidates.shape[0]
-    cdef int a, b, c, k, j
-    cdef int i0[3]
-    cdef int i1[3]
-    cdef double mn, mx, cc[3], half, dc
-    cdef const double* tr
-    cdef long long count = 0, pos = 0
-    cdef int passno
-    half = 0.5 * sqrt(cell[0] ** 2 + cell[1] ** 2 + cell[2] ** 2)
-    cells = np.empty(0, dtype=np.int64)
-    tris = np.empty(0, dtype=np.int32)
-    dcs = np.empty(0, dtype=np.float64)
-    cdef long long[::1] oc
-    cdef int[::1] ot
-    cdef double[::1] od
-    for passno in range(2):
-        if passno == 1:
-            cells = np.empty(count, dtype=np.int64)
-            tris = np.empty(count, dtype=np.int32)
-            dcs = np.empty(count, dtype=np.float64)
-            oc = cells
-            ot = tris
-            od = dcs
-        for t in range(n):
-            j = candidates[t]
-            tr = sc.tri + TRI_STRIDE * j
-            for k in range(3):
-                mn = min(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) - margin
-                mx = max(tr[k], tr[k] + tr[3 + k], tr[k] + tr[6 + k]) + margin
-                i0[k] = max(0, ifloor((mn - lo[k]) / cell[k]))
-                i1[k] = min(ncell[k] - 1, ifloor((mx - lo[k]) / cell[k]))
-            for a in range(i0[0], i1[0] + 1):
-                for b in range(i0[1], i1[1] + 1):
-                    for c in range(i0[2], i1[2] + 1):
-                        cc[0] = lo[0] + (a + 0.5) * cell[0]
-                        cc[1] = lo[1] + (b + 0.5) * cell[1]
-                        cc[2] = lo[2] + (c + 0.5) * cell[2]
-                        dc = sqrt(dist2_point_triangle(tr, sc.planes + 4 * sc.tri_plane[j], cc))
-                        if dc - half > margin:
-                            continue
-                        if passno == 0:
-                            count += 1
-                        else:
-                            oc[pos] = (<long long>a * ncell[1] + b) * ncell[2] + c
-                            ot[pos] = j
-                            od[pos] = dc
-                            pos += 1
-    return cells, tris, dcs
-
-
-cdef int clip_polygon(double* poly, int n, int axis, double bound, bint keep_above, double* out) noexcept nogil:
-    """Clip a convex polygon (n points, xyz) by x[axis] >= bound (keep_above) or <= bound."""
-    cdef int i, m = 0, k
-    cdef double* a
-    cdef double* b
-    cdef double da, db, f
-    for i in range(n):
-        a = poly + 3 * i
-        b = poly + 3 * ((i + 1) % n)
-        da = a[axis] - bound
-        db = b[axis] - bound
-        if not keep_above:
-            da = -da
-            db = -db
-        if da >= 0.0:
-            for k in range(3):
-                out[3 * m + k] = a[k]
-            m += 1
-        if (da >= 0.0) != (db >= 0.0):
-            f = da / (da - db)
-            for k in range(3):
-                out[3 * m + k] = a[k] + f * (b[k] - a[k])
-            m += 1
-    return m
-
-
-cdef double clipped_area(double* poly, int n, const double* lo, const double* hi) noexcept nogil:
-    """Area of a convex planar polygon clipped to the box [lo, hi]."""
-    cdef double buf[2][3 * 24]
-    cdef int cur = 0, axis, side, i, k
-    cdef double cx = 0.0, cy = 0.0, cz = 0.0
-    cdef double* a
-    cdef double* b
-    for i in range(3 * n):
-        buf[0][i] = poly[i]
-    for axis in range(3):
-        for side in range(2):
-            n = clip_polygon(buf[cur], n, axis, lo[axis] if side == 0 else hi[axis], side == 0, buf[1 - cur])
-            cur = 1 - cur
-            if n < 3:
-                return 0.0
-    for i in range(n):
-        a = buf[cur] + 3 * i
-        b = buf[cur] + 3 * ((i + 1) % n)
-        cx += a[1] * b[2] - a[2] * b[1]
-        cy += a[2] * b[0] - a[0] * b[2]
-        cz += a[0] * b[1] - a[1] * b[0]
-    return 0.5 * sqrt(cx * cx + cy * cy + cz * cz)
-
-
-cdef void cell_box(long long c, const double* lo, const double* cell, const int* ncell, double pad,
-                   double* clo, double* chi) noexcept nogil:
-    """Corners of grid cell c (flat index), grown by pad on every side."""
-    cdef int idx[3]
-    cdef int k
-    idx[0] = <int>(c // (ncell[1] * ncell[2]))
-    idx[1] = <int>((c // ncell[2]) % ncell[1])
-    idx[2] = <int>(c % ncell[2])
-    for k in range(3):
-        clo[k] = lo[k] + idx[k] * cell[k] - pad
-        chi[k] = lo[k] + (idx[k] + 1) * cell[k] + pad
-
-
-def pair_areas(double[:, :, ::1] tv, long long[::1] cells, int[::1] tris, double[::1] lo, double[::1] cell,
-               int[::1] ncell, double pad):
-    """Area of each (cell, triangle) pair's triangle inside the cell, and inside the cell grown by pad."""
-    cdef Py_ssize_t e, n = cells.shape[0]
-    cdef int a, k, j
-    cdef double clo[3]
-    cdef double chi[3]
-    cdef double tri[9]
-    inner = np.empty(n, dtype=np.float64)
-    outer = np.empty(n, dtype=np.float64)
-    cdef double[::1] oi = inner
-    cdef double[::1] oo = outer
-    for e in range(n):
-        j = tris[e]
-        for a in range(3):
-            for k in range(3):
-                tri[3 * a + k] = tv[j, a, k]
-        cell_box(cells[e], &lo[0], &cell[0], &ncell[0], 0.0, clo, chi)
-        oi[e] = clipped_area(tri, 3, clo, chi)
-        cell_box(cells[e], &lo[0], &cell[0], &ncell[0], pad, clo, chi)
-        oo[e] = clipped_area(tri, 3, clo, chi)
-    return inner, outer
-
-
-def full_groups(int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane, long long[::1] group_cell,
-                long long[::1] group_start, int[::1] group_tris, double[::1] entry_area,
-                double[::1] lo, double[::1] cell, int[::1] ncell, double rel_tol):
-    """Flag the groups whose triangles (all of one region) cover their plane's whole section
-    of the cell: the summed areas of the triangles inside the cell (entry_area) equal the area
-    of the plane inside the cell, to rel_tol."""
-    cdef Py_ssize_t g, n = group_plane.shape[0]
-    cdef long long k
-    cdef int j, axis
-    cdef double clo[3]
-    cdef double chi[3]
-    cdef double poly[3 * 4]
-    cdef double u[3]
-    cdef double w[3]
-    cdef double cc[3]
-    cdef double size, s, cover, total, nrm
-    cdef const double* pl
-    cdef bint same_region
-    out = np.zeros(max(n, 1), dtype=np.int8)
-    cdef signed char[::1] o = out
-    for g in range(n):
-        cell_box(group_cell[g], &lo[0], &cell[0], &ncell[0], 0.0, clo, chi)
-        pl = &planes[group_plane[g], 0]
-        j = group_tris[group_start[g]]
-        same_region = True
-        cover = 0.0
-        for k in range(group_start[g], group_start[g + 1]):
-            if tri_region[group_tris[k]] != tri_region[j]:
-                same_region = False
-            cover += entry_area[k]
-        if not same_region:
-            continue
-        # in-plane orthonormal basis (u, w) and a square around the cell centre's projection
-        if fabs(pl[0]) < 0.9:
-            u[0], u[1], u[2] = 0.0, -pl[2], pl[1]
-        else:
-            u[0], u[1], u[2] = pl[2], 0.0, -pl[0]
-        nrm = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-        for axis in range(3):
-            u[axis] /= nrm
-            cc[axis] = 0.5 * (clo[axis] + chi[axis])
-        w[0] = pl[1] * u[2] - pl[2] * u[1]
-        w[1] = pl[2] * u[0] - pl[0] * u[2]
-        w[2] = pl[0] * u[1] - pl[1] * u[0]
-        s = cc[0] * pl[0] + cc[1] * pl[1] + cc[2] * pl[2] - pl[3]
-        size = 2.0 * (cell[0] + cell[1] + cell[2])
-        for axis in range(3):
-            cc[axis] -= s * pl[axis]
-            poly[axis] = cc[axis] + size * (u[axis] + w[axis])
-            poly[3 + axis] = cc[axis] + size * (-u[axis] + w[axis])
-            poly[6 + axis] = cc[axis] + size * (-u[axis] - w[axis])
-            poly[9 + axis] = cc[axis] + size * (u[axis] - w[axis])
-        total = clipped_area(poly, 4, clo, chi)
-        if total > 0.0 and fabs(cover - total) <= rel_tol * total:
-            o[g] = 1
-    return out
+    return near_cells(sc.tri, sc.planes, sc.tri_plane, candidates, margin, lo, cell, ncell)

@@ -28,9 +28,7 @@ inside its triangle. At most SURF_MAX_CROSSINGS edges are crossed in one move; a
 stops at its last edge point (counted in stats[SURF_STAT_TRUNCATED]).
 """
 from libc.math cimport sqrt, fabs, isfinite
-from libc.stdint cimport uint64_t
 
-from cleftsim._core.random cimport next_normal
 from cleftsim._core.vec cimport dot3, sub3
 
 # Final barycentric coordinates are at least this (the position is strictly inside).
@@ -275,11 +273,8 @@ def walk(const double[:, :, ::1] tri_v, const int[:, ::1] neighbors, double[:, :
     """
     cdef Py_ssize_t n_tri = check_mesh(tri_v, neighbors), i, n_sigma = sigma.shape[0]
     cdef long long step
-    cdef int s, t, bad = 0
-    cdef double sg, g1, g2
-    cdef double e1[3]
-    cdef double e2[3]
-    cdef double d[3]
+    cdef int s, bad = 0
+    cdef double sg
     cdef const double* tv
     cdef const int* nbr
     cdef uint64_t* rng
@@ -326,14 +321,7 @@ def walk(const double[:, :, ::1] tri_v, const int[:, ::1] neighbors, double[:, :
                 sg = sigma[s]
                 if sg == 0.0:
                     continue
-                t = tri[i]
-                tangent_basis(tv + 9 * t, e1, e2)
-                g1 = sg * next_normal(rng)
-                g2 = sg * next_normal(rng)
-                d[0] = g1 * e1[0] + g2 * e2[0]
-                d[1] = g1 * e1[1] + g2 * e2[1]
-                d[2] = g1 * e1[2] + g2 * e2[2]
-                tri[i] = move_on_surface(tv, nbr, t, &pos[i, 0], d, st)
+                tri[i] = lateral_move(tv, nbr, tri[i], &pos[i, 0], sg, rng, st)
 
 
 def move(const double[:, :, ::1] tri_v, const int[:, ::1] neighbors, double[:, ::1] pos, int[::1] tri,

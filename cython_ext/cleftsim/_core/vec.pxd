@@ -1,4 +1,4 @@
-# Inline 3-vector helpers shared by the kernels (header-only).
+# Inline scalar and 3-vector helpers shared by the kernels (header-only).
 from libc.math cimport sqrt
 
 
@@ -10,6 +10,13 @@ cdef inline void sub3(const double* a, const double* b, double* out) noexcept no
     out[0] = a[0] - b[0]
     out[1] = a[1] - b[1]
     out[2] = a[2] - b[2]
+
+
+cdef inline void cross3(const double* a, const double* b, double* out) noexcept nogil:
+    """out = a × b."""
+    out[0] = a[1] * b[2] - a[2] * b[1]
+    out[1] = a[2] * b[0] - a[0] * b[2]
+    out[2] = a[0] * b[1] - a[1] * b[0]
 
 
 cdef inline double dist2_point_segment(const double* p, const double* a, const double* b) noexcept nogil:
@@ -29,3 +36,9 @@ cdef inline double dist2_point_segment(const double* p, const double* a, const d
     dy = ap[1] - t * ab[1]
     dz = ap[2] - t * ab[2]
     return dx * dx + dy * dy + dz * dz
+
+
+cdef inline int ifloor(double x) noexcept nogil:
+    """floor(x) as an int without a libm call (|x| < 2^31)."""
+    cdef int i = <int>x
+    return i - 1 if x < i else i

@@ -25,15 +25,12 @@ uniform position is exactly where a molecule made earlier in the step would be (
 is stationary there).
 """
 import numpy as np
-from libc.math cimport log, sqrt
+from libc.math cimport sqrt
 
-from cleftsim._core.random cimport next_uniform, next_normal
+from cleftsim._core.random cimport next_uniform, next_normal, next_exponential
 from cleftsim._core.scene cimport Scene, Hit
-from cleftsim._core.molecules cimport move_slot
-
-
-cdef inline double fresh_clock(uint64_t* rng) noexcept nogil:
-    return -log(1.0 - next_uniform(rng))
+from cleftsim._core.molecules cimport move_slot, init_slot
+from cleftsim._core.reactions cimport pick_channel
 
 
 cdef class VolumeKinetics:
@@ -133,12 +130,7 @@ cdef class VolumeKinetics:
                     clock[i] -= R * left
                 return True
             u = next_uniform(rng) * R
-            rx = self.uni_rx[self.uni_start[s + 1] - 1]
-            for j in range(self.uni_start[s], self.uni_start[s + 1]):
-                u -= self.rx_k[self.uni_rx[j]]
-                if u < 0.0:
-                    rx = self.uni_rx[j]
-                    break
+            rx = pick_channel(self.uni_rx, self.uni_start[s], self.uni_start[s + 1], self.rx_k, &u)
             if self.n_pend + self.rx_vol_start[rx + 1] - self.rx_vol_start[rx] - 1 > self.pend_cap:
                 clock[i] = 0.0
                 self.overflow = True
@@ -161,7 +153,7 @@ cdef class VolumeKinetics:
                 return False
             s = self.rx_vol[self.rx_vol_start[rx]]
             species[i] = s
-            clock[i] = fresh_clock(rng)
+            clock[i] = next_exponential(rng)
 
     cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
                                 Py_ssize_t n, long long* next_uid, double dt, double* frac,
@@ -190,11 +182,8 @@ cdef class VolumeKinetics:
         for k in range(n_new):
             for j in range(3):
                 pos[3 * n + j] = new_pos[3 * k + j]
-            species[n] = self.rx_vol[self.rx_vol_start[new_rx[k]]]
             self.events[new_rx[k]] += 1
-            uid[n] = next_uid[0]
-            wall[n] = -1.0
-            clock[n] = fresh_clock(rng)
+            init_slot(species, uid, wall, clock, n, self.rx_vol[self.rx_vol_start[new_rx[k]]], next_uid[0], -1.0, rng)
             if self.live(sc, n, new_left[k], pos, species, clock, rng):
                 if frac != NULL:
                     frac[n] = self.age * inv_dt
@@ -232,10 +221,7 @@ cdef class VolumeKinetics:
         while k < self.n_pend:                      # the buffer may grow while it is read
             for j in range(3):
                 pos[3 * n + j] = self.pend_pos[3 * k + j]
-            species[n] = self.pend_species[k]
-            uid[n] = next_uid[0]
-            wall[n] = -1.0
-            clock[n] = fresh_clock(rng)
+            init_slot(species, uid, wall, clock, n, self.pend_species[k], next_uid[0], -1.0, rng)
             if self.live(sc, n, self.pend_left[k], pos, species, clock, rng):
                 if frac != NULL:
                     frac[n] = self.age * inv_dt
