@@ -25,7 +25,7 @@ from helpers import D_GLU, P_MIN, check, fold
 from scipy import stats
 
 import cleftsim as cs
-from cleftsim._core.diffusion import displace
+from cleftsim._core.step import displace
 
 
 def interval_msd(L: float, D: float, t: float, terms: int = 400) -> float:
@@ -215,7 +215,7 @@ def test_box_reflection_is_the_exact_mirror_fold():
     d = u * (3.0 * rng.random((len(u), 1)))                   # up to 10 box sizes
     p = np.ascontiguousarray(p0.copy())
     fate = displace(sim.scene, p, np.ascontiguousarray(d), 0, sim.compiled.ddt[0], sim.compiled.rcut[0], sim._stream,
-                    sim.crossed, sim._stats)
+                    sim.counters)
     assert (fate == -1).all()
     exact = fold(p0 + d, lo, hi)
     # each bounce restarts 1e-9 µm (perpendicular) before the wall, i.e. 1e-9/|cos θ| along the ray:

@@ -27,7 +27,7 @@ its previous one after a step, so 10⁴ molecules cover the surface as well as 1
 Membership is checked at the start and every 100 steps (a molecule that leaked out of a closed
 reflecting object cannot come back in, so a leak is also visible at the end).
 
-Aimed rays. :func:`cleftsim._core.diffusion.displace` moves molecules by chosen displacements,
+Aimed rays. :func:`cleftsim._core.step.displace` moves molecules by chosen displacements,
 traced exactly as a diffusion step: rays from inside at every vertex, at edge midpoints and at
 random points of edges (ending exactly on the target, 1e-7 past it, or 1.5–20 S beyond), along
 edges (started 1e-12..1e-3 µm inside, tilted outward by 1e-14..1e-3, or exactly parallel), grazing
@@ -45,7 +45,7 @@ import numpy as np
 import pytest
 
 import cleftsim as cs
-from cleftsim._core.diffusion import displace
+from cleftsim._core.step import displace
 from cleftsim.geometry import Mesh
 
 TOL = 1e-12                       # µm, see the module docstring
@@ -212,7 +212,7 @@ class Tracer:
         p = np.ascontiguousarray(p0, dtype=float).copy()
         d = np.ascontiguousarray(d, dtype=float)
         sim = self.sim
-        fate = displace(sim.scene, p, d, 0, sim.compiled.ddt[0], sim.compiled.rcut[0], sim._stream, sim.crossed, sim._stats)
+        fate = displace(sim.scene, p, d, 0, sim.compiled.ddt[0], sim.compiled.rcut[0], sim._stream, sim.counters)
         assert (fate == -1).all()
         return p
 

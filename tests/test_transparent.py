@@ -28,7 +28,7 @@ from helpers import P_MIN, check
 from scipy import stats
 
 import cleftsim as cs
-from cleftsim._core.diffusion import displace
+from cleftsim._core.step import displace
 
 BOX_L = 0.6
 SPHERE_R, SPHERE_C = 0.2, np.array([0.03, -0.02, 0.01])
@@ -155,7 +155,7 @@ def test_rays_through_vertices_and_edges_cross_exactly_once():
             before = sim.crossed.copy()
             p = np.ascontiguousarray(p0[None, :].copy())
             fate = displace(sim.scene, p, np.ascontiguousarray(d[None, :] * scale), sp.index, sim.compiled.ddt[0],
-                            sim.compiled.rcut[0], sim._stream, sim.crossed, sim._stats)
+                            sim.compiled.rcut[0], sim._stream, sim.counters)
             assert fate[0] == -1
             diff = sim.crossed - before
             region = inner.region("surface").index

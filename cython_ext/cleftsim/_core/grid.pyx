@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Build-time preparation of the tracing grid (called by cleftsim.world through cleftsim._core.scene):
+"""Build-time preparation of the tracing grid (called by cleftsim.compiler.scene through cleftsim._core.scene):
 the (cell, triangle) pairs of a uniform grid, each triangle's area inside its cells, the groups
 that cover their cell's section of a plane, and the cells of the absorber grid near candidate
 triangles. The run-time queries on the finished grid are in scene.pyx."""

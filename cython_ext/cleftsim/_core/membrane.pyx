@@ -35,7 +35,7 @@ moved 0.1 % of the way towards the triangle's centroid, off any edge (or join th
 that side is clamped for their species). Each moves for the rest of its step (from its event's
 time; half a step after a binding on hit) under the geminate test of its source's membrane
 (Membrane.watch, Membrane.geminate; cleftsim.binding, "Released ligand"), enters the volume at
-the end of the step, and keeps the test on later steps while it stays near (diffusion.pyx,
+the end of the step, and keeps the test on later steps while it stays near (step.pyx,
 join_product, move_near_source). A binding from the back or from both sides
 (Reaction.side) has its own tables, and a clamp drives it from the bath on that side.
 """
@@ -358,7 +358,7 @@ cdef class Membrane:
         contacts accumulate as ds/√s (s = τU², U uniform) and the lateral position at s is a
         2-D Gaussian of variance 2Ds per axis, followed along the mesh across region borders where
         it does not fold, reflected where it does (surface.move_on_surface,
-        surface_tables.CONTACT_FOLD_COS); its triangle goes to t_out. -1 where there are no tiles."""
+        cleftsim.compiler.membrane.CONTACT_FOLD_COS); its triangle goes to t_out. -1 where there are no tiles."""
         cdef double p[3]
         cdef double d[3]
         cdef double sg = sqrt(0.5 * q4) * next_uniform(rng), dn

@@ -30,7 +30,7 @@ from cleftsim._core.molecules cimport move_slot, init_slot
 
 
 cdef class PairReactions:
-    """Tables prepared by :mod:`cleftsim.volume_tables` (see pairs.pxd)."""
+    """Tables prepared by :mod:`cleftsim.compiler.volume` (see pairs.pxd)."""
 
     def __cinit__(self, dict a):
         cdef int[::1] pair_rx = a["pair_rx"]

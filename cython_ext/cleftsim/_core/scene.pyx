@@ -8,7 +8,7 @@ Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycent
 through a shared edge or vertex always hits at least one of the triangles meeting there.
 
 This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas,
-full_groups and near_pairs are re-exported here for cleftsim.world).
+full_groups and near_pairs are re-exported here for cleftsim.compiler.scene).
 """
 import numpy as np
 from cleftsim._core.grid import cell_pairs, pair_areas, full_groups
@@ -127,7 +127,7 @@ cdef inline void dda_next(Scene sc, DDA* s) noexcept nogil:
 
 
 cdef class Scene:
-    """Geometry arrays prepared by :mod:`cleftsim.world`; see there for the layout."""
+    """Geometry arrays prepared by :mod:`cleftsim.compiler.scene`; see there for the layout."""
 
     def __cinit__(self, dict arrays):
         cdef double[:, ::1] planes = arrays["planes"]
@@ -544,7 +544,7 @@ def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions
     return out, unresolved
 
 
-# -- build-time grid preparation: grid.pyx, under the names cleftsim.world uses -----------------
+# -- build-time grid preparation: grid.pyx, under the names cleftsim.compiler.scene uses -----------------
 def near_pairs(Scene sc, int[::1] candidates, double margin, double[::1] lo, double[::1] cell, int[::1] ncell):
     """(cell, triangle, dc) for every cell of the absorber grid (lo, cell, ncell) that has a point
     within `margin` of a candidate triangle; dc is the distance from the cell centre to the

@@ -34,7 +34,7 @@ from cleftsim._core.reactions cimport pick_channel
 
 
 cdef class VolumeKinetics:
-    """Tables prepared by :mod:`cleftsim.volume_tables` (see volume.pxd for their meaning)."""
+    """Tables prepared by :mod:`cleftsim.compiler.volume` (see volume.pxd for their meaning)."""
 
     def __cinit__(self, dict a):
         cdef int[::1] uni_start = a["uni_start"]

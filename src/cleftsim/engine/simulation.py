@@ -7,11 +7,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from cleftsim import units
-from cleftsim._core.diffusion import advance, displace
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
 from cleftsim._core.random import seed_state
 from cleftsim._core.scene import Scene
+from cleftsim._core.state import Counters, Molecules, StepTables
+from cleftsim._core.step import displace, run_steps
 from cleftsim._core.volume import VolumeKinetics
 from cleftsim.compiler import scene as world
 from cleftsim.compiler.compiled import CHUNK_STEPS, CompiledModel
@@ -92,17 +93,12 @@ class Simulation:
             "events": self.events, "stats": np.zeros(2, dtype=np.int64)})
         self._no_births = None
         cap = max(1024, n_release) + self._pending_room()
-        self._pos = np.zeros((cap, 3))
-        self._species = np.zeros(cap, dtype=np.int32)
-        self._uid = np.zeros(cap, dtype=np.int64)
-        self._wall = np.full(cap, -1.0)     # the kernels' cache of distances to absorbing surfaces
-        self._clock = np.zeros(cap)         # unit-exponential hazard left to each molecule's next event
-        self.n = 0
-        self._next_uid = 0
+        #: The volume molecules (cleftsim._core.state.Molecules: the first ``n`` slots of its arrays).
+        self.volume_molecules = Molecules(cap)
+        self._tables = StepTables(model.dt, compiled.sigma, compiled.ddt, compiled.rcut)
         #: Molecules absorbed (regions, species) and crossings (regions, species, in/out) since t = 0.
-        self.absorbed = np.zeros(compiled.rules.shape, dtype=np.int64)
-        self.crossed = np.zeros(compiled.rules.shape + (2,), dtype=np.int64)
-        self._stats = np.zeros(5, dtype=np.int64)
+        self.counters = Counters(compiled.rules.shape)
+        self.absorbed, self.crossed = self.counters.absorbed, self.counters.crossed
         self._pending = list(compiled.schedule)
         #: Molecules added by releases so far, per species.
         self.released = np.zeros(len(compiled.sigma), dtype=np.int64)
@@ -141,32 +137,27 @@ class Simulation:
         return events[np.argsort(events["time"], kind="stable")]
 
     @property
+    def n(self) -> int:
+        """Number of volume molecules now."""
+        return self.volume_molecules.n
+
+    @property
     def time(self) -> float:
         """Current simulated time (s)."""
         return self.step_index * self.model.dt
 
     # ---- molecules ------------------------------------------------------------------------
     def _add(self, species: Species, positions: np.ndarray) -> None:
-        k = len(positions)
-        self._reserve(self.n + k)
-        self._pos[self.n:self.n + k] = positions
-        self._species[self.n:self.n + k] = species.index
-        self._uid[self.n:self.n + k] = np.arange(self._next_uid, self._next_uid + k)
-        self._wall[self.n:self.n + k] = -1.0
-        self._clock[self.n:self.n + k] = self.rng.exponential(size=k)
-        self._next_uid += k
-        self.n += k
-
-    def _reserve(self, need: int) -> None:
-        """Grow the volume arrays to hold at least ``need`` molecules."""
-        if need <= len(self._pos):
-            return
-        cap = max(2 * len(self._pos), need)
-        for attr in ("_pos", "_species", "_uid", "_wall", "_clock"):
-            old = getattr(self, attr)
-            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, attr, new)
+        mol, k = self.volume_molecules, len(positions)
+        mol.reserve(mol.n + k)
+        n = mol.n
+        mol.pos[n:n + k] = positions
+        mol.species[n:n + k] = species.index
+        mol.uid[n:n + k] = np.arange(mol.next_uid, mol.next_uid + k)
+        mol.wall[n:n + k] = -1.0
+        mol.clock[n:n + k] = self.rng.exponential(size=k)
+        mol.next_uid += k
+        mol.n += k
 
     def _apply_due_releases(self) -> None:
         while self._pending and self._pending[0][0] <= self.step_index:
@@ -184,7 +175,7 @@ class Simulation:
         disp = self.rng.normal(scale=np.sqrt(2.0 * species.D * duration), size=pos.shape)
         pos = np.ascontiguousarray(pos, dtype=np.float64).copy()
         fate = displace(self.scene, pos, disp, s, species.D * duration,
-                        self.compiled.rcut[s] * np.sqrt(duration / self.model.dt), self._stream, self.crossed, self._stats)
+                        self.compiled.rcut[s] * np.sqrt(duration / self.model.dt), self._stream, self.counters)
         np.add.at(self.absorbed[:, s], fate[fate >= 0], 1)
         return pos[fate < 0]
 
@@ -204,13 +195,12 @@ class Simulation:
             stop = min(target, self._pending[0][0]) if self._pending else target
             m = min(stop - self.step_index, CHUNK_STEPS, self.compiled.production_steps)
             new = self._productions(m)
-            self._reserve(self.n + self._pending_room() + (int(np.diff(new[3]).max()) if len(new[1]) > 1 else 0))
+            mol = self.volume_molecules
+            mol.reserve(mol.n + self._pending_room() + (int(np.diff(new[3]).max()) if len(new[1]) > 1 else 0))
             if self.pairs is not None:
-                self.pairs.ensure(len(self._pos))
-            self.n, done, self._next_uid = advance(
-                self.scene, self.membrane, self.volume, self.pairs, self._pos, self._species, self._uid, self._wall,
-                self._clock, self.n, m, self.model.dt, self.compiled.sigma, self.compiled.ddt, self.compiled.rcut, self._stream,
-                self.absorbed, self.crossed, self._stats, self._next_uid, self._clamp_table(m), *new)
+                self.pairs.ensure(mol.capacity)
+            done = run_steps(self.scene, self.membrane, self.volume, self.pairs, mol, self.counters, self._tables,
+                             self._stream, m, self._clamp_table(m), *new)
             self.step_index += done
             self._apply_due_releases()
             if tick is not None:
@@ -277,7 +267,8 @@ class Simulation:
     def count(self, species: Species | str) -> int:
         """Number of molecules of ``species`` in the world now."""
         s = self.model._species(species).index
-        return int(np.count_nonzero(self._species[: self.n] == s))
+        mol = self.volume_molecules
+        return int(np.count_nonzero(mol.species[: mol.n] == s))
 
     def observe(self) -> dict[str, float]:
         """Current value of every observable of the model."""
@@ -290,7 +281,8 @@ class Simulation:
     # ---- the state observables read (cleftsim.model.observables) --------------------------
     def molecules(self, species: int) -> np.ndarray:
         """Positions (n, 3) µm of the volume molecules of species index ``species`` (a view)."""
-        return self._pos[: self.n][self._species[: self.n] == species]
+        mol = self.volume_molecules
+        return mol.pos[: mol.n][mol.species[: mol.n] == species]
 
     def inside(self, obj: GeometryObject, points: np.ndarray) -> np.ndarray:
         """Which of the points lie inside the closed geometry object ``obj``."""
@@ -325,7 +317,7 @@ class Simulation:
     def diagnostics(self) -> dict[str, int]:
         """Engine counters since t = 0."""
         keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps")
-        out = dict(zip(keys, (int(v) for v in self._stats)))
+        out = dict(zip(keys, (int(v) for v in self.counters.stats)))
         if self.membrane is not None:
             out.update(zip(("saturated_hits", "deferred_events", "surface_events", "lateral_truncated",
                             "lateral_edge_crossings", "lateral_reflections"),

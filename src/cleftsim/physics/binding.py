@@ -62,7 +62,7 @@ tiles in proportion to its κ. The molecule keeps this test on its later steps w
 within 2√(4DΔt) of the source's plane and twice that of the source along it, while the point
 below it still lies on a triangle of that plane (on a curved membrane the plane is only local),
 and while nothing closer than √(4DΔt) across the plane turned it back. It is exact for a uniform surface at any Δt,
-and to first order in κ for any pattern (membrane.pyx, Membrane.geminate; diffusion.pyx,
+and to first order in κ for any pattern (membrane.pyx, Membrane.geminate; step.pyx,
 move_near_source). A molecule that binds during a step has its first-order events in that step
 over a uniform part of what is left of it, as it bound at a uniform time of the step.
 """

@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""The volume diffusion step: Gaussian displacement traced through the geometry.
+"""The step kernel: a trial's time steps (run_steps), each a Gaussian displacement of every volume
+molecule traced through the geometry, then the reactions of the step.
 
 At every surface a step meets, the (region, species) rule decides: specular reflection with the
 rest of the displacement (any number of bounces), absorption, or a counted transparent crossing.
@@ -22,6 +23,7 @@ from cleftsim._core.scene cimport Scene, Hit, RULE_ABSORB, RULE_TRANSPARENT, RUL
 from cleftsim._core.membrane cimport Membrane
 from cleftsim._core.volume cimport VolumeKinetics
 from cleftsim._core.pairs cimport PairReactions
+from cleftsim._core.state cimport Counters, Molecules, StepTables
 from cleftsim._core.molecules cimport move_slot, init_slot
 from cleftsim._core.vec cimport dot3
 from cleftsim._core.random cimport next_normal, next_uniform
@@ -346,12 +348,11 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, double* pos, int* species, l
     return n
 
 
-def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:, ::1] pos, int[::1] species, long long[::1] uid,
-            double[::1] wall, double[::1] clock, Py_ssize_t n, long long n_steps, double dt, double[::1] sigma, double[::1] ddt, double[::1] rcut,
-            uint64_t[::1] rng_state, long long[:, ::1] absorbed, long long[:, :, ::1] crossed, long long[::1] stats,
-            long long next_uid, double[:, ::1] conc, double[:, ::1] new_pos, int[::1] new_rx, double[::1] new_left,
-            long long[::1] new_start):
-    """Advance by up to n_steps time steps of length dt (s); returns (n, steps done, next uid).
+def run_steps(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, Molecules mol, Counters cnt,
+              StepTables tab, uint64_t[::1] rng_state, long long n_steps, double[:, ::1] conc,
+              double[:, ::1] new_pos, int[::1] new_rx, double[::1] new_left, long long[::1] new_start):
+    """Advance the molecules ``mol`` by up to n_steps time steps of length tab.dt (s); returns the
+    steps done (mol.n and mol.next_uid are updated).
 
     Each step: mobile surface molecules take their lateral step; every volume molecule takes its
     Gaussian step through the geometry (surface rules; binding to surface molecules of the
@@ -364,17 +365,31 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
     then the membrane's first-order events fire, with conc[step] the mean concentration (M) of
     each clamp over the step, and their volume products join the volume arrays with new uids.
 
-    sigma[s] = sqrt(2 D_s dt) (µm), ddt[s] = D_s dt (µm²), rcut[s] = search radius of the bridge
-    test (0 when species s meets no absorbing surface). Absorbed or reacted molecules are removed
-    by moving the last molecule into their slot (positions, species, uid, the wall-distance
-    cache `wall`, -1 for a new molecule, and the clock, together); absorptions are counted in
-    absorbed[region, species], transparent crossings in crossed[region, species, direction]
-    (direction 1 = along the triangle normal). rng_state is the uint64[4] random stream (updated).
-    stats accumulates [truncated steps, bridge absorptions, reflections, periodic wraps, steps
+    tab.sigma[s] = sqrt(2 D_s dt) (µm), tab.ddt[s] = D_s dt (µm²), tab.rcut[s] = search radius of
+    the bridge test (0 when species s meets no absorbing surface). Absorbed or reacted molecules
+    are removed by moving the last molecule into their slot (positions, species, uid, the
+    wall-distance cache `wall`, -1 for a new molecule, and the clock, together); absorptions are
+    counted in cnt.absorbed[region, species], transparent crossings in cnt.crossed[region,
+    species, direction] (direction 1 = along the triangle normal). rng_state is the uint64[4]
+    random stream (updated). cnt.stats accumulates [truncated steps, bridge absorptions, reflections, periodic wraps, steps
     taken by the slab fast path]. The loop stops early, at a step boundary, when the volume
     arrays could not hold full product buffers or when a product buffer overflowed (an event was
     postponed to the next step); the caller grows them and calls again.
     """
+    cdef double[:, ::1] pos = mol.pos
+    cdef int[::1] species = mol.species
+    cdef long long[::1] uid = mol.uid
+    cdef double[::1] wall = mol.wall
+    cdef double[::1] clock = mol.clock
+    cdef long long[:, ::1] absorbed = cnt.absorbed
+    cdef long long[:, :, ::1] crossed = cnt.crossed
+    cdef long long[::1] stats = cnt.stats
+    cdef double[::1] sigma = tab.sigma
+    cdef double[::1] ddt = tab.ddt
+    cdef double[::1] rcut = tab.rcut
+    cdef double dt = tab.dt
+    cdef Py_ssize_t n = mol.n
+    cdef long long next_uid = mol.next_uid
     cdef uint64_t* rng = &rng_state[0]
     cdef long long step, done = 0
     cdef Py_ssize_t k, n_new, cap = pos.shape[0]
@@ -421,11 +436,13 @@ def advance(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, double[:
                 mb.n_pend = 0
             if (mb is not None and mb.overflow) or (vk is not None and vk.overflow):
                 break
-    return n, done, next_uid
+    mol.n = n
+    mol.next_uid = next_uid
+    return done
 
 
 def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, double ddt, double rcut,
-             uint64_t[::1] rng_state, long long[:, :, ::1] crossed, long long[::1] stats):
+             uint64_t[::1] rng_state, Counters cnt):
     """Move each molecule i (of one species) by the given displacement disp[i], in place.
 
     The same tracing as a diffusion step, with chosen instead of random displacements: the entry
@@ -435,6 +452,8 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
     cdef Py_ssize_t i, n = pos.shape[0]
     cdef double d[3]
     cdef double wall
+    cdef long long[:, :, ::1] crossed = cnt.crossed
+    cdef long long[::1] stats = cnt.stats
     fate = np.full(n, -1, dtype=np.int32)
     cdef int[::1] f = fate
     if disp.shape[0] != n:
