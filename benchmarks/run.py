@@ -26,8 +26,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cleftsim as cs  # noqa: E402
-from cleftsim import world  # noqa: E402
 from cleftsim._core import random as _random  # noqa: E402
+from cleftsim.compiler import scene as world  # noqa: E402
 
 REPEATS = 3
 SLOW_COMPILE = 2.0       # s; slower compiles are timed once

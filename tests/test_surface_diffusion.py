@@ -1,4 +1,4 @@
-"""Lateral diffusion of surface molecules on triangle meshes (cleftsim._core.surface).
+"""Lateral diffusion of surface molecules on triangle meshes (cleftsim._core.lateral).
 
 Exact results used:
 
@@ -26,8 +26,8 @@ import pytest
 from helpers import P_MIN, fold
 from scipy import special, stats
 
+from cleftsim._core.lateral import move, walk
 from cleftsim._core.random import seed_state
-from cleftsim._core.surface import move, walk
 from cleftsim.geometry import Mesh, box, icosphere
 from cleftsim.geometry.topology import surface_adjacency
 

@@ -10,7 +10,7 @@ cdef enum:
     MSTAT_SATURATED = 0      # hits where the summed binding probability of a tile's occupants exceeded 1
     MSTAT_DEFERRED = 1       # events postponed to the next step because the product buffer was full
     MSTAT_EVENTS = 2         # first-order events fired
-    MSTAT_LATERAL = 3        # three counters of lateral diffusion (surface.pxd SURF_STAT_*)
+    MSTAT_LATERAL = 3        # three counters of lateral diffusion (lateral.pxd SURF_STAT_*)
 
 
 @cython.final

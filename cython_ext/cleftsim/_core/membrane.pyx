@@ -47,7 +47,7 @@ from cleftsim._core.vec cimport dot3
 from cleftsim._core.triangle cimport TRI_STRIDE, barycentric
 from cleftsim._core.random cimport next_uniform, next_exponential
 from cleftsim._core.reactions cimport pick_channel, depletion_factor
-from cleftsim._core.surface cimport move_on_surface, tangent_gaussian, lateral_move
+from cleftsim._core.lateral cimport move_on_surface, tangent_gaussian, lateral_move
 
 cdef int MAX_CANDIDATES = 64
 cdef double PRODUCT_INWARD = 1e-3
@@ -250,7 +250,7 @@ cdef class Membrane:
 
     cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil:
         """One step of lateral diffusion of every mobile surface molecule within its region
-        (surface.pyx: unfolding across edges, reflection at region borders); each moves to the
+        (lateral.pyx: unfolding across edges, reflection at region borders); each moves to the
         tile under its new position."""
         cdef Py_ssize_t i
         cdef int s, t, k, old, j

@@ -12,7 +12,7 @@ def surface_adjacency(vertices: Any, triangles: Any, region_ids: Any) -> np.ndar
     Edge ``k`` of triangle ``t`` joins vertices ``triangles[t, k]`` and ``triangles[t, (k+1) % 3]``.
     ``out[t, k]`` is the other triangle that has this edge if that triangle has the same region
     id as ``t``, and -1 otherwise: the edge is on the mesh border or on a region boundary, where
-    surface molecules reflect (see ``cleftsim._core.surface``). Edges are matched by vertex index
+    surface molecules reflect (see ``cleftsim._core.lateral``). Edges are matched by vertex index
     (build meshes whose triangles share their vertices; orientation does not matter);
     ``vertices`` is only used to validate the indices.
 

@@ -1,4 +1,4 @@
-# Lateral (2-D) diffusion of surface molecules on triangle meshes; algorithm in surface.pyx.
+# Lateral (2-D) diffusion of surface molecules on triangle meshes; algorithm in lateral.pyx.
 # Other kernels cimport move_on_surface to move one molecule by a displacement in its
 # triangle's plane, unfolding across edges to neighbouring triangles of the same region and
 # reflecting at region boundaries (neighbour -1, see cleftsim.topology.surface_adjacency);
