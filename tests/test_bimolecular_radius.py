@@ -30,18 +30,12 @@ def test_small_steps_reduce_to_smoluchowski_with_the_boundary_shift(b):
 
 
 @pytest.mark.slow
-def test_flux_grows_with_the_radius_and_the_grid_is_converged(monkeypatch):
+def test_flux_grows_with_the_radius_and_the_grid_is_converged():
     bs = [0.05, 0.2, 0.5, 1.0, 2.0, 4.0]
     fs = [bm.reduced_flux(b) for b in bs]
     assert all(f2 > f1 for f1, f2 in zip(fs, fs[1:]))
-    monkeypatch.setattr(bm, "_GRID_PER_UNIT", 80)
-    monkeypatch.setattr(bm, "_REACH", 12.0)
-    bm.reduced_flux.cache_clear()
-    try:
-        for b, f in zip(bs, fs):
-            assert bm.reduced_flux(b) == pytest.approx(f, rel=2e-3)
-    finally:
-        bm.reduced_flux.cache_clear()
+    for b, f in zip(bs, fs):
+        assert bm.reduced_flux(b, grid=80, reach=12.0) == pytest.approx(f, rel=2e-3)
 
 
 @pytest.mark.slow

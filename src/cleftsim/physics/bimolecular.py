@@ -41,9 +41,9 @@ import numpy as np
 from cleftsim.errors import ModelError, RateTooHigh
 from cleftsim.units import PER_UM3_PER_MOLAR
 
-_GRID_PER_UNIT = 40          # grid points per reduced length unit (s), at least
+GRID_PER_UNIT = 40           # grid points per reduced length unit (s), at least
 _MIN_POINTS_INSIDE = 40      # grid points inside the reactive sphere, at least
-_REACH = 8.0                 # the grid extends 8 s beyond the sphere (the Gaussian is negligible there)
+REACH = 8.0                  # the grid extends 8 s beyond the sphere (the Gaussian is negligible there)
 _MAX_POINTS_INSIDE = 4000    # a bound on the grid inside the sphere when all of it matters (b <= 100)
 #: Largest binding radius (µm) accepted: molecules react at contact (nm), and a radius beyond a
 #: micrometre means a rate (or k·Δt) that no pair of molecules has.
@@ -58,9 +58,11 @@ def _root(f, lo: float, hi: float, **tolerance) -> float:
 
 
 @lru_cache(maxsize=1024)
-def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float:
+def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0, *, grid: int = GRID_PER_UNIT,
+                 reach: float = REACH) -> float:
     """F(b): pairs reacting per step, in units of c·s³, for reduced binding radius b = σ_b/s and
-    reaction probability p per step of a pair within it.
+    reaction probability p per step of a pair within it. ``grid`` (points per reduced length)
+    and ``reach`` (how far the grid extends beyond the sphere) set the resolution of the solution.
 
     With ``unbind`` (the reduced unbinding separation u > b), the steady state is the equilibrium
     of a reversible reaction: the pairs that react in a step come back as a shell at u, there is no
@@ -72,20 +74,20 @@ def reduced_flux(b: float, unbind: float | None = None, p: float = 1.0) -> float
     if unbind is not None and not unbind > b:
         raise ValueError(f"the unbinding separation {unbind!r} must exceed the binding radius {b!r}")
     # midpoint grid: cells of h_in inside the sphere, of h_out (1/40 of a step) outside it. An
-    # irreversible sphere that always reacts (p = 1) is empty (u = 1) below core = b − _REACH,
+    # irreversible sphere that always reacts (p = 1) is empty (u = 1) below core = b − reach,
     # which no pair from outside reaches: the grid starts there, and the core's share of each
     # step's integral, ∫_0^core (y/x)[φ(x − y) − φ(x + y)] dy
     #   = [φ(core + x) − φ(core − x)]/x + Φ(core − x) + Φ(core + x) − 1,
-    # is added in closed form (so large b costs no more than b = _REACH)
-    core = max(0.0, b - _REACH) if unbind is None and p == 1.0 else 0.0
-    h_out = 1.0 / _GRID_PER_UNIT
+    # is added in closed form (so large b costs no more than b = reach)
+    core = max(0.0, b - reach) if unbind is None and p == 1.0 else 0.0
+    h_out = 1.0 / grid
     n_in = max(_MIN_POINTS_INSIDE, int(math.ceil((b - core) / h_out)))
     if n_in > _MAX_POINTS_INSIDE:
         raise ValueError(f"reduced radius b = {b:.4g} is too large for the radial calculation with a reaction "
-                         f"probability or an unbinding separation (at most {_MAX_POINTS_INSIDE / _GRID_PER_UNIT:g}); "
+                         f"probability or an unbinding separation (at most {_MAX_POINTS_INSIDE / grid:g}); "
                          f"use a larger dt")
     h_in = (b - core) / n_in
-    n_out = int(math.ceil(_REACH / h_out))
+    n_out = int(math.ceil(reach / h_out))
     x = np.concatenate([core + (np.arange(n_in) + 0.5) * h_in, b + (np.arange(n_out) + 0.5) * h_out])
     w = np.concatenate([np.full(n_in, h_in), np.full(n_out, h_out)])
     X = b + n_out * h_out
