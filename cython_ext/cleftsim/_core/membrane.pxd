@@ -13,6 +13,10 @@ cdef enum:
     MSTAT_LATERAL = 3        # three counters of lateral diffusion (lateral.pxd SURF_STAT_*)
 
 
+cdef class MembraneTables:
+    cdef readonly dict arrays           # the tables by name (see MembraneTables in membrane.pyx)
+
+
 @cython.final
 cdef class Membrane:
     cdef readonly Py_ssize_t n          # surface molecule slots (dead ones have state -1)

@@ -87,15 +87,56 @@ cdef inline bint no_room(Membrane mb, int rx) noexcept nogil:
     return True
 
 
-cdef class Membrane:
-    """Surface molecules and reaction tables prepared by :mod:`cleftsim.surface`; see there."""
+cdef class MembraneTables:
+    """The membrane kernel's tables, shared read-only by every trial of a compiled model
+    (prepared by :func:`cleftsim.compiler.membrane.membrane_tables`; their meaning below).
 
-    def __cinit__(self, dict a):
-        cdef double[:, ::1] pos = a["pos"]
-        cdef int[::1] tri = a["tri"]
-        cdef int[::1] state = a["state"]
-        cdef signed char[::1] orient = a["orient"]
-        cdef double[::1] clock = a["clock"]
+    tile_n, tile_start, inv_tile_area (per triangle: tiles n_t per edge, first global tile, 1/area
+    µm⁻²), n_tiles; bind_start, bind_rx, bind_p, bind_kv (binding channels per (ligand, state,
+    side)); rx_k, rx_surf, rx_vol_start, rx_vol, rx_vol_side (per reaction: rate, surface product,
+    volume products and their sides); uni_start, uni_rx, uni_total (first-order channels per
+    state); bath_start, bath_rx, bath_lig, bath_side, bath_slot (bindings driven by clamps);
+    depletion (the depletion polynomial's coefficients and its largest κ′); lat_sigma (lateral
+    step SD per state, µm); tri_v, neighbors, mesh_neighbors (triangle vertices and the
+    neighbours across edges within a region and where the membrane does not fold); vol_D (µm²/s
+    per volume species); dt (s), n_vol, n_surf, offset (µm from the membrane where products appear).
+    """
+
+    def __init__(self, *, int[::1] tile_n, int[::1] tile_start, double[::1] inv_tile_area, Py_ssize_t n_tiles,
+                 int[::1] bind_start, int[::1] bind_rx, double[::1] bind_p, double[::1] bind_kv,
+                 double[::1] depletion, double[::1] rx_k, int[::1] rx_surf, int[::1] rx_vol_start, int[::1] rx_vol,
+                 signed char[::1] rx_vol_side, int[::1] uni_start, int[::1] uni_rx, double[::1] uni_total,
+                 int[::1] bath_start, int[::1] bath_rx, int[::1] bath_lig, signed char[::1] bath_side,
+                 int[::1] bath_slot, double[::1] lat_sigma, double[:, :, ::1] tri_v, int[:, ::1] neighbors,
+                 int[:, ::1] mesh_neighbors, double[::1] vol_D, double dt, int n_vol, int n_surf, double offset):
+        self.arrays = {k: v if k == "n_tiles" else np.asarray(v) for k, v in dict(
+            tile_n=tile_n, tile_start=tile_start, inv_tile_area=inv_tile_area, n_tiles=n_tiles,
+            bind_start=bind_start, bind_rx=bind_rx, bind_p=bind_p, bind_kv=bind_kv, depletion=depletion, rx_k=rx_k,
+            rx_surf=rx_surf, rx_vol_start=rx_vol_start, rx_vol=rx_vol, rx_vol_side=rx_vol_side, uni_start=uni_start,
+            uni_rx=uni_rx, uni_total=uni_total, bath_start=bath_start, bath_rx=bath_rx, bath_lig=bath_lig,
+            bath_side=bath_side, bath_slot=bath_slot, lat_sigma=lat_sigma, tri_v=tri_v, neighbors=neighbors,
+            mesh_neighbors=mesh_neighbors, vol_D=vol_D).items()}
+        self.arrays.update(dt=dt, n_vol=n_vol, n_surf=n_surf, offset=offset)
+
+    def __reduce__(self):
+        return _membrane_tables, (self.arrays,)
+
+
+def _membrane_tables(dict arrays) -> MembraneTables:
+    return MembraneTables(**arrays)
+
+
+cdef class Membrane:
+    """The surface molecules of one trial (positions µm, global triangles, states, orientations
+    +1 along the normals, tiles, event clocks), its event and engine counters and the size of its
+    product buffer, over the shared ``tables``."""
+
+    def __cinit__(self, MembraneTables tables, double[:, ::1] pos, int[::1] tri, int[::1] state,
+                  signed char[::1] orient, int[::1] tile, double[::1] clock, long long[::1] events,
+                  long long[::1] stats, Py_ssize_t pend_cap):
+        cdef dict a = dict(tables.arrays, pos=np.asarray(pos), tri=np.asarray(tri), state=np.asarray(state),
+                           orient=np.asarray(orient), tile=np.asarray(tile), clock=np.asarray(clock),
+                           events=np.asarray(events), stats=np.asarray(stats), pend_cap=pend_cap)
         cdef int[::1] bind_start = a["bind_start"]
         cdef int[::1] bind_rx = a["bind_rx"]
         cdef double[::1] bind_p = a["bind_p"]
@@ -112,9 +153,6 @@ cdef class Membrane:
         cdef int[::1] bath_rx = a["bath_rx"]
         cdef int[::1] bath_lig = a["bath_lig"]
         cdef int[::1] bath_slot = a["bath_slot"]
-        cdef long long[::1] events = a["events"]
-        cdef long long[::1] stats = a["stats"]
-        cdef int[::1] tile = a["tile"]
         cdef int[::1] tile_n = a["tile_n"]
         cdef int[::1] tile_start = a["tile_start"]
         cdef double[::1] inv_tile_area = a["inv_tile_area"]

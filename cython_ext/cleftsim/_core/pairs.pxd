@@ -5,6 +5,10 @@ from cleftsim._core.scene cimport Scene
 cimport cython
 
 
+cdef class PairTables:
+    cdef readonly dict arrays           # the tables by name (see pairs.pyx)
+
+
 @cython.final
 cdef class PairReactions:
     cdef readonly int n_vol

@@ -29,10 +29,29 @@ from cleftsim._core.hashgrid cimport bucket_of, ball_buckets
 from cleftsim._core.molecules cimport move_slot, init_slot
 
 
-cdef class PairReactions:
-    """Tables prepared by :mod:`cleftsim.compiler.volume` (see pairs.pxd)."""
+cdef class PairTables:
+    """The pair kernel's tables, shared read-only by every trial (prepared by
+    :func:`cleftsim.compiler.volume.pair_tables`): pair_rx (species × species → reaction, -1 none),
+    per reaction rx_r2 (binding radius², µm²), rx_p (probability per step within it) and rx_prod
+    (its two products), per species weight (D, µm²/s), searches and target (roles in the hash)."""
 
-    def __cinit__(self, dict a):
+    def __init__(self, *, int[::1] pair_rx, double[::1] rx_r2, double[::1] rx_p, int[:, ::1] rx_prod, double[::1] weight, signed char[::1] searches, signed char[::1] target):
+        self.arrays = {k: np.asarray(v) for k, v in dict(pair_rx=pair_rx, rx_r2=rx_r2, rx_p=rx_p, rx_prod=rx_prod, weight=weight, searches=searches, target=target).items()}
+
+    def __reduce__(self):
+        return _pairs_tables, (self.arrays,)
+
+
+def _pairs_tables(dict arrays) -> PairTables:
+    return PairTables(**arrays)
+
+
+cdef class PairReactions:
+    """The pair reactions of one trial over the shared ``tables``, with its event and engine
+    counters."""
+
+    def __cinit__(self, PairTables tables, long long[::1] events, long long[::1] stats):
+        cdef dict a = dict(tables.arrays, events=np.asarray(events), stats=np.asarray(stats))
         cdef int[::1] pair_rx = a["pair_rx"]
         cdef double[::1] rx_r2 = a["rx_r2"]
         cdef double[::1] rx_p = a["rx_p"]
@@ -40,8 +59,6 @@ cdef class PairReactions:
         cdef double[::1] weight = a["weight"]
         cdef signed char[::1] searches = a["searches"]
         cdef signed char[::1] target = a["target"]
-        cdef long long[::1] events = a["events"]
-        cdef long long[::1] stats = a["stats"]
         self._arrays = dict(a)
         self.n_vol = weight.shape[0]
         self.r_max = float(np.sqrt(np.max(a["rx_r2"])))

@@ -5,6 +5,10 @@ from cleftsim._core.scene cimport Scene
 cimport cython
 
 
+cdef class VolumeTables:
+    cdef readonly dict arrays           # the tables by name (see volume.pyx)
+
+
 @cython.final
 cdef class VolumeKinetics:
     cdef readonly int n_vol

@@ -33,20 +33,37 @@ from cleftsim._core.molecules cimport move_slot, init_slot
 from cleftsim._core.reactions cimport pick_channel
 
 
-cdef class VolumeKinetics:
-    """Tables prepared by :mod:`cleftsim.compiler.volume` (see volume.pxd for their meaning)."""
+cdef class VolumeTables:
+    """The first-order volume kernel's tables, shared read-only by every trial (prepared by
+    :func:`cleftsim.compiler.volume.volume_tables`): per species its channels uni_start/uni_rx
+    and total rate uni_total (s⁻¹) and D (µm²/s); per reaction rx_k, its volume products
+    rx_vol_start/rx_vol and the unbinding separation rx_sep (µm) of a reverse pair reaction."""
 
-    def __cinit__(self, dict a):
+    def __init__(self, *, int[::1] uni_start, int[::1] uni_rx, double[::1] uni_total, double[::1] rx_k, int[::1] rx_vol_start, int[::1] rx_vol, double[::1] rx_sep, double[::1] D):
+        self.arrays = {k: np.asarray(v) for k, v in dict(uni_start=uni_start, uni_rx=uni_rx, uni_total=uni_total, rx_k=rx_k, rx_vol_start=rx_vol_start, rx_vol=rx_vol, rx_sep=rx_sep, D=D).items()}
+
+    def __reduce__(self):
+        return _volume_tables, (self.arrays,)
+
+
+def _volume_tables(dict arrays) -> VolumeTables:
+    return VolumeTables(**arrays)
+
+
+cdef class VolumeKinetics:
+    """The first-order volume reactions of one trial over the shared ``tables``, with its event and engine
+    counters and the size of its product buffer."""
+
+    def __cinit__(self, VolumeTables tables, long long[::1] events, long long[::1] stats, Py_ssize_t pend_cap):
+        cdef dict a = dict(tables.arrays, events=np.asarray(events), stats=np.asarray(stats), pend_cap=pend_cap)
         cdef int[::1] uni_start = a["uni_start"]
         cdef int[::1] uni_rx = a["uni_rx"]
         cdef double[::1] uni_total = a["uni_total"]
         cdef double[::1] rx_k = a["rx_k"]
         cdef int[::1] rx_vol_start = a["rx_vol_start"]
         cdef int[::1] rx_vol = a["rx_vol"]
-        cdef long long[::1] events = a["events"]
         cdef double[::1] rx_sep = a["rx_sep"]
         cdef double[::1] D = a["D"]
-        cdef long long[::1] stats = a["stats"]
         self._arrays = dict(a)
         self.rx_sep = &rx_sep[0]
         self.D = &D[0]

@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim._core.membrane import MembraneTables
+from cleftsim._core.pairs import PairTables
 from cleftsim._core.scene import Scene
+from cleftsim._core.volume import VolumeTables
 from cleftsim.compiler import checks
 from cleftsim.compiler import scene as world
 from cleftsim.compiler.membrane import membrane_tables, reactive_rules
@@ -50,9 +53,9 @@ class CompiledModel:
     ddt: np.ndarray
     rcut: np.ndarray
     tri_region: np.ndarray
-    membrane: dict | None
-    volume: dict | None
-    pairs: dict | None
+    membrane: MembraneTables | None
+    volume: VolumeTables | None
+    pairs: PairTables | None
     productions: tuple
     production_steps: int
     schedule: tuple
@@ -102,7 +105,7 @@ def compile(model: Model) -> CompiledModel:
     scene = Scene(arrays)
     tri_region = np.concatenate([o.region_offset + np.asarray(o.mesh.region_ids) for o in model.objects]
                                 or [np.zeros(0, dtype=np.int64)])
-    membrane = membrane_tables(model) if model.surface_species else None
+    membrane = MembraneTables(**membrane_tables(model)) if model.surface_species else None
     bind, sep = radii(model)
     if bind and model.periodic is not None:
         raise ModelError("reactions of two volume molecules in a periodic box are not supported (pairs across "
@@ -124,11 +127,17 @@ def compile(model: Model) -> CompiledModel:
         model=model, scene=scene, scene_arrays=arrays, rules=rules, sigma=sigma, ddt=D * model.dt, rcut=rcut,
         tri_region=tri_region,
         membrane=membrane,
-        volume=volume_tables(model, sep), pairs=pair_tables(model, bind), productions=productions,
+        volume=_typed(VolumeTables, volume_tables(model, sep)), pairs=_typed(PairTables, pair_tables(model, bind)),
+        productions=productions,
         production_steps=max(1, int(1e5 / per_step)) if per_step > 0 else CHUNK_STEPS,
         schedule=tuple(_scheduled(model.releases[i], model.dt) for i in order),
         surface_molecules=sum(p.n for p in model.placements),
         most_products=max([len(rx.volume_products) for rx in model.reactions] or [0]))
+
+
+def _typed(tables, arrays: dict | None):
+    """The kernel's tables class built from the named arrays (None stays None)."""
+    return None if arrays is None else tables(**arrays)
 
 
 def _scheduled(rel: Release, dt: float) -> tuple[int, Release, float]:

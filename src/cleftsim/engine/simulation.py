@@ -80,17 +80,15 @@ class Simulation:
         self.membrane = None
         if compiled.membrane is not None:
             pos, tri, state, orient, tile = place_molecules(model, self.rng)
-            self.membrane = Membrane(compiled.membrane | {
-                "pos": pos, "tri": tri, "state": state, "orient": orient, "tile": tile,
-                "clock": self.rng.exponential(size=len(state)), "events": self.events,
-                "stats": np.zeros(6, dtype=np.int64),
-                "pend_cap": max(1024, 4 * compiled.surface_molecules * compiled.most_products)})
+            self.membrane = Membrane(compiled.membrane, pos, tri, state, orient, tile,
+                                     self.rng.exponential(size=len(state)), self.events, np.zeros(6, dtype=np.int64),
+                                     max(1024, 4 * compiled.surface_molecules * compiled.most_products))
         n_release = sum(r.n for r in model.releases)
-        self.volume = None if compiled.volume is None else VolumeKinetics(compiled.volume | {
-            "events": self.events, "stats": np.zeros(1, dtype=np.int64),
-            "pend_cap": max(1024, n_release * max(compiled.most_products - 1, 0))})
-        self.pairs = None if compiled.pairs is None else PairReactions(compiled.pairs | {
-            "events": self.events, "stats": np.zeros(2, dtype=np.int64)})
+        self.volume = None if compiled.volume is None else VolumeKinetics(
+            compiled.volume, self.events, np.zeros(1, dtype=np.int64),
+            max(1024, n_release * max(compiled.most_products - 1, 0)))
+        self.pairs = None if compiled.pairs is None else PairReactions(compiled.pairs, self.events,
+                                                                       np.zeros(2, dtype=np.int64))
         self._no_births = None
         cap = max(1024, n_release) + self._pending_room()
         #: The volume molecules (cleftsim._core.state.Molecules: the first ``n`` slots of its arrays).
