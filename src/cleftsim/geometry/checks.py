@@ -34,6 +34,7 @@ class Edges:
 
     directed: np.ndarray  # (3T, 2) directed vertex pairs, grouped by undirected edge
     owner: np.ndarray  # (3T,) triangle of each directed edge
+    index: np.ndarray  # (3T,) its index 3t + k: edge k of triangle t joins its vertices k and k + 1
     start: np.ndarray  # (E,) first row of each undirected edge
     count: np.ndarray  # (E,) number of triangles on each edge
     balance: np.ndarray  # (E,) uses low→high minus uses high→low (0 when consistently oriented)
@@ -52,7 +53,7 @@ class Edges:
         directed, owner = directed[order], owner[order]
         sign = np.where(directed[:, 0] < directed[:, 1], 1, -1)
         balance = np.add.reduceat(sign, start)
-        return cls(directed, owner, start, count, balance)
+        return cls(directed, owner, order, start, count, balance)
 
     def pair(self, e: int) -> tuple[int, int]:
         """Vertex pair of edge ``e``, as traversed by its first triangle."""

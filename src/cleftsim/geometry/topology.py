@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from cleftsim.geometry.checks import Edges
+
 
 def surface_adjacency(vertices: Any, triangles: Any, region_ids: Any) -> np.ndarray:
     """Neighbour of every triangle across each of its edges, within its region.
@@ -16,8 +18,7 @@ def surface_adjacency(vertices: Any, triangles: Any, region_ids: Any) -> np.ndar
     (build meshes whose triangles share their vertices; orientation does not matter);
     ``vertices`` is only used to validate the indices.
 
-    Vectorised: every edge gets the key ``min·V + max`` of its vertex indices, the keys are sorted
-    and equal neighbours in the sorted order are the two sides of one edge.
+    The edges are those of the mesh's edge table (:class:`cleftsim.geometry.checks.Edges`).
 
     Parameters: vertices (V, 3), triangles (T, 3) int, region_ids (T,) int.
     Returns (T, 3) int32. Raises ValueError for bad shapes or indices and for non-manifold edges
@@ -34,20 +35,17 @@ def surface_adjacency(vertices: Any, triangles: Any, region_ids: Any) -> np.ndar
     if tri.size and (tri.min() < 0 or tri.max() >= n_vertices):
         raise ValueError(f"triangles use vertex indices outside 0..{n_vertices - 1}")
 
-    start = tri.ravel()                       # edge 3t + k: start tri[t, k] ...
-    end = tri[:, [1, 2, 0]].ravel()           # ... end tri[t, (k+1) % 3]
-    key = np.minimum(start, end) * n_vertices + np.maximum(start, end)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    pair = sorted_key[1:] == sorted_key[:-1]  # pair[i]: sorted edges i and i+1 are one edge
-    if np.any(pair[1:] & pair[:-1]):
-        i = int(np.flatnonzero(pair[1:] & pair[:-1])[0]) + 1
-        a, b = divmod(int(sorted_key[i]), n_vertices)
-        raise ValueError(f"non-manifold mesh: edge ({a}, {b}) is shared by more than two triangles")
-    first, second = order[:-1][pair], order[1:][pair]
+    out = np.full(3 * len(tri), -1, dtype=np.int32)
+    if not len(tri):
+        return out.reshape(-1, 3)
+    edges = Edges.of(tri)
+    if np.any(edges.count > 2):
+        a, b = edges.pair(int(np.flatnonzero(edges.count > 2)[0]))
+        raise ValueError(f"non-manifold mesh: edge ({min(a, b)}, {max(a, b)}) is shared by more than two triangles")
+    first = edges.start[edges.count == 2]
+    first, second = edges.index[first], edges.index[first + 1]
     t1, t2 = first // 3, second // 3
     same = reg[t1] == reg[t2]
-    out = np.full(3 * len(tri), -1, dtype=np.int32)
     out[first[same]] = t2[same]
     out[second[same]] = t1[same]
     return out.reshape(-1, 3)
