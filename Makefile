@@ -21,11 +21,11 @@ demo: $(STAMP)
 	$(PY) examples/ca1_demo.py --out out
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff check --no-cache $(LINTED)
 
 # everything, after the linter
 test: $(STAMP)
-	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff check --no-cache $(LINTED)
 	$(PY) -m pytest -q
 
 # the suite without the long-running checks marked @pytest.mark.slow (about 90 s on 2 cores)

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from cleftsim.errors import ResultsFileError
-from cleftsim.version import version
 from cleftsim.results.ensemble import EnsembleResult, trial_releases
+from cleftsim.version import version
 
 FORMAT = "cleftsim-ensemble-1"
 #: Attributes every complete results file has.
