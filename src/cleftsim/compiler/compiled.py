@@ -9,7 +9,6 @@ workers of an ensemble share the result (cleftsim.engine.Simulation).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -66,11 +65,6 @@ class CompiledModel:
     def dt(self) -> float:
         """The time step (s)."""
         return self.model.dt
-
-    @property
-    def observables(self) -> tuple:
-        """The observables every trial records, in order."""
-        return tuple(self.model.observables)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -148,8 +142,3 @@ def _scheduled(rel: Release, dt: float) -> tuple[int, Release, float]:
         return int(round(k)), rel, 0.0
     step = int(np.floor(k)) + 1
     return step, rel, step * dt - rel.t
-
-
-def compiled(model: Any) -> CompiledModel:
-    """``model`` compiled (a CompiledModel is returned as it is)."""
-    return model if isinstance(model, CompiledModel) else compile(model)

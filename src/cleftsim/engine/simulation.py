@@ -20,6 +20,7 @@ from cleftsim.compiler.compiled import compile as compile_model
 from cleftsim.compiler.membrane import place_molecules
 from cleftsim.compiler.sources import production_source, region_points, sample_positions
 from cleftsim.errors import ModelError, ModelWarning, SimulationInterrupted
+from cleftsim.model import release
 from cleftsim.model.model import BYTES_PER_MOLECULE, GeometryObject, Model, Region, Release, Species, check_memory
 from cleftsim.model.surface_molecules import SurfaceSpecies
 from cleftsim.results.result import RELEASE_EVENT, Result
@@ -94,9 +95,9 @@ class Simulation:
         #: The volume molecules (cleftsim._core.state.Molecules: the first ``n`` slots of its arrays).
         self.volume_molecules = Molecules(cap)
         self._tables = StepTables(model.dt, compiled.sigma, compiled.ddt, compiled.rcut)
-        #: Molecules absorbed (regions, species) and crossings (regions, species, in/out) since t = 0.
+        #: Molecules absorbed (regions, species), crossings (regions, species, in/out) and the
+        #: engine's counters since t = 0.
         self.counters = Counters(compiled.rules.shape)
-        self.absorbed, self.crossed = self.counters.absorbed, self.counters.crossed
         self._pending = list(compiled.schedule)
         #: Molecules added by releases so far, per species.
         self.released = np.zeros(len(compiled.sigma), dtype=np.int64)
@@ -115,8 +116,6 @@ class Simulation:
         events: time (s), source (index of the release_vesicles call), ap, site, n, x, y, z (µm)."""
         if not self.model.vesicle_releases:
             return np.zeros(0, dtype=RELEASE_EVENT)
-        from cleftsim.model import release
-
         dt, out = self.model.dt, []
         for k, vr in enumerate(self.model.vesicle_releases):
             ev = release.realise(vr.stimulus, self.rng)
@@ -133,6 +132,16 @@ class Simulation:
         self._pending.sort(key=lambda item: item[0])
         events = np.concatenate(out) if out else np.zeros(0, dtype=RELEASE_EVENT)
         return events[np.argsort(events["time"], kind="stable")]
+
+    @property
+    def absorbed(self) -> np.ndarray:
+        """Molecules absorbed since t = 0, per (region, species)."""
+        return self.counters.absorbed
+
+    @property
+    def crossed(self) -> np.ndarray:
+        """Transparent crossings since t = 0, per (region, species, direction: 1 along the normals)."""
+        return self.counters.crossed
 
     @property
     def n(self) -> int:

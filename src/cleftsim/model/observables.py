@@ -12,6 +12,7 @@ combination sums). The state is read, never changed; it offers
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +20,14 @@ from cleftsim.geometry.shapes import SHAPES
 
 
 @dataclass(frozen=True)
-class Observable:
+class Observable(ABC):
     """A quantity sampled during a run, under a unique ``name``."""
 
     name: str
 
+    @abstractmethod
     def evaluate(self, state: Any, earlier: dict[str, float]) -> float:
-        raise NotImplementedError
+        """The value now, read from ``state`` (see the module docstring)."""
 
 
 @dataclass(frozen=True)
