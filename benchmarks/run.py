@@ -209,7 +209,7 @@ def bench_box(scale: float, D: float) -> dict:
 
 
 def bench_rng(scale: float) -> dict:
-    """Normal deviates alone (ziggurat on xoshiro256++), through the kernels' test entry point."""
+    """Normal deviates alone (ziggurat on xoroshiro128++), through the kernels' test entry point."""
     n = int(3_000_000 * scale)
     state = _random.seed_state(np.random.SeedSequence(4))
     _random.normals(state, 1000)

@@ -266,7 +266,7 @@ def walk(const double[:, :, ::1] tri_v, const int[:, ::1] neighbors, double[:, :
     k = (vertex k, vertex k+1) or -1 at a region boundary (cleftsim.topology.surface_adjacency);
     pos (N, 3): positions, each on its triangle tri[i] (N >= n); species[i] indexes sigma, the
     rms step per axis sqrt(2 D dt) in µm of each species (0: immobile; species[i] < 0: dead slot;
-    neither draws random numbers); rng_state: xoshiro256++ state (uint64[4]), advanced;
+    neither draws random numbers); rng_state: a stream state (uint64[2], random.pxd), advanced;
     stats: long long[>= 3], incremented by [truncated moves, edge crossings, reflections].
     Each step draws two normals per mobile molecule, in order of i, along a fixed orthonormal
     basis of its triangle's plane (tangent_basis), so k calls of one step equal one call of k steps.
@@ -286,8 +286,8 @@ def walk(const double[:, :, ::1] tri_v, const int[:, ::1] neighbors, double[:, :
         raise ValueError(f"n = {n} must be in 0..min(len(pos), len(tri), len(species))")
     if n_steps < 0:
         raise ValueError(f"n_steps must be >= 0, got {n_steps}")
-    if rng_state.shape[0] != 4:
-        raise ValueError("rng_state must be a uint64[4] xoshiro256++ state")
+    if rng_state.shape[0] != 2:
+        raise ValueError("rng_state must be a uint64[2] stream state (cleftsim._core.random.seed_state)")
     if stats.shape[0] < 3:
         raise ValueError("stats must have at least 3 counters")
     with nogil:

@@ -78,11 +78,19 @@ cdef class Membrane:
     cdef signed char* pend_side         # the side of its triangle each starts on (+1: along the normal),
     cdef double* pend_left              # and the time (s) each moves before the step ends
     cdef const double* vol_D            # (n_vol) diffusion coefficient of each volume species (µm²/s)
+    cdef signed char* idle              # (n_surf) the state has no first-order or clamp-driven event
+    cdef int* active                    # the molecules in states that are not idle (any order),
+    cdef signed char* listed            # (n) whether each is in that list,
+    cdef Py_ssize_t n_active            # and its length: first_order visits only these
+
+    cdef void activate(self, Py_ssize_t i) noexcept nogil
 
     cdef int tile_at(self, Scene sc, int t, const double* x) noexcept nogil
     cdef void lateral_step(self, Scene sc, uint64_t* rng) noexcept nogil
     cdef bint react_on_hit(self, Scene sc, int t, const double* n_hit, const double* x, int ligand, int side,
                            uint64_t* rng) noexcept nogil
+    cdef bint has_candidates(self, Scene sc, int t, const double* n_hit, const double* x, int ligand,
+                             int side) noexcept nogil
     cdef int contact_tile(self, Scene sc, int t, const double* x, const double* off, double q4,
                           uint64_t* rng, int* t_out) noexcept nogil
     cdef double tile_kappa(self, int tl, int tt, int v, int o) noexcept nogil

@@ -224,6 +224,28 @@ cdef class Membrane:
             if self.state[i] >= 0:
                 self.tile_next[i] = self.tile_head[self.tile[i]]
                 self.tile_head[self.tile[i]] = <int>i
+        idle_arr = np.array([uni_total[k] <= 0.0 and bath_start[k] == bath_start[k + 1] for k in range(self.n_surf)],
+                            dtype=np.int8).reshape(-1)
+        active_arr = np.zeros(max(self.n, 1), dtype=np.int32)
+        listed_arr = np.zeros(max(self.n, 1), dtype=np.int8)
+        cdef signed char[::1] idle = idle_arr if self.n_surf else np.ones(1, dtype=np.int8)
+        cdef int[::1] active = active_arr
+        cdef signed char[::1] listed = listed_arr
+        self._arrays.update(idle=idle_arr, active=active_arr, listed=listed_arr)
+        self.idle = &idle[0]
+        self.active = &active[0]
+        self.listed = &listed[0]
+        self.n_active = 0
+        for i in range(self.n):
+            self.activate(i)
+
+    cdef void activate(self, Py_ssize_t i) noexcept nogil:
+        """Put molecule i in the list first_order visits if its state is not idle."""
+        cdef int s = self.state[i]
+        if s >= 0 and not self.idle[s] and not self.listed[i]:
+            self.listed[i] = 1
+            self.active[self.n_active] = <int>i
+            self.n_active += 1
 
     def grow_pending(self, Py_ssize_t cap):
         """Make room for at least cap volume products per step (the buffer must be empty)."""
@@ -379,6 +401,26 @@ cdef class Membrane:
                 return self.bind(sc, cand[k], cand_rx[k], 0.5 * self.dt, -1.0, rng)
         return False
 
+    cdef bint has_candidates(self, Scene sc, int t, const double* n_hit, const double* x, int ligand,
+                             int side) noexcept nogil:
+        """Whether react_on_hit would find molecules on the tile under x that may react with the
+        hit (and so draw a number or change the membrane); read-only, for the parallel phase,
+        which never watches a geminate test."""
+        cdef int j, s, q, tl
+        t = sc.locate(x, n_hit, t)
+        tl = self.tile_at(sc, t, x)
+        if tl < 0:
+            return False
+        j = self.tile_head[tl]
+        while j >= 0:
+            s = self.state[j]
+            if s >= 0:
+                q = bind_row(self, j, s, ligand, side)
+                if self.bind_start[q + 1] > self.bind_start[q]:
+                    return True
+            j = self.tile_next[j]
+        return False
+
     cdef bint bind(self, Scene sc, Py_ssize_t i, int rx, double left, double shift, uint64_t* rng) noexcept nogil:
         """Fire binding rx of surface molecule i during a step (fire, its products to move for
         `left`), its next first-order pass shifted by a uniform part of shift·Δt (Membrane.shift);
@@ -485,6 +527,7 @@ cdef class Membrane:
             self.pend_left[self.n_pend] = left
             self.n_pend += 1
         self.state[i] = self.rx_surf[rx]
+        self.activate(i)
 
     cdef void watch(self, Scene sc, Py_ssize_t src, const double* x, double q4) noexcept nogil:
         """A molecule is about to move near surface molecule src's membrane, over x on its plane,
@@ -585,14 +628,15 @@ cdef class Membrane:
 
     cdef void first_order(self, Scene sc, double dt, const double* conc, uint64_t* rng) noexcept nogil:
         """Fire every first-order event of the step [t, t + dt); conc[slot] is each clamp's mean
-        concentration (M) over the step."""
-        cdef Py_ssize_t i
+        concentration (M) over the step. Only the molecules in states that are not idle are
+        visited (the list `active`); one that ends the pass idle leaves the list (the last entry
+        takes its place, so the order of the list is that of their histories)."""
+        cdef Py_ssize_t i, a = 0
         cdef int s, k, rx, ctx_f, ctx_b, reg
         cdef double left, R, bath, u
-        for i in range(self.n):
+        while a < self.n_active:
+            i = self.active[a]
             s = self.state[i]
-            if s < 0:
-                continue
             left = dt * (1.0 + self.shift[i])             # less after a binding during the step
             self.shift[i] = 0.0
             reg = sc.tri_region[self.tri[i]]
@@ -627,3 +671,10 @@ cdef class Membrane:
                 self.stats[MSTAT_EVENTS] += 1
                 self.clock[i] = next_exponential(rng)
                 s = self.state[i]
+            s = self.state[i]
+            if s < 0 or self.idle[s]:
+                self.listed[i] = 0
+                self.n_active -= 1
+                self.active[a] = self.active[self.n_active]
+            else:
+                a += 1

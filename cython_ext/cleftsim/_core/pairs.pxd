@@ -1,6 +1,7 @@
 # Bimolecular reactions of volume molecules: pairs closer than a binding radius at the end of a step.
 from libc.stdint cimport uint64_t
 from cleftsim._core.scene cimport Scene
+from cleftsim._core.molecules cimport Mols
 
 cimport cython
 
@@ -38,5 +39,5 @@ cdef class PairReactions:
     cdef void unlink(self, Py_ssize_t i) noexcept nogil
     cdef void link(self, Py_ssize_t i, int bk) noexcept nogil
     cdef void update_lists(self, const double* pos, const int* species, Py_ssize_t n) noexcept nogil
-    cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                          Py_ssize_t n, long long* next_uid, bint partial, uint64_t* rng) noexcept nogil
+    cdef Py_ssize_t react(self, Scene sc, Mols* mols, Py_ssize_t n, long long* next_uid, bint partial,
+                          uint64_t* rng) noexcept nogil

@@ -26,7 +26,7 @@ from cleftsim._core.random cimport next_uniform
 
 from cleftsim._core.scene cimport Scene, Hit
 from cleftsim._core.hashgrid cimport bucket_of, ball_buckets
-from cleftsim._core.molecules cimport move_slot, init_slot
+from cleftsim._core.molecules cimport Mols, move_slot, init_slot
 
 
 cdef class PairTables:
@@ -154,13 +154,13 @@ cdef class PairReactions:
                 self.stats[1] += 1
         self.n_listed = n
 
-    cdef Py_ssize_t react(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                          Py_ssize_t n, long long* next_uid, bint partial, uint64_t* rng) noexcept nogil:
+    cdef Py_ssize_t react(self, Scene sc, Mols* mols, Py_ssize_t n, long long* next_uid, bint partial,
+                          uint64_t* rng) noexcept nogil:
         """React every pair in range among molecules 0..n-1 (n <= cap); returns the new count.
         With `partial`, frac[i] is the fraction of the step molecule i has existed as its
         species (VolumeKinetics.first_order, which runs first), and a pair in range reacts with
         probability p·min(frac_i, frac_j): a molecule made during the step has its share of it.
-        Products get new uids and fresh clocks, done[i] = 1, and (with `partial`) in frac[i] the
+        Products get new uids (so their own streams) and fresh clocks, done[i] = 1, and (with `partial`) in frac[i] the
         fraction of the step left after the (uniformly distributed) moment the pair met, for
         VolumeKinetics.age_products."""
         cdef Py_ssize_t i, j, last
@@ -171,6 +171,8 @@ cdef class PairReactions:
         cdef double q[3]
         cdef Hit hit
         cdef bint found
+        cdef double* pos = mols.pos
+        cdef int* species = mols.species
         self.update_lists(pos, species, n)
         for i in range(n):
             s = species[i]
@@ -230,7 +232,7 @@ cdef class PairReactions:
                 self.frac[j] = left
             for k in range(2):
                 last = i if k == 0 else j
-                init_slot(species, uid, wall, clock, last, p0 if k == 0 else p1, next_uid[0], -1.0, rng)
+                init_slot(mols, last, p0 if k == 0 else p1, next_uid[0], -1.0)
                 next_uid[0] += 1
         # free the slots of reactions with fewer than two products (species -1)
         i = 0
@@ -239,7 +241,7 @@ cdef class PairReactions:
                 i += 1
                 continue
             last = n - 1
-            move_slot(pos, species, uid, wall, clock, i, last)
+            move_slot(mols, i, last)
             self.done[i] = self.done[last]
             self.frac[i] = self.frac[last]
             n = last

@@ -61,11 +61,21 @@ _init_tables()
 
 
 def seed_state(seed_sequence) -> np.ndarray:
-    """A uint64[4] xoshiro256++ state drawn from a numpy SeedSequence (never all zero)."""
-    state = seed_sequence.generate_state(4, np.uint64)
+    """A uint64[2] stream state (or a trial's key for the molecules' streams) drawn from a numpy
+    SeedSequence (never all zero)."""
+    state = seed_sequence.generate_state(2, np.uint64)
     if not state.any():
         state[0] = 1
     return state
+
+
+def seed_streams(uint64_t[::1] key, long long[::1] uid, uint64_t[:, ::1] out) -> None:
+    """Seed out[i] with the stream of molecule uid[i] under the trial's key (uint64[2])."""
+    cdef Py_ssize_t i
+    if key.shape[0] != 2 or out.shape[0] != uid.shape[0] or out.shape[1] != 2:
+        raise ValueError("seed_streams needs a uint64[2] key and a (len(uid), 2) output")
+    for i in range(uid.shape[0]):
+        seed_stream(&key[0], uid[i], &out[i, 0])
 
 
 def normals(cnp_state, Py_ssize_t n):

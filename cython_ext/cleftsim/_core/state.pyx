@@ -4,18 +4,22 @@ structure of arrays that grows on demand), the counters of absorptions, crossing
 events, and the per-species step tables (see state.pxd for the fields)."""
 import numpy as np
 
-FIELDS = ("pos", "species", "uid", "wall", "clock")
+FIELDS = ("pos", "species", "uid", "wall", "clock", "rng")
 
 
 cdef class Molecules:
     """The volume molecules of one trial; the first ``n`` slots hold them."""
 
-    def __init__(self, Py_ssize_t capacity):
+    def __init__(self, Py_ssize_t capacity, key):
+        self.key = np.ascontiguousarray(key, dtype=np.uint64)
+        if self.key.shape != (2,):
+            raise ValueError("key must be a uint64[2] (cleftsim._core.random.seed_state)")
         self.pos = np.zeros((capacity, 3))
         self.species = np.zeros(capacity, dtype=np.int32)
         self.uid = np.zeros(capacity, dtype=np.int64)
         self.wall = np.full(capacity, -1.0)
         self.clock = np.zeros(capacity)
+        self.rng = np.zeros((capacity, 2), dtype=np.uint64)
         self.n = 0
         self.next_uid = 0
 
@@ -42,7 +46,7 @@ cdef class Counters:
     def __init__(self, tuple shape):
         self.absorbed = np.zeros(shape, dtype=np.int64)
         self.crossed = np.zeros(shape + (2,), dtype=np.int64)
-        self.stats = np.zeros(5, dtype=np.int64)
+        self.stats = np.zeros(6, dtype=np.int64)
 
 
 cdef class StepTables:

@@ -1,6 +1,7 @@
 # First-order reactions of volume molecules (decay, conversion, dissociation) at exact times.
 from libc.stdint cimport uint64_t
 from cleftsim._core.scene cimport Scene
+from cleftsim._core.molecules cimport Mols
 
 cimport cython
 
@@ -33,14 +34,11 @@ cdef class VolumeKinetics:
 
     cdef void straddle(self, Scene sc, const double* c, int a, int b, double sep, double* pa, double* pb,
                        uint64_t* rng) noexcept nogil
-    cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
-                   uint64_t* rng) noexcept nogil
-    cdef Py_ssize_t age_products(self, Scene sc, double* pos, int* species, long long* uid, double* wall,
-                                 double* clock, Py_ssize_t n, long long* next_uid, double dt, signed char* made,
-                                 double* left, uint64_t* rng) noexcept nogil
-    cdef Py_ssize_t flush(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                          Py_ssize_t n, long long* next_uid, double dt, double* frac, uint64_t* rng) noexcept nogil
-    cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, double* frac,
-                                const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
-                                uint64_t* rng) noexcept nogil
+    cdef bint live(self, Scene sc, Mols* m, Py_ssize_t i, double left) noexcept nogil
+    cdef Py_ssize_t age_products(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt,
+                                 signed char* made, double* left) noexcept nogil
+    cdef Py_ssize_t flush(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt,
+                          double* frac) noexcept nogil
+    cdef Py_ssize_t first_order(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt, double* frac,
+                                const double* new_pos, const int* new_rx, const double* new_left,
+                                Py_ssize_t n_new) noexcept nogil

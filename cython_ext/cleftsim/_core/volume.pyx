@@ -29,7 +29,7 @@ from libc.math cimport sqrt
 
 from cleftsim._core.random cimport next_uniform, next_normal, next_exponential
 from cleftsim._core.scene cimport Scene, Hit
-from cleftsim._core.molecules cimport move_slot, init_slot
+from cleftsim._core.molecules cimport Mols, move_slot, init_slot
 from cleftsim._core.reactions cimport pick_channel
 
 
@@ -128,17 +128,19 @@ cdef class VolumeKinetics:
             pa[k] = c[k]
             pb[k] = c[k]
 
-    cdef bint live(self, Scene sc, Py_ssize_t i, double left, double* pos, int* species, double* clock,
-                   uint64_t* rng) noexcept nogil:
+    cdef bint live(self, Scene sc, Mols* m, Py_ssize_t i, double left) noexcept nogil:
         """Molecule i lives out the last `left` seconds of the step, reacting at the exact times
-        its clock runs out; returns False if a reaction removed it. The time left after its last
-        event (its age as the species it ends as) is stored in self.age. An event whose extra
-        products would not fit in the buffer is postponed to the start of the next step
-        (overflow set)."""
-        cdef int s = species[i], rx, j, k
+        its clock runs out (drawing from its own stream); returns False if a reaction removed it.
+        The time left after its last event (its age as the species it ends as) is stored in
+        self.age. An event whose extra products would not fit in the buffer is postponed to the
+        start of the next step (overflow set)."""
+        cdef int s = m.species[i], rx, j, k
         cdef double R, u
         cdef double pa[3]
         cdef double pb[3]
+        cdef double* pos = m.pos
+        cdef double* clock = m.clock
+        cdef uint64_t* rng = m.rng + 2 * i
         self.age = left
         while True:
             R = self.uni_total[s]
@@ -169,13 +171,12 @@ cdef class VolumeKinetics:
             if self.rx_vol_start[rx] == self.rx_vol_start[rx + 1]:
                 return False
             s = self.rx_vol[self.rx_vol_start[rx]]
-            species[i] = s
+            m.species[i] = s
             clock[i] = next_exponential(rng)
 
-    cdef Py_ssize_t first_order(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                                Py_ssize_t n, long long* next_uid, double dt, double* frac,
-                                const double* new_pos, const int* new_rx, const double* new_left, Py_ssize_t n_new,
-                                uint64_t* rng) noexcept nogil:
+    cdef Py_ssize_t first_order(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt, double* frac,
+                                const double* new_pos, const int* new_rx, const double* new_left,
+                                Py_ssize_t n_new) noexcept nogil:
         """Fire the first-order events of the step for molecules 0..n-1 and the extra products
         they make (which join at the end of the arrays: the caller keeps room for pend_cap + n_new
         more); returns the new number of molecules. The n_new molecules of zeroth-order
@@ -188,29 +189,28 @@ cdef class VolumeKinetics:
         cdef double inv_dt = 1.0 / dt
         self.n_pend = 0
         while i < n:
-            if self.live(sc, i, dt, pos, species, clock, rng):
+            if self.live(sc, m, i, dt):
                 if frac != NULL:
                     frac[i] = self.age * inv_dt
                 i += 1
                 continue
             last = n - 1
-            move_slot(pos, species, uid, wall, clock, i, last)
+            move_slot(m, i, last)
             n = last
         for k in range(n_new):
             for j in range(3):
-                pos[3 * n + j] = new_pos[3 * k + j]
+                m.pos[3 * n + j] = new_pos[3 * k + j]
             self.events[new_rx[k]] += 1
-            init_slot(species, uid, wall, clock, n, self.rx_vol[self.rx_vol_start[new_rx[k]]], next_uid[0], -1.0, rng)
-            if self.live(sc, n, new_left[k], pos, species, clock, rng):
+            init_slot(m, n, self.rx_vol[self.rx_vol_start[new_rx[k]]], next_uid[0], -1.0)
+            next_uid[0] += 1
+            if self.live(sc, m, n, new_left[k]):
                 if frac != NULL:
                     frac[n] = self.age * inv_dt
-                next_uid[0] += 1
                 n += 1
-        return self.flush(sc, pos, species, uid, wall, clock, n, next_uid, dt, frac, rng)
+        return self.flush(sc, m, n, next_uid, dt, frac)
 
-    cdef Py_ssize_t age_products(self, Scene sc, double* pos, int* species, long long* uid, double* wall,
-                                 double* clock, Py_ssize_t n, long long* next_uid, double dt, signed char* made,
-                                 double* left, uint64_t* rng) noexcept nogil:
+    cdef Py_ssize_t age_products(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt,
+                                 signed char* made, double* left) noexcept nogil:
         """Molecules with made[i] are products of the step's pair reactions, made left[i]·dt before
         the end of the step (the pair met at that moment, not at the end of the step where it was
         found): they live that time out now, so that their first-order events (and so, e.g., an
@@ -218,31 +218,31 @@ cdef class VolumeKinetics:
         cdef Py_ssize_t i = 0, last
         self.n_pend = 0
         while i < n:
-            if not made[i] or self.live(sc, i, left[i] * dt, pos, species, clock, rng):
+            if not made[i] or self.live(sc, m, i, left[i] * dt):
                 i += 1
                 continue
             last = n - 1
             made[i] = made[last]
             left[i] = left[last]
-            move_slot(pos, species, uid, wall, clock, i, last)
+            move_slot(m, i, last)
             n = last
-        return self.flush(sc, pos, species, uid, wall, clock, n, next_uid, dt, NULL, rng)
+        return self.flush(sc, m, n, next_uid, dt, NULL)
 
-    cdef Py_ssize_t flush(self, Scene sc, double* pos, int* species, long long* uid, double* wall, double* clock,
-                          Py_ssize_t n, long long* next_uid, double dt, double* frac, uint64_t* rng) noexcept nogil:
-        """Append the extra products waiting in the buffer, each living out its time left (and
-        recording it in frac unless NULL); returns the new number of molecules."""
+    cdef Py_ssize_t flush(self, Scene sc, Mols* m, Py_ssize_t n, long long* next_uid, double dt,
+                          double* frac) noexcept nogil:
+        """Append the extra products waiting in the buffer (each with a new uid), each living out
+        its time left (and recording it in frac unless NULL); returns the new number of molecules."""
         cdef Py_ssize_t k = 0
         cdef int j
         cdef double inv_dt = 1.0 / dt
         while k < self.n_pend:                      # the buffer may grow while it is read
             for j in range(3):
-                pos[3 * n + j] = self.pend_pos[3 * k + j]
-            init_slot(species, uid, wall, clock, n, self.pend_species[k], next_uid[0], -1.0, rng)
-            if self.live(sc, n, self.pend_left[k], pos, species, clock, rng):
+                m.pos[3 * n + j] = self.pend_pos[3 * k + j]
+            init_slot(m, n, self.pend_species[k], next_uid[0], -1.0)
+            next_uid[0] += 1
+            if self.live(sc, m, n, self.pend_left[k]):
                 if frac != NULL:
                     frac[n] = self.age * inv_dt
-                next_uid[0] += 1
                 n += 1
             k += 1
         self.n_pend = 0

@@ -9,7 +9,7 @@ import numpy as np
 from cleftsim import units
 from cleftsim._core.membrane import Membrane
 from cleftsim._core.pairs import PairReactions
-from cleftsim._core.random import seed_state
+from cleftsim._core.random import seed_state, seed_streams
 from cleftsim._core.scene import Scene
 from cleftsim._core.state import Counters, Molecules, StepTables
 from cleftsim._core.step import displace, run_steps
@@ -19,6 +19,7 @@ from cleftsim.compiler.compiled import CHUNK_STEPS, CompiledModel
 from cleftsim.compiler.compiled import compile as compile_model
 from cleftsim.compiler.membrane import place_molecules
 from cleftsim.compiler.sources import production_source, region_points, sample_positions
+from cleftsim.engine.threads import check_threads
 from cleftsim.errors import ModelError, ModelWarning, SimulationInterrupted
 from cleftsim.model import release
 from cleftsim.model.model import BYTES_PER_MOLECULE, GeometryObject, Model, Region, Release, Species, check_memory
@@ -50,11 +51,13 @@ class Simulation:
     ``model``: a :class:`~cleftsim.compiler.compiled.CompiledModel` (``cs.compile(model)``;
     an ensemble's trials share one) or a Model, compiled here. ``seed``: a non-negative integer
     or a SeedSequence (``cs.trial_seed(seed, k)`` for trial k of an ensemble); default the
-    model's. ``run(duration)`` advances it; ``positions(species)``, ``count(species)`` and
-    ``observe()`` read its state without changing it.
+    model's. ``threads``: the threads that move its molecules (default: every core this process
+    may use); the results are the same bit for bit for any number. ``run(duration)`` advances it;
+    ``positions(species)``, ``count(species)`` and ``observe()`` read its state without changing it.
     """
 
-    def __init__(self, model: Model | CompiledModel, seed: int | np.random.SeedSequence | None = None):
+    def __init__(self, model: Model | CompiledModel, seed: int | np.random.SeedSequence | None = None,
+                 threads: int | None = None):
         if not isinstance(model, (Model, CompiledModel)):
             raise ModelError(f"Simulation needs a cleftsim Model or CompiledModel, got {type(model).__name__} "
                              f"{model!r}")
@@ -71,9 +74,12 @@ class Simulation:
             raise ModelError(f"seed must be a non-negative integer or a numpy SeedSequence "
                              f"(cs.trial_seed(seed, k) for trial k of an ensemble), got {seed!r}")
         self.seed = seed
-        kernel_seq, release_seq = (np.random.SeedSequence(self.seed.entropy, spawn_key=tuple(self.seed.spawn_key) + (i,))
-                                   for i in range(2))     # the first two children, however often it was spawned
-        self._stream = seed_state(kernel_seq)        # the kernels' xoshiro256++ state
+        #: Threads of the step kernel (they change the speed, never the numbers).
+        self.threads = check_threads(threads)
+        kernel_seq, release_seq, key_seq = (
+            np.random.SeedSequence(self.seed.entropy, spawn_key=tuple(self.seed.spawn_key) + (i,))
+            for i in range(3))                       # the first children, however often it was spawned
+        self._stream = seed_state(kernel_seq)        # the kernels' serial stream (random.pxd)
         self.rng = np.random.Generator(np.random.PCG64(release_seq))   # placements and releases
         self.step_index = 0
         #: Events of every reaction since t = 0.
@@ -93,7 +99,7 @@ class Simulation:
         self._no_births = None
         cap = max(1024, n_release) + self._pending_room()
         #: The volume molecules (cleftsim._core.state.Molecules: the first ``n`` slots of its arrays).
-        self.volume_molecules = Molecules(cap)
+        self.volume_molecules = Molecules(cap, seed_state(key_seq))   # the key of the molecules' own streams
         self._tables = StepTables(model.dt, compiled.sigma, compiled.ddt, compiled.rcut)
         #: Molecules absorbed (regions, species), crossings (regions, species, in/out) and the
         #: engine's counters since t = 0.
@@ -163,6 +169,7 @@ class Simulation:
         mol.uid[n:n + k] = np.arange(mol.next_uid, mol.next_uid + k)
         mol.wall[n:n + k] = -1.0
         mol.clock[n:n + k] = self.rng.exponential(size=k)
+        seed_streams(mol.key, mol.uid[n:n + k], mol.rng[n:n + k])
         mol.next_uid += k
         mol.n += k
 
@@ -207,7 +214,7 @@ class Simulation:
             if self.pairs is not None:
                 self.pairs.ensure(mol.capacity)
             done = run_steps(self.scene, self.membrane, self.volume, self.pairs, mol, self.counters, self._tables,
-                             self._stream, m, self._clamp_table(m), *new)
+                             self._stream, m, self._clamp_table(m), *new, threads=self.threads)
             self.step_index += done
             self._apply_due_releases()
             if tick is not None:
@@ -323,7 +330,7 @@ class Simulation:
     @property
     def diagnostics(self) -> dict[str, int]:
         """Engine counters since t = 0."""
-        keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps")
+        keys = ("truncated_steps", "bridge_absorptions", "reflections", "periodic_wraps", "slab_steps", "serial_steps")
         out = dict(zip(keys, (int(v) for v in self.counters.stats)))
         if self.membrane is not None:
             out.update(zip(("saturated_hits", "deferred_events", "surface_events", "lateral_truncated",

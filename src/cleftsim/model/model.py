@@ -1143,17 +1143,19 @@ class Model:
         twin.frozen = True
         return twin
 
-    def simulation(self) -> Simulation:
-        """Compile the model into a :class:`~cleftsim.engine.simulation.Simulation` at t = 0."""
+    def simulation(self, threads: int | None = None) -> Simulation:
+        """Compile the model into a :class:`~cleftsim.engine.simulation.Simulation` at t = 0
+        (``threads``: as there; default every core)."""
         from cleftsim.engine.simulation import Simulation
 
-        return Simulation(self)
+        return Simulation(self, threads=threads)
 
-    def run(self, t_end: Any = None, every: Any = None, progress: bool = True) -> Result:
+    def run(self, t_end: Any = None, every: Any = None, progress: bool = True, threads: int | None = None) -> Result:
         """Run from t = 0 to ``t_end``, sampling observables every ``every`` (defaults: the
         model's ``t_end`` and ``every``, else dt). ``progress``: a progress bar for runs that
-        last more than a few seconds.
+        last more than a few seconds. ``threads``: threads moving the molecules (default: every
+        core); the result is the same bit for bit for any number.
 
         Returns a :class:`~cleftsim.results.result.Result`.
         """
-        return self.simulation().sample(t_end, every, progress=progress)
+        return self.simulation(threads).sample(t_end, every, progress=progress)

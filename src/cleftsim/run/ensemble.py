@@ -15,6 +15,7 @@ import numpy as np
 from cleftsim import units
 from cleftsim.compiler.compiled import compile
 from cleftsim.engine.simulation import Simulation
+from cleftsim.engine.threads import check_threads
 from cleftsim.errors import EnsembleInterrupted, ModelError
 from cleftsim.model.model import Model
 from cleftsim.results.ensemble import EnsembleResult, trial_releases
@@ -52,7 +53,7 @@ def _trials_bar(total: int):
 
 def run_ensemble(model: Model, trials: int, t_end: Any = None, every: Any = None, seed: int | None = None,
                  executor: Any = None, out: str | os.PathLike | None = None,
-                 progress: bool = True, parameters: dict | None = None) -> EnsembleResult:
+                 progress: bool = True, parameters: dict | None = None, threads: int | None = None) -> EnsembleResult:
     """Run ``trials`` independent trials of ``model`` from t = 0 to ``t_end``, sampling every
     ``every`` (defaults: the model's, as :meth:`Model.run`), and collect them in an
     :class:`EnsembleResult`.
@@ -66,6 +67,10 @@ def run_ensemble(model: Model, trials: int, t_end: Any = None, every: Any = None
     already holds some trials of this same ensemble, only the missing ones run, and asking for
     more trials than it holds adds them. ``progress``: a progress bar with ETA (tqdm).
     ``parameters``: values to record with the results (e.g. a sweep's point).
+    ``threads``: threads per trial; by default the local process pool runs min(trials, cores)
+    trials at once with cores // that many threads each, the serial executor gives each trial
+    every core, and Dask one thread (:func:`cleftsim.engine.threads.split_cores`). The results
+    do not depend on it.
     Ctrl-C stops the run and raises :class:`EnsembleInterrupted` with the finished trials.
 
     >>> import cleftsim as cs
@@ -88,7 +93,7 @@ def run_ensemble(model: Model, trials: int, t_end: Any = None, every: Any = None
     """
     bar = _trials_bar(_need_trials(trials)) if progress else None
     try:
-        return _ensemble(model, trials, t_end, every, seed, executor, out, bar, parameters)
+        return _ensemble(model, trials, t_end, every, seed, executor, out, bar, parameters, threads)
     finally:
         if bar is not None:
             bar.close()
@@ -101,7 +106,7 @@ def _need_trials(trials: Any) -> int:
 
 
 def _ensemble(model: Model, trials: int, t_end: Any, every: Any, seed: Any, executor: Any, out: Any, bar,
-              parameters: dict | None) -> EnsembleResult:
+              parameters: dict | None, threads: Any = None) -> EnsembleResult:
     """run_ensemble, advancing ``bar`` (a tqdm bar or None) by one per trial."""
     from cleftsim.results import store as results_file
 
@@ -111,6 +116,8 @@ def _ensemble(model: Model, trials: int, t_end: Any, every: Any, seed: Any, exec
         raise ModelError(f"parameters must be a dict of values to record, e.g. {{'n_glu': 3000}}, got {parameters!r}")
     seed = _choose_seed(seed, model, None if out is None else results_file.recorded_seed(out))
     dask_client(executor, connect=False)               # a bad executor fails before any work
+    if threads is not None:
+        check_threads(threads)
     compiled = compile(model)                          # once, here: errors and warnings surface now
     marks = Simulation(compiled).sample_times(t_end, every)
     names = [o.name for o in model.observables]
@@ -141,7 +148,7 @@ def _ensemble(model: Model, trials: int, t_end: Any, every: Any, seed: Any, exec
     client = None
     try:
         client = dask_client(executor)
-        run_trials(compiled, jobs, executor, client, finished)
+        run_trials(compiled, jobs, executor, client, finished, threads)
     except KeyboardInterrupt:
         raise EnsembleInterrupted(_collect(marks, data, releases, seed, trials, model, store, settings)) from None
     finally:

@@ -1,10 +1,11 @@
 """Where the trials of an ensemble run: in this process, in a pool of local processes, or on a
 Dask cluster. Every executor runs trial k with the same seed, so trial k gives the same result on
-each. The compiled model is sent once to every worker, which keeps it for its trials."""
+each, with any number of threads per trial. The compiled model is sent once to every worker, which
+keeps it for its trials. Local processes and threads share the cores by
+:func:`cleftsim.engine.threads.split_cores`."""
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from cleftsim.compiler.compiled import CompiledModel
 from cleftsim.engine.simulation import Simulation
+from cleftsim.engine.threads import check_threads, split_cores
 from cleftsim.errors import AccuracyWarning, ModelError, ModelWarning
 
 #: The compiled model of this pool worker's ensemble (set when the worker starts).
@@ -32,19 +34,20 @@ def shown_by_the_parent():
         yield
 
 
-def run_trial(compiled: CompiledModel, seed: int, k: int, t_end: Any, every: Any) -> tuple:
-    """(k, times, observables, release events) of trial k."""
+def run_trial(compiled: CompiledModel, seed: int, k: int, t_end: Any, every: Any, threads: int = 1) -> tuple:
+    """(k, times, observables, release events) of trial k, its molecules moved by ``threads`` threads."""
     with shown_by_the_parent():
-        res = Simulation(compiled, seed=trial_seed(seed, k)).sample(t_end, every, progress=False)
+        res = Simulation(compiled, seed=trial_seed(seed, k), threads=threads).sample(t_end, every, progress=False)
     return k, res.times, {name: res[name] for name in res.names}, res.releases
 
 
-def _init_worker(compiled: CompiledModel) -> None:
+def _init_worker(compiled: CompiledModel, threads: int) -> None:
     _WORKER["compiled"] = compiled
+    _WORKER["threads"] = threads
 
 
 def _pooled_trial(job: tuple) -> tuple:
-    return run_trial(_WORKER["compiled"], *job)
+    return run_trial(_WORKER["compiled"], *job, threads=_WORKER["threads"])
 
 
 def dask_client(executor: Any, connect: bool = True):
@@ -68,22 +71,26 @@ def dask_client(executor: Any, connect: bool = True):
 
 
 def run_trials(compiled: CompiledModel, jobs: list[tuple], executor: Any, client,
-               finished: Callable[[int, dict, np.ndarray], None]) -> None:
+               finished: Callable[[int, dict, np.ndarray], None], threads: int | None = None) -> None:
     """Run the jobs ((seed, k, t_end, every) each) on the executor, calling ``finished(k,
-    observables, release events)`` in this process as each trial ends."""
+    observables, release events)`` in this process as each trial ends. ``threads`` per trial:
+    default every core for the serial executor, the split of split_cores for the process pool,
+    and 1 on Dask (whose workers run a trial per thread they have)."""
     if not jobs:
         return
     if executor == "serial":
+        n = check_threads(threads)
         for job in jobs:
-            k, _, values, events = run_trial(compiled, *job)
+            k, _, values, events = run_trial(compiled, *job, threads=n)
             finished(k, values, events)
     elif client is not None:
-        _run_on_dask(client, compiled, jobs, finished)
+        _run_on_dask(client, compiled, jobs, finished, check_threads(threads, default=1))
     else:
         from concurrent.futures import ProcessPoolExecutor, as_completed  # not needed by import cleftsim
 
-        workers = min(len(jobs), os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(compiled,)) as pool:
+        workers, n = split_cores(len(jobs), threads)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                 initargs=(compiled, n)) as pool:
             futures = [pool.submit(_pooled_trial, job) for job in jobs]
             try:
                 for fut in as_completed(futures):
@@ -94,13 +101,13 @@ def run_trials(compiled: CompiledModel, jobs: list[tuple], executor: Any, client
                 raise
 
 
-def _run_on_dask(client, compiled: CompiledModel, jobs: list, finished) -> None:
+def _run_on_dask(client, compiled: CompiledModel, jobs: list, finished, threads: int) -> None:
     """Run the jobs as Dask tasks (the compiled model sent once to every worker); a task whose
     worker dies is rerun elsewhere by the scheduler, with the same seed and so the same result."""
     from dask.distributed import as_completed as dask_completed
 
     shared = client.scatter(compiled, broadcast=True)
-    futures = [client.submit(run_trial, shared, *job, pure=False, retries=2) for job in jobs]
+    futures = [client.submit(run_trial, shared, *job, threads, pure=False, retries=2) for job in jobs]
     try:
         for fut in dask_completed(futures):
             k, _, values, events = fut.result()

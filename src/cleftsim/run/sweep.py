@@ -40,7 +40,8 @@ def sweep_points(params: Any) -> list[dict]:
 
 
 def sweep(build_model: Callable[..., Model], params: Any, trials: int, t_end: Any = None, every: Any = None, seed: int | None = None,
-          executor: Any = None, out: str | os.PathLike | None = None, progress: bool = True) -> SweepResult:
+          executor: Any = None, out: str | os.PathLike | None = None, progress: bool = True,
+          threads: int | None = None) -> SweepResult:
     """Run an ensemble of ``build_model(**point)`` at every point of ``params`` (sweep_points).
 
     Trial k uses the same seed at every point (common random numbers: differences between points
@@ -49,7 +50,7 @@ def sweep(build_model: Callable[..., Model], params: Any, trials: int, t_end: An
     model seed found, else the one recorded in ``out``'s files, else a fresh one. ``out``: a directory that receives one results
     file per point, ``point_<i>.h5`` (resumable like :func:`run_ensemble`'s). ``progress``: one
     bar over every trial of the sweep, labelled with the point being run. Other arguments as
-    :func:`run_ensemble` (``t_end``, ``every``: defaults from each point's model).
+    :func:`run_ensemble` (``t_end``, ``every``: defaults from each point's model; ``threads``).
 
     >>> import cleftsim as cs
     >>> def decay(k):
@@ -99,7 +100,7 @@ def sweep(build_model: Callable[..., Model], params: Any, trials: int, t_end: An
         for point, m, path, point_seed in zip(points, models, files, seeds):
             if bar is not None:
                 bar.set_description(_label(point))
-            ensembles.append(_ensemble(m, trials, t_end, every, point_seed, executor, path, bar, point))
+            ensembles.append(_ensemble(m, trials, t_end, every, point_seed, executor, path, bar, point, threads))
     finally:
         if bar is not None:
             bar.close()
