@@ -490,6 +490,51 @@ def bench_rat_nmj(scale: float) -> list[dict]:
              "mcell_3.5_cpu_seconds_quoted_by_issue": 3.0}]
 
 
+def bench_threads(scale: float) -> list[dict]:
+    """One trial on 1, 2, ... threads up to the cores present (the process unpinned for it): 10⁶
+    molecules in the reflecting disc cleft (20 steps, best of 3), and one 5 ms CA1 trial (the
+    preset, compiled once, best of 3). The numbers are the same on every thread count; this is
+    the speed-up."""
+    pinned = os.sched_getaffinity(0)
+    cores = list(range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, set(cores))
+    out = []
+    try:
+        n, steps = int(1_000_000 * scale), 20
+        m, _ = _cleft_model(n, absorbing=False)
+        compiled = cs.compile(m)
+        ca1 = cs.presets.ca1_synapse(seed=1)
+        ca1_compiled = cs.compile(ca1)
+        t_end = 5e-3 * max(scale, 0.2)
+        base = {}
+        for threads in range(1, len(cores) + 1):
+            best = None
+            for _ in range(REPEATS):
+                sim = cs.Simulation(compiled, threads=threads)
+                sim.advance(1)
+                t0 = time.perf_counter()
+                sim.advance(steps)
+                sec = time.perf_counter() - t0
+                best = sec if best is None else min(best, sec)
+            base.setdefault("cleft", best)
+            out.append({"name": f"threads_cleft_1e6_t{threads}", "threads": threads, "n_molecules": n,
+                        "steps": steps, "seconds": best, "molecule_steps_per_s": n * steps / best,
+                        "speedup": base["cleft"] / best})
+            best = None
+            for k in range(REPEATS):
+                sim = cs.Simulation(ca1_compiled, seed=cs.trial_seed(1, k), threads=threads)
+                t0 = time.perf_counter()
+                sim.run(t_end)
+                sec = time.perf_counter() - t0
+                best = sec if best is None else min(best, sec)
+            base.setdefault("ca1", best)
+            out.append({"name": f"threads_ca1_trial_t{threads}", "threads": threads, "t_end": t_end,
+                        "seconds_per_trial": best, "speedup": base["ca1"] / best})
+    finally:
+        os.sched_setaffinity(0, pinned)
+    return out
+
+
 BENCHMARKS = {
     "free_diffusion": bench_free,
     "cleft_reflecting": bench_cleft_reflecting,
@@ -505,6 +550,7 @@ BENCHMARKS = {
     "ensemble": bench_ensemble,
     "presets": bench_presets,
     "rat_nmj": bench_rat_nmj,
+    "threads": bench_threads,
 }
 
 

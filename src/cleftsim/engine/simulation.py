@@ -85,6 +85,7 @@ class Simulation:
         #: Events of every reaction since t = 0.
         self.events = np.zeros(max(len(model.reactions), 1), dtype=np.int64)
         self.membrane = None
+        self._surface_counts = None              # (step, counts per region and state), see _surface_table
         if compiled.membrane is not None:
             pos, tri, state, orient, tile = place_molecules(model, self.rng)
             self.membrane = Membrane(compiled.membrane, pos, tri, state, orient, tile,
@@ -306,12 +307,22 @@ class Simulation:
         """Surface molecules in any of ``states`` (SurfaceSpecies), on ``regions`` (None: all)."""
         if self.membrane is None:
             return 0
-        state, tri = self.membrane.arrays("state", "tri")
-        live = state >= 0
-        if regions is not None:
-            live &= np.isin(self.compiled.tri_region[tri], [r.index for r in regions])
-        per_state = np.bincount(state[live], minlength=len(self.model.surface_species))
-        return int(per_state[[m.index for m in states]].sum())
+        table = self._surface_table()
+        rows = table if regions is None else table[[r.index for r in regions]]
+        return int(rows[:, [m.index for m in states]].sum())
+
+    def _surface_table(self) -> np.ndarray:
+        """(regions, states) counts of the surface molecules now: one pass over them per step
+        observed, however many surface observables read it."""
+        if self._surface_counts is None or self._surface_counts[0] != self.step_index:
+            state, tri = self.membrane.arrays("state", "tri")
+            live = state >= 0
+            n_states = len(self.model.surface_species)
+            n_regions = self.compiled.rules.shape[0]
+            keys = self.compiled.tri_region[tri[live]].astype(np.int64) * n_states + state[live]
+            table = np.bincount(keys, minlength=n_regions * n_states).reshape(n_regions, n_states)
+            self._surface_counts = (self.step_index, table)
+        return self._surface_counts[1]
 
     def surface_molecules(self, what: Any) -> dict[str, np.ndarray]:
         """Surface molecules of a surface species or state set now: positions (n, 3) µm, global
