@@ -4,7 +4,7 @@ and the Brownian-bridge test, transparent crossings, periodic wraps, binding to 
 transporters, mobile surface molecules, released products under the geminate test, first-order
 and pair reactions, productions), and on every executor of an ensemble. Each model holds
 thousands of molecules, so the parallel phase really runs on the threads asked for (it needs
-512 molecules per thread), and the speculation succeeds for most of them (serial_steps)."""
+1024 molecules per thread), and the speculation succeeds for most of them (serial_steps)."""
 import multiprocessing
 
 import numpy as np
@@ -52,7 +52,7 @@ def mobile_receptors():
     m.add_surface_species("RL", D="0.05 um^2/s")
     m.add_reaction("L + R <-> RL", ("2e7 /M/s", "5e4 /s"))
     m.place("R", region=box.region("bottom"), n=800)
-    m.release(lig, n=4000, inside=box)
+    m.release(lig, n=4500, inside=box)
     m.count(lig)
     m.count("RL")
     return m, "100 us"
@@ -63,7 +63,7 @@ def periodic():
     m = cs.Model(dt="1 us", seed=8, periodic_box=(0.4, 0.4, 0.4), box_center=(0, 0, 0))
     m.add_geometry(cs.geometry.icosphere(0.08, 2), "ball")
     a = m.add_species("A", D="1 um^2/ms")
-    m.release(a, n=3000, at=(0.15, 0.15, 0.15))
+    m.release(a, n=4500, at=(0.15, 0.15, 0.15))
     m.count(a)
     return m, "60 us"
 

@@ -59,7 +59,7 @@ cdef enum:
 
 # Molecules per chunk of the parallel phase, and the fewest per thread worth a parallel phase.
 cdef Py_ssize_t CHUNK = 256
-cdef Py_ssize_t MIN_PER_THREAD = 512
+cdef Py_ssize_t MIN_PER_THREAD = 1024
 # The process whose threads have run (-1: none yet). OpenMP cannot start threads in a process
 # forked from one whose threads have run (it would hang), so such a child moves its molecules on
 # one thread: the same numbers, at the speed of one core.
