@@ -62,11 +62,14 @@ cdef class Scene:
     cdef int near_n[3]
     cdef double slab_inv_cell[3]         # the slab map's own, finer grid (same origin)
     cdef int slab_n[3]
-    cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
-    cdef const double* slab_bounds       # (C, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
-    cdef const int* slab_region          # (C, 2) regions of the two planes (a, then b)
-    cdef const signed char* slab_sign    # (C, 2) sign of each plane's normal along the slab axis
-    cdef const double* slab_safe         # (C, 6) lo, hi corners of the cell's safe box
+    cdef int slab_shift[3]               # its cells per tracing cell: 1 << slab_shift[k] along axis k
+    cdef const int* slab_block           # (C,) per tracing cell: its block of slab_index, -1 if none
+    cdef const int* slab_index           # per block, its fine cells (C order): slab cell, -1 if none
+    cdef const signed char* slab_axis    # (S,) per slab cell: the axis of its two planes
+    cdef const double* slab_bounds       # (S, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
+    cdef const int* slab_region          # (S, 2) regions of the two planes (a, then b)
+    cdef const signed char* slab_sign    # (S, 2) sign of each plane's normal along the slab axis
+    cdef const double* slab_safe         # (S, 6) lo, hi corners of the cell's safe box
     cdef bint has_slabs
     cdef long long* stamp
     cdef long long ray_id

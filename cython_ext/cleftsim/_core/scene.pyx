@@ -144,6 +144,8 @@ cdef class Scene:
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
         cdef double[::1] near_dc = arrays["near_dc"]
+        cdef int[::1] slab_block = arrays["slab_block"]
+        cdef int[::1] slab_index = arrays["slab_index"]
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
         cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
         cdef int[:, ::1] slab_region = arrays["slab_region"]
@@ -171,6 +173,8 @@ cdef class Scene:
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
         self.near_dc = &near_dc[0]
+        self.slab_block = &slab_block[0]
+        self.slab_index = &slab_index[0]
         self.slab_axis = &slab_axis[0]
         self.slab_bounds = &slab_bounds[0, 0]
         self.slab_region = &slab_region[0, 0]
@@ -194,6 +198,7 @@ cdef class Scene:
             self.near_inv_cell[k] = 1.0 / self.near_cell[k]
             self.near_n[k] = arrays["near_grid_n"][k]
             self.slab_n[k] = arrays["slab_grid_n"][k]
+            self.slab_shift[k] = arrays["slab_shift"][k]
             self.periodic[k] = arrays["periodic"][k]
             self.periodic_any = self.periodic_any or self.periodic[k]
             self.box_lo[k] = arrays["box_lo"][k]
@@ -207,19 +212,27 @@ cdef class Scene:
         straight path with the normal coordinate folded back into the gap (the method of images),
         so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
         block of cells around it that hold the same two planes and nothing else). Both planes
-        must reflect the species (they may also carry reactive surface molecules).
+        must reflect the species (they may also carry reactive surface molecules). The slab cells
+        are found through the tracing cell that holds p (slab_block) and p's fine cell in it;
+        the returned index numbers the slab cells (slab_axis, slab_bounds, ...).
         """
-        cdef int k, ax, i, c = 0
+        cdef int k, ax, i, b, c, parent = 0, sub = 0, bits = 0
         cdef double e
         cdef const double* box
         for k in range(3):
             i = ifloor((p[k] - self.lo[k]) * self.slab_inv_cell[k])
             if i < 0 or i >= self.slab_n[k]:
                 return -1
-            c = c * self.slab_n[k] + i
-        ax = self.slab_axis[c]
-        if ax < 0:
+            parent = parent * self.ncell[k] + (i >> self.slab_shift[k])
+            sub = (sub << self.slab_shift[k]) | (i & ((1 << self.slab_shift[k]) - 1))
+            bits += self.slab_shift[k]
+        b = self.slab_block[parent]
+        if b < 0:
             return -1
+        c = self.slab_index[(<long long>b << bits) + sub]
+        if c < 0:
+            return -1
+        ax = self.slab_axis[c]
         if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_MASK) != RULE_REFLECT
                 or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_MASK) != RULE_REFLECT):
             return -1

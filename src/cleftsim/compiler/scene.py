@@ -9,6 +9,12 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - Uniform grid over the geometry's bounding box: ``cell_start`` (C+1) indexes groups; a group is
   one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
   ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
+- ``slab_*``: the slab map (Scene.slab_cell), cells of a grid up to SLAB_REFINE times finer than
+  the tracing grid that hold exactly two full, parallel, axis-aligned planes. It is sparse: only
+  the tracing cells that hold two or more planes across one axis are refined; ``slab_block``
+  (C,) gives each tracing cell's block of ``slab_index`` (-1: none), which numbers its fine cells'
+  slab cells (-1: not one) in the per-slab-cell arrays ``slab_axis``, ``slab_bounds``,
+  ``slab_region``, ``slab_sign`` and ``slab_safe``.
 - ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide)
   listing for each cell the absorbing triangles within that radius of it, sorted by their
   distance from the cell centre.
@@ -79,18 +85,28 @@ def _starts(keys: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))]).astype(np.int64)
 
 
-def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps) -> dict:
-    """Grid arrays: for every cell, its triangles grouped by plane (see the module docstring)."""
-    n_cells = int(np.prod(ncell.astype(np.int64)))
-    tv = np.ascontiguousarray(tv)
+def _groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps, subset=None, cells_kept=None) -> dict:
+    """The plane groups of a grid (see the module docstring), ordered by cell: ``group_cell``
+    (flat cell index of each group) and the arrays of the module docstring but ``cell_start``.
+
+    ``subset``: only these triangles; ``cells_kept``: a test of flat cell indices, only the
+    cells it passes (the slab map builds the groups of a few cells of a finer grid).
+    """
+    tv = np.ascontiguousarray(tv if subset is None else tv[subset])
+    sub_plane = np.ascontiguousarray(tri_plane if subset is None else tri_plane[subset])
     cell_size = np.ascontiguousarray(cell_size, dtype=np.float64)
     ncell = np.ascontiguousarray(ncell, dtype=np.int32)
-    cells, tris = _scene.cell_pairs(tv, lo, cell_size, ncell, planes, tri_plane, 10 * space_eps)
+    cells, tris = _scene.cell_pairs(tv, lo, cell_size, ncell, planes, sub_plane, 10 * space_eps)
+    if cells_kept is not None:
+        keep = cells_kept(cells)
+        cells, tris = cells[keep], tris[keep]
     # Drop pairs where only the bounding boxes overlap; inside each group put the triangles
     # with the most area in the cell first, so the barycentric search usually ends early.
     area, padded_area = _scene.pair_areas(tv, cells, tris, lo, cell_size, ncell, 10 * space_eps)
     keep = padded_area > 0.0
     cells, tris, area = cells[keep], tris[keep], area[keep]
+    if subset is not None:
+        tris = subset[tris].astype(np.int32)
     order = np.lexsort((-area, tri_plane[tris], cells))
     cells, tris, area = cells[order], tris[order], area[order]
     pl = tri_plane[tris]
@@ -98,12 +114,13 @@ def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_
     new_group[1:] = (cells[1:] != cells[:-1]) | (pl[1:] != pl[:-1])
     starts = np.flatnonzero(new_group)
     group_plane = np.ascontiguousarray(pl[starts], dtype=np.int32)
+    group_cell = np.ascontiguousarray(cells[starts])
     group_start = np.append(starts, len(cells)).astype(np.int64)
     group_tris = np.ascontiguousarray(tris, dtype=np.int32)
-    group_full = _scene.full_groups(tri_region, planes, group_plane, np.ascontiguousarray(cells[starts]),
+    group_full = _scene.full_groups(tri_region, planes, group_plane, group_cell,
                                     group_start, group_tris, area, lo, cell_size, ncell, 1e-9)
     return {
-        "cell_start": _starts(cells[starts], n_cells),
+        "group_cell": group_cell,
         "group_coef": np.ascontiguousarray(planes[group_plane]),
         "group_start": group_start,
         "group_tris": group_tris,
@@ -111,23 +128,13 @@ def _cell_groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_
     }
 
 
-def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarray, cell: np.ndarray,
-           space_eps: float):
-    """Slab cells for Scene.slab_move: cells that hold exactly two full, parallel, axis-aligned
-    planes. For each, the safe box: the largest block of cells centred on it (in the two other
-    axes) whose cells are all slab cells of the same two planes; a step that ends inside it
-    can only meet those planes."""
-    from scipy import ndimage
-
-    n_cells = int(np.prod(ncell.astype(np.int64)))
-    axis = np.full(n_cells, -1, dtype=np.int8)
-    bounds = np.zeros((n_cells, 3))
-    region = np.zeros((n_cells, 2), dtype=np.int32)
-    sign = np.zeros((n_cells, 2), dtype=np.int8)
-    safe = np.zeros((n_cells, 6))
-    cell_start, full, coef = arrays["cell_start"], arrays["group_full"], arrays["group_coef"]
-    cells = np.flatnonzero(np.diff(cell_start) == 2)
-    g0 = cell_start[cells]
+def _two_planes(g: dict, space_eps: float) -> tuple:
+    """The cells of a grid (groups ``g`` from :func:`_groups`) that hold exactly two full,
+    parallel, axis-aligned planes more than 1e3 space_eps apart: (cells, axis, coordinates x0
+    and x1 of the first and second group's plane on that axis, first group, second group)."""
+    gc, full, coef = g["group_cell"], g["group_full"], g["group_coef"]
+    first = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]) if len(gc) else np.zeros(0, np.int64)
+    g0 = first[np.diff(np.r_[first, len(gc)]) == 2]
     g1 = g0 + 1
     ok = (full[g0] == 1) & (full[g1] == 1)
     ax0 = np.argmax(np.abs(coef[g0, :3]), axis=1)
@@ -137,38 +144,105 @@ def _slabs(arrays: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarr
     x0 = coef[g0, 3] / coef[g0, ax0]
     x1 = coef[g1, 3] / coef[g1, ax1]
     ok &= np.abs(x0 - x1) > 1e3 * space_eps
-    cells, g0, g1, ax0, x0, x1 = (v[ok] for v in (cells, g0, g1, ax0, x0, x1))
-    if len(cells) == 0:
-        return axis, bounds, region, sign, safe
-    axis[cells] = ax0
-    bounds[cells] = np.column_stack([np.minimum(x0, x1), np.maximum(x0, x1), 1.0 / np.abs(x1 - x0)])
+    return tuple(v[ok] for v in (gc[g0], ax0, x0, x1, g0, g1))
+
+
+def _slab_candidates(g: dict, n_cells: int) -> np.ndarray:
+    """(C,) bool: the cells of the tracing grid (groups ``g``) that hold two or more
+    axis-aligned planes across one axis; only their parts can be slab cells."""
+    coef = g["group_coef"]
+    ax = np.argmax(np.abs(coef[:, :3]), axis=1)
+    aligned = np.abs(np.abs(coef[np.arange(len(coef)), ax]) - 1.0) < 1e-12
+    keys, count = np.unique(g["group_cell"][aligned] * 3 + ax[aligned], return_counts=True)
+    out = np.zeros(n_cells, dtype=bool)
+    out[keys[count >= 2] // 3] = True
+    return out
+
+
+def _slabs(g: dict, tri_region: np.ndarray, ncell: np.ndarray, lo: np.ndarray, cell: np.ndarray,
+           space_eps: float):
+    """Slab cells for Scene.slab_cell, of a grid whose groups are ``g``: cells that hold
+    exactly two full, parallel, axis-aligned planes. For each, the safe box: the largest block
+    of cells centred on it (in the two other axes) whose cells are all slab cells of the same
+    two planes; a step that ends inside it can only meet those planes. Returns the slab cells
+    (flat indices, ascending) and, per cell, axis, bounds, region, sign and safe box."""
+    from scipy import ndimage
+
+    cells, axis, x0, x1, g0, g1 = _two_planes(g, space_eps)
+    bounds = np.column_stack([np.minimum(x0, x1), np.maximum(x0, x1), 1.0 / np.abs(x1 - x0)])
     swap = x1 < x0                            # order the two planes by coordinate: a < b
     ga, gb = np.where(swap, g1, g0), np.where(swap, g0, g1)
-    first = arrays["group_tris"][arrays["group_start"][np.column_stack([ga, gb])]]
-    region[cells] = tri_region[first]
-    sign[cells] = np.sign(np.column_stack([coef[ga, ax0], coef[gb, ax0]])).astype(np.int8)
+    coef = g["group_coef"]
+    region = tri_region[g["group_tris"][g["group_start"][np.column_stack([ga, gb])]]].reshape(-1, 2)
+    sign = np.sign(np.column_stack([coef[ga, axis], coef[gb, axis]])).astype(np.int8).reshape(-1, 2)
     # label slab cells by their plane pair; chessboard distance to the nearest other cell
-    key = np.column_stack([axis[cells], bounds[cells, :2], region[cells]])
-    _, label = np.unique(key, axis=0, return_inverse=True)
-    labels = np.full(n_cells, -1)
-    labels[cells] = label.reshape(-1)
-    grid = labels.reshape(tuple(ncell))
-    idx = np.array(np.unravel_index(cells, tuple(ncell))).T
+    _, label = np.unique(np.column_stack([axis, bounds[:, :2], region]), axis=0, return_inverse=True)
+    label = label.reshape(-1)
+    idx = np.array(np.unravel_index(cells, tuple(ncell))).T.reshape(-1, 3)
     radius = np.zeros(len(cells), dtype=np.int64)
     for lab in np.unique(label):
-        mine = labels[cells] == lab
-        ax = int(axis[cells[mine][0]])
-        mask = np.pad(grid == lab, 1)
+        mine = label == lab
+        ax = int(axis[mine][0])
+        # the label's cells in their bounding block, padded by one free cell on every side
+        corner = idx[mine].min(axis=0) - 1
+        block = np.zeros(idx[mine].max(axis=0) - corner + 2, dtype=bool)
+        block[tuple((idx[mine] - corner).T)] = True
         footprint = np.ones((3, 3, 3), dtype=bool)
         sl = [slice(None)] * 3
         sl[ax] = [0, 2]
         footprint[tuple(sl)] = False          # grow only across the tangential axes
-        dist = ndimage.distance_transform_cdt(mask, metric=footprint)[1:-1, 1:-1, 1:-1]
-        radius[mine] = dist[tuple(idx[mine].T)] - 1
+        dist = ndimage.distance_transform_cdt(block, metric=footprint)
+        radius[mine] = dist[tuple((idx[mine] - corner).T)] - 1
     safe_lo = lo + (idx - radius[:, None]) * cell
     safe_hi = lo + (idx + radius[:, None] + 1) * cell
-    safe[cells] = np.column_stack([safe_lo, safe_hi])
-    return axis, bounds, region, sign, safe
+    return cells, axis.astype(np.int8), bounds, region.astype(np.int32), sign, np.column_stack([safe_lo, safe_hi])
+
+
+def _slab_map(tv, planes, tri_plane, tri_region, g: dict, lo, cell_size, ncell, space_eps) -> dict:
+    """The slab map's arrays (see Scene.slab_cell) for the tracing grid (lo, cell_size, ncell)
+    whose groups are ``g``.
+
+    The map's grid is SLAB_REFINE times finer than the tracing grid across the slabs, never
+    along their normal (that would split the two planes of a slab into different cells). Its
+    slab cells lie in the tracing cells that hold two or more planes across one axis, so only
+    those are refined; each such cell that has slab cells gets a block of SLAB_REFINE² or ³
+    entries (``slab_block`` -> ``slab_index``) numbering its slab cells in the compact
+    per-slab-cell arrays.
+    """
+    n_cells = int(np.prod(ncell.astype(np.int64)))
+    coarse = _two_planes(g, space_eps)[1]
+    shift = np.where(np.isin(np.arange(3), coarse), 0, SLAB_REFINE.bit_length() - 1).astype(np.int32)
+    slab_cell, slab_n = cell_size / (1 << shift), (ncell << shift).astype(np.int32)
+    out = {"slab_grid_cell": tuple(slab_cell), "slab_grid_n": tuple(int(v) for v in slab_n),
+           "slab_shift": tuple(int(v) for v in shift)}
+    candidate = _slab_candidates(g, n_cells)
+    parent = lambda fine: np.ravel_multi_index(
+        tuple(np.array(np.unravel_index(fine, tuple(slab_n))) >> shift[:, None]), tuple(ncell))
+    found = None
+    if candidate.any():
+        in_candidate = np.repeat(candidate[g["group_cell"]], np.diff(g["group_start"]))
+        subset = np.unique(g["group_tris"][in_candidate]).astype(np.int64)
+        fine = _groups(tv, planes, tri_plane, tri_region, lo, slab_cell, slab_n, space_eps, subset,
+                       lambda cells: candidate[parent(cells)])
+        found = _slabs(fine, tri_region, slab_n, lo, slab_cell, space_eps)
+    if found is None or len(found[0]) == 0:
+        out.update(slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
+                   slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
+                   slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32),
+                   slab_index=np.full(1, -1, np.int32))
+        return out
+    cells = found[0]
+    idx = np.array(np.unravel_index(cells, tuple(slab_n)))
+    sub = np.ravel_multi_index(tuple(idx & ((1 << shift[:, None]) - 1)), tuple(1 << shift))
+    owners, block = np.unique(parent(cells), return_inverse=True)
+    slab_block = np.full(n_cells, -1, np.int32)
+    slab_block[owners] = np.arange(len(owners), dtype=np.int32)
+    slab_index = np.full(len(owners) << int(shift.sum()), -1, np.int32)
+    slab_index[(block.reshape(-1) << int(shift.sum())) + sub] = np.arange(len(cells), dtype=np.int32)
+    out.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
+                   (np.ascontiguousarray(a) for a in found[1:])))
+    out.update(slab_block=slab_block, slab_index=slab_index)
+    return out
 
 
 def build_scene(meshes: list, region_offsets: list[int], rules: np.ndarray, rcut: np.ndarray,
@@ -220,8 +294,8 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
             slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
-            slab_safe=np.zeros((1, 6)),
-            slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1),
+            slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32), slab_index=np.full(1, -1, np.int32),
+            slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1), slab_shift=(0, 0, 0),
         )
         return arrays
 
@@ -254,16 +328,10 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         grid_cell=tuple(cell_size),
         grid_n=tuple(int(v) for v in ncell),
     )
-    arrays.update(_cell_groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps))
-    # The slab map is finer than the tracing grid across the slabs, never along their normal
-    # (that would split the two planes of a slab into different cells).
-    coarse_axes = _slabs(arrays, arrays["tri_region"], ncell, lo, cell_size, space_eps)[0]
-    refine = np.where(np.isin(np.arange(3), coarse_axes), 1, SLAB_REFINE)
-    slab_cell, slab_n = cell_size / refine, (ncell * refine).astype(np.int32)
-    fine = _cell_groups(tv, planes, tri_plane, arrays["tri_region"], lo, slab_cell, slab_n, space_eps)
-    arrays.update(slab_grid_cell=tuple(slab_cell), slab_grid_n=tuple(int(v) for v in slab_n))
-    arrays.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
-                      _slabs(fine, arrays["tri_region"], slab_n, lo, slab_cell, space_eps)))
+    g = _groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps)
+    arrays["cell_start"] = _starts(g["group_cell"], int(np.prod(ncell.astype(np.int64))))
+    arrays.update((k, v) for k, v in g.items() if k != "group_cell")
+    arrays.update(_slab_map(tv, planes, tri_plane, arrays["tri_region"], g, lo, cell_size, ncell, space_eps))
     sc = _scene.Scene(arrays)
     absorbing = ((rules & RULE_MASK) == ABSORB) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
