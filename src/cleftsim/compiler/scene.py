@@ -46,18 +46,23 @@ _DIRECTIONS = np.ascontiguousarray(_DIRECTIONS)
 
 
 def _planes(normals: np.ndarray, offsets: np.ndarray, objects: np.ndarray, scale: float):
-    """Group coplanar, equally oriented triangles of the same object (to 1e-12 relative)."""
+    """Group coplanar, equally oriented triangles of the same object (to 1e-12 relative).
+
+    Planes are numbered in the lexicographic order of (object, rounded normal, rounded offset)
+    and take the normal and offset of their first triangle."""
     q = 1e12
-    keys = np.column_stack(
-        [
-            objects.astype(np.int64),
-            np.round(normals * q).astype(np.int64),
-            np.round(offsets / scale * q).astype(np.int64),
-        ]
-    )
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    planes = np.column_stack([normals[first], offsets[first]])
-    return np.ascontiguousarray(planes), inverse.reshape(-1).astype(np.int32)
+    keys = (objects.astype(np.int64), *np.round(normals.T * q).astype(np.int64),
+            np.round(offsets / scale * q).astype(np.int64))
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[0] = True
+    for k in keys:
+        ks = k[order]
+        new[1:] |= ks[1:] != ks[:-1]
+    first = order[new]
+    tri_plane = np.empty(len(order), dtype=np.int32)
+    tri_plane[order] = np.cumsum(new) - 1
+    return np.ascontiguousarray(np.column_stack([normals[first], offsets[first]])), tri_plane
 
 
 def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
