@@ -2,6 +2,7 @@
 # per-(region, species) surface rules, and the lists used by the Brownian-bridge test.
 
 from cleftsim._core.triangle cimport TRI_STRIDE
+from cleftsim._core.tree cimport Tree
 
 # Surface-rule codes of Scene.rules (also module attributes of cleftsim._core.scene): one of the
 # three rules, plus the reactive flag.
@@ -54,9 +55,12 @@ cdef class Scene:
     cdef const long long* group_start
     cdef const int* group_tris
     cdef const signed char* group_full
+    cdef const double* near_min         # (N,) per absorber-grid cell: distance from its centre to the nearest absorber
     cdef const long long* near_start
     cdef const int* near_tris
     cdef const double* near_dc
+    cdef Tree tree                       # the absorbing triangles (the cells without a list search it)
+    cdef const signed char* absorbs      # (S, R) 1 where the region absorbs the species
     cdef double near_cell[3]             # the absorber grid (same origin as the tracing grid)
     cdef double near_inv_cell[3]
     cdef int near_n[3]

@@ -8,15 +8,16 @@ Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycent
 through a shared edge or vertex always hits at least one of the triangles meeting there.
 
 This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas,
-full_groups and near_pairs are re-exported here for cleftsim.compiler.scene).
+full_groups, absorber_tree, touched_cells and absorber_lists are re-exported here for
+cleftsim.compiler.scene).
 """
 import numpy as np
-from cleftsim._core.grid import cell_pairs, pair_areas, full_groups
+from cleftsim._core.grid import cell_pairs, pair_areas, full_groups, absorber_tree, touched_cells, absorber_lists
 from libc.math cimport fabs, sqrt, INFINITY
 
 from cleftsim._core.vec cimport dot3, ifloor
 from cleftsim._core.triangle cimport barycentric, dist2_point_triangle
-from cleftsim._core.grid cimport near_cells
+from cleftsim._core.tree cimport tree_nearest
 
 
 cdef enum:
@@ -141,9 +142,16 @@ cdef class Scene:
         cdef long long[::1] group_start = arrays["group_start"]
         cdef int[::1] group_tris = arrays["group_tris"]
         cdef signed char[::1] group_full = arrays["group_full"]
+        cdef double[::1] near_min = arrays["near_min"]
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
         cdef double[::1] near_dc = arrays["near_dc"]
+        cdef double[:, ::1] tree_box = arrays["tree_box"]
+        cdef int[:, ::1] tree_child = arrays["tree_child"]
+        cdef double[:, ::1] tree_rec = arrays["tree_rec"]
+        cdef int[::1] tree_tris = arrays["tree_tris"]
+        cdef int[::1] tree_region = arrays["tree_region"]
+        cdef signed char[:, ::1] absorbs
         cdef int[::1] slab_block = arrays["slab_block"]
         cdef int[::1] slab_index = arrays["slab_index"]
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
@@ -158,7 +166,9 @@ cdef class Scene:
         self.n_species = rules.shape[1]
         stamp_arr = np.full(max(self.n_tri, 1), -1, dtype=np.int64)
         stamp = stamp_arr
-        self._keep = list(arrays.values()) + [stamp_arr]
+        absorbs_arr = np.ascontiguousarray((np.asarray(rules).T & RULE_MASK) == RULE_ABSORB, dtype=np.int8)
+        absorbs = absorbs_arr
+        self._keep = list(arrays.values()) + [stamp_arr, absorbs_arr]
         self.planes = &planes[0, 0]
         self.tri = &tri[0, 0]
         self.tri_plane = &tri_plane[0]
@@ -170,9 +180,16 @@ cdef class Scene:
         self.group_start = &group_start[0]
         self.group_tris = &group_tris[0]
         self.group_full = &group_full[0]
+        self.near_min = &near_min[0]
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
         self.near_dc = &near_dc[0]
+        self.tree.box = &tree_box[0, 0]
+        self.tree.child = &tree_child[0, 0]
+        self.tree.rec = &tree_rec[0, 0]
+        self.tree.tris = &tree_tris[0]
+        self.tree.region = &tree_region[0]
+        self.absorbs = &absorbs[0, 0]
         self.slab_block = &slab_block[0]
         self.slab_index = &slab_index[0]
         self.slab_axis = &slab_axis[0]
@@ -414,9 +431,9 @@ cdef class Scene:
         """A lower bound of the distance from p to any absorbing triangle (rcut if none is near)."""
         cdef double r
         cdef int c = self.near_cell_of(p, &r)
-        if c < 0 or self.near_start[c] == self.near_start[c + 1]:
+        if c < 0 or self.near_min[c] == INFINITY:
             return rcut
-        r = self.near_dc[self.near_start[c]] - r
+        r = self.near_min[c] - r
         return r if r > 0.0 else 0.0
 
     cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil:
@@ -424,16 +441,26 @@ cdef class Scene:
 
         Each absorber-grid cell lists its candidates sorted by their distance from the cell
         centre, dc; dc - |p - centre| bounds the distance from p, so the search stops as soon as
-        that bound exceeds the best distance found.
+        that bound exceeds the best distance found. A cell within reach of absorbers but
+        without a list (too many candidates) searches the tree of absorbers instead, with the
+        same order among triangles at the same distance (the one with lower dc, then index).
         """
         cdef double r_pc, best2 = rcut * rcut, d2, lb, sp
         cdef int c = self.near_cell_of(p, &r_pc)
         cdef long long k
         cdef int j, best = -1
         cdef const double* plane
+        cdef double centre[3]
         dist[0] = rcut
         if c < 0:
             return -1
+        if self.near_start[c] == self.near_start[c + 1]:
+            if self.near_min[c] == INFINITY:
+                return -1
+            centre[0] = self.lo[0] + (c // (self.near_n[1] * self.near_n[2]) + 0.5) * self.near_cell[0]
+            centre[1] = self.lo[1] + ((c // self.near_n[2]) % self.near_n[1] + 0.5) * self.near_cell[1]
+            centre[2] = self.lo[2] + (c % self.near_n[2] + 0.5) * self.near_cell[2]
+            best = tree_nearest(&self.tree, p, self.absorbs + species * self.n_regions, centre, &best2)
         for k in range(self.near_start[c], self.near_start[c + 1]):
             lb = self.near_dc[k] - r_pc
             if lb > 0.0 and lb * lb >= best2:
@@ -555,11 +582,3 @@ def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions
             if amb:
                 unresolved += 1
     return out, unresolved
-
-
-# -- build-time grid preparation: grid.pyx, under the names cleftsim.compiler.scene uses -----------------
-def near_pairs(Scene sc, int[::1] candidates, double margin, double[::1] lo, double[::1] cell, int[::1] ncell):
-    """(cell, triangle, dc) for every cell of the absorber grid (lo, cell, ncell) that has a point
-    within `margin` of a candidate triangle; dc is the distance from the cell centre to the
-    triangle (a cell qualifies when dc minus its half-diagonal is at most margin)."""
-    return near_cells(sc.tri, sc.planes, sc.tri_plane, candidates, margin, lo, cell, ncell)

@@ -15,9 +15,14 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
   (C,) gives each tracing cell's block of ``slab_index`` (-1: none), which numbers its fine cells'
   slab cells (-1: not one) in the per-slab-cell arrays ``slab_axis``, ``slab_bounds``,
   ``slab_region``, ``slab_sign`` and ``slab_safe``.
-- ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide)
-  listing for each cell the absorbing triangles within that radius of it, sorted by their
-  distance from the cell centre.
+- ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide):
+  ``near_min`` (N,), the distance from each cell's centre to the nearest absorbing triangle
+  (inf beyond the radius), and for each cell (CSR ``near_start``, ``near_tris``, ``near_dc``) the
+  absorbing triangles that can be the nearest to one of its points, sorted by their distance
+  from the cell centre; a cell that would need more than NEAR_LIST has none and searches
+  ``tree_*`` (``tree_box``, ``tree_child``; per entry ``tree_rec``, ``tree_tris``,
+  ``tree_region``), a bounding-volume hierarchy over the absorbing triangles (cleftsim._core.tree),
+  which keeps its own copy of their records and planes, leaf after leaf.
 - ``rules`` (R, S) int8: 0 reflect, 1 absorb, 2 transparent; +4 when surface molecules there may react.
 """
 from __future__ import annotations
@@ -37,6 +42,10 @@ CELL_PER_EDGE = 0.75
 CELLS_PER_TRIANGLE = 8
 #: Absorber-grid cells per Brownian-bridge search radius (finer: tighter bounds, longer lists).
 NEAR_CELLS_PER_RADIUS = 4
+#: Longest list of an absorber-grid cell; a cell that would need more searches the absorbers' tree.
+NEAR_LIST = 48
+#: Most triangles in a leaf of the absorbers' tree.
+TREE_LEAF = 4
 #: The slab map (see Scene.slab_move) uses cells this many times finer than the tracing grid.
 SLAB_REFINE = 4
 #: Directions for point-in-object rays (fixed, generic: no axis alignment).
@@ -293,8 +302,10 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
             tri_plane=np.zeros(1, np.int32), tri_region=np.zeros(1, np.int32),
             tri_object=np.zeros(1, np.int32), cell_start=np.zeros(2, np.int64),
             group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
-            group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_start=np.zeros(2, np.int64),
-            near_tris=np.zeros(1, np.int32), near_dc=np.zeros(1),
+            group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_min=np.full(1, np.inf),
+            near_start=np.zeros(2, np.int64), near_tris=np.zeros(1, np.int32), near_dc=np.zeros(1),
+            tree_box=np.zeros((1, 6)), tree_child=np.zeros((1, 2), np.int32), tree_rec=np.zeros((1, 17)),
+            tree_tris=np.zeros(1, np.int32), tree_region=np.zeros(1, np.int32),
             near_grid_cell=(1.0, 1.0, 1.0), near_grid_n=(1, 1, 1),
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
@@ -324,9 +335,15 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         tri_plane=tri_plane,
         tri_region=np.ascontiguousarray(tri_region, dtype=np.int32),
         tri_object=np.ascontiguousarray(tri_object, dtype=np.int32),
+        near_min=np.full(1, np.inf),
         near_start=np.zeros(2, np.int64),
         near_tris=np.zeros(1, np.int32),
         near_dc=np.zeros(1),
+        tree_box=np.zeros((1, 6)),
+        tree_child=np.zeros((1, 2), np.int32),
+        tree_rec=np.zeros((1, 17)),
+        tree_tris=np.zeros(1, np.int32),
+        tree_region=np.zeros(1, np.int32),
         near_grid_cell=(1.0, 1.0, 1.0),
         near_grid_n=(1, 1, 1),
         grid_lo=tuple(lo),
@@ -337,26 +354,50 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
     arrays["cell_start"] = _starts(g["group_cell"], int(np.prod(ncell.astype(np.int64))))
     arrays.update((k, v) for k, v in g.items() if k != "group_cell")
     arrays.update(_slab_map(tv, planes, tri_plane, arrays["tri_region"], g, lo, cell_size, ncell, space_eps))
-    sc = _scene.Scene(arrays)
     absorbing = ((rules & RULE_MASK) == ABSORB) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
     if len(candidates) == 0:
         return arrays
-    # the absorber grid: cells a fraction of the search radius wide
-    margin = float(rcut.max())
-    near_cell, near_n = _cells(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
-                                     margin / NEAR_CELLS_PER_RADIUS)
-    ncells, ntris, ndc = _scene.near_pairs(sc, candidates, margin, lo, near_cell, near_n)
-    order = np.lexsort((ndc, ncells))
-    n_near = int(np.prod(near_n.astype(np.int64)))
-    arrays.update(
-        near_start=_starts(ncells[order], n_near),
-        near_tris=np.ascontiguousarray(ntris[order]) if len(order) else np.zeros(1, np.int32),
-        near_dc=np.ascontiguousarray(ndc[order]) if len(order) else np.zeros(1),
-        near_grid_cell=tuple(near_cell),
-        near_grid_n=tuple(int(v) for v in near_n),
-    )
+    arrays.update(_absorbers(arrays, candidates, absorbing, float(rcut.max()), lo))
     return arrays
+
+
+def _absorbers(arrays: dict, candidates: np.ndarray, absorbing: np.ndarray, margin: float, lo: np.ndarray) -> dict:
+    """The absorber grid (see the module docstring) of the ``candidates`` (triangles that absorb
+    a species of Brownian-bridge search radius ``margin`` or less, µm; ``absorbing``: (regions,
+    species) where they do)."""
+    from scipy import ndimage
+
+    tri = arrays["tri"]
+    tree_box, tree_child, tree_tris = _scene.absorber_tree(tri, candidates, TREE_LEAF)
+    tree = {"tree_box": tree_box, "tree_child": tree_child, "tree_tris": tree_tris,
+            "tree_rec": np.ascontiguousarray(np.hstack([tri[tree_tris], arrays["planes"][arrays["tri_plane"][tree_tris]]])),
+            "tree_region": np.ascontiguousarray(arrays["tri_region"][tree_tris])}
+    # cells a fraction of the search radius wide, over the tracing grid
+    near_cell, near_n = _cells(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
+                               margin / NEAR_CELLS_PER_RADIUS)
+    # the cells whose centre may lie within margin + half a diagonal of a candidate
+    touched = _scene.touched_cells(tri, candidates, lo, near_cell, near_n).reshape(tuple(near_n))
+    half = 0.5 * float(np.linalg.norm(near_cell))
+    widths = 2 * (np.floor((margin + half) / near_cell + 0.5).astype(int) + 1) + 1
+    cells = np.flatnonzero(ndimage.maximum_filter(touched, size=tuple(widths), mode="constant"))
+    # one row of absorbing regions per group of species absorbed by the same regions (none if
+    # there is one group, which every candidate absorbs)
+    keep = np.unique(absorbing[:, absorbing.any(axis=0)].T, axis=0).astype(np.int8)
+    if len(keep) == 1:
+        keep = np.zeros((0, len(absorbing)), dtype=np.int8)
+    near_min, counts, near_tris, near_dc = _scene.absorber_lists(
+        *(tree[k] for k in ("tree_box", "tree_child", "tree_rec", "tree_tris", "tree_region")),
+        np.ascontiguousarray(keep), cells, lo, near_cell, near_n, margin, NEAR_LIST)
+    return {
+        "near_min": near_min,
+        "near_start": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        "near_tris": near_tris if len(near_tris) else np.zeros(1, np.int32),
+        "near_dc": near_dc if len(near_dc) else np.zeros(1),
+        "near_grid_cell": tuple(near_cell),
+        "near_grid_n": tuple(int(v) for v in near_n),
+        **tree,
+    }
 
 
 def contains(sc: _scene.Scene, obj: int, mesh, points: np.ndarray) -> np.ndarray:
