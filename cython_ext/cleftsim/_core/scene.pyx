@@ -537,15 +537,34 @@ cdef class Scene:
         cdef Hit h = self.first_hit(&p[0], &d[0])
         return h.tri, h.t
 
-    def surface_distance(self, double[::1] p):
-        """(distance, triangle) from p to the nearest triangle of the scene (brute force)."""
-        cdef int j, best = -1
-        cdef double d2, best2 = INFINITY
-        for j in range(self.n_tri):
-            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j], &p[0])
-            if d2 < best2:
-                best2 = d2
-                best = j
+    def surface_within(self, double[::1] p, double r):
+        """(distance, triangle) of the triangle nearest to p among those closer than r (µm), found
+        in the grid cells that the box p ± r overlaps (inf, -1 if none); of triangles at the
+        same distance, the one of lowest index."""
+        cdef int k, a, b, c, j, best = -1, cidx
+        cdef long long g, m
+        cdef int i0[3]
+        cdef int i1[3]
+        cdef double d2, best2 = r * r
+        for k in range(3):
+            if p[k] + r < self.lo[k] or p[k] - r > self.hi[k]:
+                return INFINITY, -1
+            i0[k] = grid_index(self, k, p[k] - r)
+            i1[k] = grid_index(self, k, p[k] + r)
+        for a in range(i0[0], i1[0] + 1):
+            for b in range(i0[1], i1[1] + 1):
+                for c in range(i0[2], i1[2] + 1):
+                    cidx = (a * self.ncell[1] + b) * self.ncell[2] + c
+                    for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
+                        for m in range(self.group_start[g], self.group_start[g + 1]):
+                            j = self.group_tris[m]
+                            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j],
+                                                      &p[0])
+                            if d2 < best2 or (d2 == best2 and best >= 0 and j < best):
+                                best2 = d2
+                                best = j
+        if best < 0:
+            return INFINITY, -1
         return sqrt(best2), best
 
     def nearest(self, double[::1] p, int species, double rcut):
