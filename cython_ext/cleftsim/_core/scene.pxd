@@ -50,7 +50,9 @@ cdef class Scene:
     cdef double cell[3]
     cdef double inv_cell[3]
     cdef int ncell[3]
+    cdef const int* slot_of[3]           # per axis, cell index -> its part of the cell's storage slot
     cdef const long long* cell_start
+    cdef const unsigned char* cell_bits  # bit c (of byte c >> 3): cell c holds a group
     cdef const double* group_coef     # (G, 4) plane n, offset of each group
     cdef const long long* group_start
     cdef const int* group_tris
@@ -66,7 +68,8 @@ cdef class Scene:
     cdef int near_n[3]
     cdef double slab_inv_cell[3]         # the slab map's own, finer grid (same origin)
     cdef int slab_n[3]
-    cdef int slab_shift[3]               # its cells per tracing cell: 1 << slab_shift[k] along axis k
+    cdef const long long* slab_slot_of[3]  # per axis, fine index -> its part of (tracing cell << slab_bits) | fine cell in it
+    cdef int slab_bits                   # a tracing cell holds 1 << slab_bits fine cells
     cdef const int* slab_block           # (C,) per tracing cell: its block of slab_index, -1 if none
     cdef const int* slab_index           # per block, its fine cells (C order): slab cell, -1 if none
     cdef const signed char* slab_axis    # (S,) per slab cell: the axis of its two planes

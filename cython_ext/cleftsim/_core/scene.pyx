@@ -24,6 +24,12 @@ cdef enum:
     MAX_BOX_CELLS = 2
 
 
+cdef inline int cell_index(Scene sc, int a, int b, int c) noexcept nogil:
+    """Where cell (a, b, c) of the tracing grid is stored (cleftsim.compiler.scene: in bricks, so
+    that cells near each other in space are near each other in memory): the sum of one part per axis."""
+    return sc.slot_of[0][a] + sc.slot_of[1][b] + sc.slot_of[2][c]
+
+
 cdef inline int grid_index(Scene sc, int k, double x) noexcept nogil:
     """Index along axis k of the tracing-grid cell that holds coordinate x, clamped onto the grid."""
     cdef int i = ifloor((x - sc.lo[k]) * sc.inv_cell[k])
@@ -138,6 +144,13 @@ cdef class Scene:
         cdef int[::1] tri_object = arrays["tri_object"]
         cdef signed char[:, ::1] rules = arrays["rules"]
         cdef long long[::1] cell_start = arrays["cell_start"]
+        cdef int[::1] slot_x = arrays["grid_slots"][0]
+        cdef int[::1] slot_y = arrays["grid_slots"][1]
+        cdef int[::1] slot_z = arrays["grid_slots"][2]
+        cdef long long[::1] slab_x = arrays["slab_slots"][0]
+        cdef long long[::1] slab_y = arrays["slab_slots"][1]
+        cdef long long[::1] slab_z = arrays["slab_slots"][2]
+        cdef unsigned char[::1] cell_bits = arrays["cell_bits"]
         cdef double[:, ::1] group_coef = arrays["group_coef"]
         cdef long long[::1] group_start = arrays["group_start"]
         cdef int[::1] group_tris = arrays["group_tris"]
@@ -176,6 +189,14 @@ cdef class Scene:
         self.tri_object = &tri_object[0]
         self.rules = &rules[0, 0]
         self.cell_start = &cell_start[0]
+        self.slot_of[0] = &slot_x[0]
+        self.slot_of[1] = &slot_y[0]
+        self.slot_of[2] = &slot_z[0]
+        self.slab_slot_of[0] = &slab_x[0]
+        self.slab_slot_of[1] = &slab_y[0]
+        self.slab_slot_of[2] = &slab_z[0]
+        self.slab_bits = sum(arrays["slab_shift"])
+        self.cell_bits = &cell_bits[0]
         self.group_coef = &group_coef[0, 0]
         self.group_start = &group_start[0]
         self.group_tris = &group_tris[0]
@@ -215,7 +236,6 @@ cdef class Scene:
             self.near_inv_cell[k] = 1.0 / self.near_cell[k]
             self.near_n[k] = arrays["near_grid_n"][k]
             self.slab_n[k] = arrays["slab_grid_n"][k]
-            self.slab_shift[k] = arrays["slab_shift"][k]
             self.periodic[k] = arrays["periodic"][k]
             self.periodic_any = self.periodic_any or self.periodic[k]
             self.box_lo[k] = arrays["box_lo"][k]
@@ -231,22 +251,22 @@ cdef class Scene:
         block of cells around it that hold the same two planes and nothing else). Both planes
         must reflect the species (they may also carry reactive surface molecules). The slab cells
         are found through the tracing cell that holds p (slab_block) and p's fine cell in it;
-        the returned index numbers the slab cells (slab_axis, slab_bounds, ...).
+        the returned index numbers the slab cells (slab_axis, slab_bounds, ...). Per-axis tables
+        (slab_slot_of) turn p's fine cell into (its tracing cell << slab_bits) | its place there.
         """
-        cdef int k, ax, i, b, c, parent = 0, sub = 0, bits = 0
+        cdef int k, ax, i, b, c
+        cdef long long f = 0
         cdef double e
         cdef const double* box
         for k in range(3):
             i = ifloor((p[k] - self.lo[k]) * self.slab_inv_cell[k])
             if i < 0 or i >= self.slab_n[k]:
                 return -1
-            parent = parent * self.ncell[k] + (i >> self.slab_shift[k])
-            sub = (sub << self.slab_shift[k]) | (i & ((1 << self.slab_shift[k]) - 1))
-            bits += self.slab_shift[k]
-        b = self.slab_block[parent]
+            f += self.slab_slot_of[k][i]
+        b = self.slab_block[f >> self.slab_bits]
         if b < 0:
             return -1
-        c = self.slab_index[(<long long>b << bits) + sub]
+        c = self.slab_index[(<long long>b << self.slab_bits) | (f & ((1 << self.slab_bits) - 1))]
         if c < 0:
             return -1
         ax = self.slab_axis[c]
@@ -288,10 +308,11 @@ cdef class Scene:
 
         A group flagged full covers the whole cell section of its plane with triangles of one
         region, so a crossing of its plane at a point inside the cell (within space_eps) is a
-        hit without barycentric tests.
+        hit without barycentric tests. Empty cells are told by their bit in cell_bits (a small
+        array that stays in cache where cell_start would not).
         """
         cdef long long g, k, g_end
-        cdef int j, best_tri = hit.tri, cidx = (a * self.ncell[1] + b) * self.ncell[2] + c
+        cdef int j, best_tri = hit.tri, cidx = cell_index(self, a, b, c)
         cdef const double* pl
         cdef double s0, s1, t, v, w, qx, qy, qz
         cdef double px = p[0], py = p[1], pz = p[2]
@@ -299,6 +320,8 @@ cdef class Scene:
         cdef double best_t = hit.t
         cdef double q[3]
         cdef double eps = self.bary_eps, se = self.space_eps
+        if not (self.cell_bits[cidx >> 3] >> (cidx & 7)) & 1:
+            return
         g_end = self.cell_start[cidx + 1]
         for g in range(self.cell_start[cidx], g_end):
             pl = self.group_coef + 4 * g
@@ -388,7 +411,7 @@ cdef class Scene:
         1e3 space_eps) listed in x's grid cell, else ``hint`` (may be -1). The tracer reports the
         first triangle of a full group and the slab fast path none; binding needs the triangle
         under the hit (its tiles, membrane.pyx)."""
-        cdef int k, j, cidx = 0
+        cdef int k, j, cidx
         cdef long long g, m
         cdef double v, w, s
         cdef double eps = self.bary_eps
@@ -397,8 +420,7 @@ cdef class Scene:
             barycentric(self.tri + TRI_STRIDE * hint, x, &v, &w)
             if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
                 return hint
-        for k in range(3):
-            cidx = cidx * self.ncell[k] + grid_index(self, k, x[k])
+        cidx = cell_index(self, grid_index(self, 0, x[0]), grid_index(self, 1, x[1]), grid_index(self, 2, x[2]))
         for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
             pl = self.group_coef + 4 * g
             if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
@@ -499,7 +521,7 @@ cdef class Scene:
             return 0
         self.ray_id += 1
         while s.alive:
-            cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
+            cidx = cell_index(self, s.idx[0], s.idx[1], s.idx[2])
             for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
                 k = self.group_start[g]
                 if self.tri_object[self.group_tris[k]] != obj:
@@ -554,7 +576,7 @@ cdef class Scene:
         for a in range(i0[0], i1[0] + 1):
             for b in range(i0[1], i1[1] + 1):
                 for c in range(i0[2], i1[2] + 1):
-                    cidx = (a * self.ncell[1] + b) * self.ncell[2] + c
+                    cidx = cell_index(self, a, b, c)
                     for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
                         for m in range(self.group_start[g], self.group_start[g + 1]):
                             j = self.group_tris[m]

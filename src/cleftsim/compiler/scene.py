@@ -6,14 +6,17 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
   object that are coplanar with the same orientation share a plane.
 - ``tri`` (T, 13): v0, e1 = v1 - v0, e2 = v2 - v0, e1·e1, e1·e2, e2·e2, 1/(e1·e1 e2·e2 - (e1·e2)²).
 - ``tri_plane``, ``tri_region`` (global region id), ``tri_object`` (T,) int32.
-- Uniform grid over the geometry's bounding box: ``cell_start`` (C+1) indexes groups; a group is
-  one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
+- Uniform grid over the geometry's bounding box, stored in bricks of BRICK³ cells (cell (a, b, c)
+  at slot ``((brick number) · BRICK + a % BRICK) · BRICK² + (b % BRICK) · BRICK + c % BRICK``, the
+  bricks in C order), so that cells near each other in space are near in memory:
+  ``cell_start`` (slots + 1) indexes groups, bit k of ``cell_bits`` (little-endian bit order)
+  tells whether slot k has any; a group is one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
   ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
 - ``slab_*``: the slab map (Scene.slab_cell), cells of a grid up to SLAB_REFINE times finer than
   the tracing grid that hold exactly two full, parallel, axis-aligned planes. It is sparse: only
-  the tracing cells that hold two or more planes across one axis are refined; ``slab_block``
-  (C,) gives each tracing cell's block of ``slab_index`` (-1: none), which numbers its fine cells'
-  slab cells (-1: not one) in the per-slab-cell arrays ``slab_axis``, ``slab_bounds``,
+  the tracing cells that hold two or more planes across one axis are refined; ``slab_block`` (per
+  storage slot of the tracing grid) gives each tracing cell's block of ``slab_index`` (-1: none),
+  which numbers its fine cells' slab cells (-1: not one) in the per-slab-cell arrays ``slab_axis``, ``slab_bounds``,
   ``slab_region``, ``slab_sign`` and ``slab_safe``.
 - ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide):
   ``near_min`` (N,), the distance from each cell's centre to the nearest absorbing triangle
@@ -33,8 +36,10 @@ from cleftsim._core import scene as _scene
 from cleftsim.geometry.shapes import Periodic
 from cleftsim.model.rules import ABSORB, RULE_MASK
 
-#: Largest number of grid cells the automatic grid will use.
-MAX_CELLS = 4_000_000
+#: Largest number of tracing-grid cells (12 bytes each at most: ``cell_start`` and ``slab_block``).
+MAX_CELLS = 2**25
+#: Largest number of absorber-grid cells (16 bytes each, and a nearest-absorber search each to build).
+NEAR_MAX_CELLS = 4_000_000
 #: Grid cell edge as a multiple of the median triangle edge (measured best on the disc cleft).
 CELL_PER_EDGE = 0.75
 #: At most this many grid cells per triangle: fine meshes in a large space (a synapse in its
@@ -48,6 +53,8 @@ NEAR_LIST = 48
 TREE_LEAF = 4
 #: The slab map (see Scene.slab_move) uses cells this many times finer than the tracing grid.
 SLAB_REFINE = 4
+#: The tracing grid is stored in bricks of BRICK³ cells.
+BRICK = 4
 #: Directions for point-in-object rays (fixed, generic: no axis alignment).
 _DIRECTIONS = np.random.default_rng(20261121).normal(size=(8, 3))
 _DIRECTIONS /= np.linalg.norm(_DIRECTIONS, axis=1)[:, None]
@@ -82,14 +89,14 @@ def _grid(vertices: np.ndarray, tv: np.ndarray, cell: float | None, pad: float):
         edges = np.linalg.norm(tv - np.roll(tv, 1, axis=1), axis=2)
         cell = CELL_PER_EDGE * float(np.median(edges))
         cell = max(cell, float(np.prod(ext) / min(MAX_CELLS, CELLS_PER_TRIANGLE * len(tv))) ** (1 / 3))
-    cell_size, n = _cells(ext, cell)
+    cell_size, n = _cells(ext, cell, MAX_CELLS)
     return lo, cell_size, n
 
 
-def _cells(extent: np.ndarray, cell: float):
-    """Cells of about ``cell`` over ``extent`` (µm), at most MAX_CELLS of them: (cell sizes, counts)."""
+def _cells(extent: np.ndarray, cell: float, most: int):
+    """Cells of about ``cell`` over ``extent`` (µm), at most ``most`` of them: (cell sizes, counts)."""
     n = np.maximum(1, np.round(extent / cell)).astype(np.int32)
-    while int(np.prod(n.astype(np.int64))) > MAX_CELLS:
+    while int(np.prod(n.astype(np.int64))) > most:
         n = np.maximum(1, n // 2).astype(np.int32)
     return np.ascontiguousarray(extent / n), n
 
@@ -139,6 +146,51 @@ def _groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps, 
         "group_start": group_start,
         "group_tris": group_tris,
         "group_full": group_full,
+    }
+
+
+def _brick_slots(ncell: np.ndarray) -> int:
+    """Storage slots of a tracing grid of ``ncell`` cells: whole bricks of BRICK³ cells."""
+    return int(np.prod(-(-ncell.astype(np.int64) // BRICK))) * BRICK**3
+
+
+def _brick_slots_of(ncell: np.ndarray) -> tuple:
+    """Per axis, each cell index's part of its storage slot (the Scene adds the three): cell
+    (a, b, c) is stored at ((brick number) · BRICK + a % BRICK) · BRICK² + (b % BRICK) · BRICK
+    + c % BRICK, the bricks numbered in C order."""
+    nb = -(-ncell.astype(np.int64) // BRICK)
+    brick_stride = (nb[1] * nb[2], nb[2], 1)
+    inner_stride = (BRICK**2, BRICK, 1)
+    return tuple(np.ascontiguousarray((i // BRICK) * brick_stride[k] * BRICK**3 + (i % BRICK) * inner_stride[k],
+                                      dtype=np.int32)
+                 for k, i in enumerate(np.arange(n) for n in ncell))
+
+
+def _brick_index(cells: np.ndarray, ncell: np.ndarray) -> np.ndarray:
+    """Storage slots of the tracing-grid cells (flat C-order indices)."""
+    idx = np.unravel_index(cells, tuple(ncell))
+    return sum(part[i].astype(np.int64) for part, i in zip(_brick_slots_of(ncell), idx))
+
+
+def _stored(g: dict, ncell: np.ndarray) -> dict:
+    """The tracing grid's groups ``g`` (from :func:`_groups`, in C order of their cells) as the
+    Scene stores them: ordered by the cells' storage slots (bricks), with ``cell_start`` over the
+    slots and ``cell_bits``; the groups of each cell keep their order."""
+    slot = _brick_index(g["group_cell"], ncell)
+    order = np.argsort(slot, kind="stable")
+    count = np.diff(g["group_start"])[order]
+    first = g["group_start"][:-1][order]
+    start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+    tris = g["group_tris"][np.repeat(first - start[:-1], count) + np.arange(start[-1])]
+    cell_start = _starts(slot[order], _brick_slots(ncell))
+    return {
+        "grid_slots": _brick_slots_of(ncell),
+        "cell_start": cell_start,
+        "cell_bits": np.packbits(np.diff(cell_start) > 0, bitorder="little"),
+        "group_coef": np.ascontiguousarray(g["group_coef"][order]),
+        "group_start": start,
+        "group_tris": np.ascontiguousarray(tris, dtype=np.int32),
+        "group_full": np.ascontiguousarray(g["group_full"][order]) if len(order) else g["group_full"],
     }
 
 
@@ -221,14 +273,20 @@ def _slab_map(tv, planes, tri_plane, tri_region, g: dict, lo, cell_size, ncell, 
     slab cells lie in the tracing cells that hold two or more planes across one axis, so only
     those are refined; each such cell that has slab cells gets a block of SLAB_REFINE² or ³
     entries (``slab_block`` -> ``slab_index``) numbering its slab cells in the compact
-    per-slab-cell arrays.
+    per-slab-cell arrays. ``slab_slots``: per axis, each fine index's part of
+    (tracing cell << bits) | (fine cell in it), bits = sum(slab_shift), which Scene.slab_cell adds up.
     """
     n_cells = int(np.prod(ncell.astype(np.int64)))
     coarse = _two_planes(g, space_eps)[1]
     shift = np.where(np.isin(np.arange(3), coarse), 0, SLAB_REFINE.bit_length() - 1).astype(np.int32)
     slab_cell, slab_n = cell_size / (1 << shift), (ncell << shift).astype(np.int32)
+    bits = int(shift.sum())
+    later = (int(shift[1] + shift[2]), int(shift[2]), 0)
+    stride = (int(ncell[1]) * int(ncell[2]), int(ncell[2]), 1)
+    slots = tuple(np.ascontiguousarray((((i >> shift[k]) * stride[k]) << bits) | ((i & ((1 << shift[k]) - 1)) << later[k]))
+                  for k, i in enumerate(np.arange(n, dtype=np.int64) for n in slab_n))
     out = {"slab_grid_cell": tuple(slab_cell), "slab_grid_n": tuple(int(v) for v in slab_n),
-           "slab_shift": tuple(int(v) for v in shift)}
+           "slab_shift": tuple(int(v) for v in shift), "slab_slots": slots}
     candidate = _slab_candidates(g, n_cells)
     parent = lambda fine: np.ravel_multi_index(
         tuple(np.array(np.unravel_index(fine, tuple(slab_n))) >> shift[:, None]), tuple(ncell))
@@ -300,7 +358,9 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         arrays.update(
             planes=np.zeros((1, 4)), tri=np.zeros((1, 13)),
             tri_plane=np.zeros(1, np.int32), tri_region=np.zeros(1, np.int32),
-            tri_object=np.zeros(1, np.int32), cell_start=np.zeros(2, np.int64),
+            tri_object=np.zeros(1, np.int32), cell_start=np.zeros(BRICK**3 + 1, np.int64),
+            grid_slots=_brick_slots_of(np.ones(3, np.int64)),
+            cell_bits=np.zeros(BRICK**3 // 8, np.uint8),
             group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
             group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_min=np.full(1, np.inf),
             near_start=np.zeros(2, np.int64), near_tris=np.zeros(1, np.int32), near_dc=np.zeros(1),
@@ -312,6 +372,7 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
             slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
             slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32), slab_index=np.full(1, -1, np.int32),
             slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1), slab_shift=(0, 0, 0),
+            slab_slots=tuple(np.zeros(1, np.int64) for _ in range(3)),
         )
         return arrays
 
@@ -351,9 +412,8 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         grid_n=tuple(int(v) for v in ncell),
     )
     g = _groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps)
-    arrays["cell_start"] = _starts(g["group_cell"], int(np.prod(ncell.astype(np.int64))))
-    arrays.update((k, v) for k, v in g.items() if k != "group_cell")
     arrays.update(_slab_map(tv, planes, tri_plane, arrays["tri_region"], g, lo, cell_size, ncell, space_eps))
+    arrays.update(_stored(g, ncell))
     absorbing = ((rules & RULE_MASK) == ABSORB) & (rcut[None, :] > 0)
     candidates = np.flatnonzero(absorbing.any(axis=1)[tri_region]).astype(np.int32)
     if len(candidates) == 0:
@@ -375,7 +435,7 @@ def _absorbers(arrays: dict, candidates: np.ndarray, absorbing: np.ndarray, marg
             "tree_region": np.ascontiguousarray(arrays["tri_region"][tree_tris])}
     # cells a fraction of the search radius wide, over the tracing grid
     near_cell, near_n = _cells(np.asarray(arrays["grid_cell"]) * np.asarray(arrays["grid_n"]),
-                               margin / NEAR_CELLS_PER_RADIUS)
+                               margin / NEAR_CELLS_PER_RADIUS, NEAR_MAX_CELLS)
     # the cells whose centre may lie within margin + half a diagonal of a candidate
     touched = _scene.touched_cells(tri, candidates, lo, near_cell, near_n).reshape(tuple(near_n))
     half = 0.5 * float(np.linalg.norm(near_cell))
