@@ -133,12 +133,15 @@ cdef void cell_box(long long c, const double* lo, const double* cell, const int*
 
 def pair_areas(double[:, :, ::1] tv, long long[::1] cells, int[::1] tris, double[::1] lo, double[::1] cell,
                int[::1] ncell, double pad):
-    """Area of each (cell, triangle) pair's triangle inside the cell, and inside the cell grown by pad."""
+    """Area of each (cell, triangle) pair's triangle inside the cell, and inside the cell grown by
+    pad: computed only where the first is below 1e-9 of a cell face (far above its round-off);
+    elsewhere it is positive like the first, which stands for it."""
     cdef Py_ssize_t e, n = cells.shape[0]
     cdef int a, k, j
     cdef double clo[3]
     cdef double chi[3]
     cdef double tri[9]
+    cdef double clear = 1e-9 * max(cell[0] * cell[1], cell[1] * cell[2], cell[0] * cell[2])
     inner = np.empty(n, dtype=np.float64)
     outer = np.empty(n, dtype=np.float64)
     cdef double[::1] oi = inner
@@ -150,9 +153,106 @@ def pair_areas(double[:, :, ::1] tv, long long[::1] cells, int[::1] tris, double
                 tri[3 * a + k] = tv[j, a, k]
         cell_box(cells[e], &lo[0], &cell[0], &ncell[0], 0.0, clo, chi)
         oi[e] = clipped_area(tri, 3, clo, chi)
+        if oi[e] > clear:
+            oo[e] = oi[e]
+            continue
         cell_box(cells[e], &lo[0], &cell[0], &ncell[0], pad, clo, chi)
         oo[e] = clipped_area(tri, 3, clo, chi)
     return inner, outer
+
+
+cdef inline bint pair_before(long long i, long long j, const int* plane, const double* area) noexcept nogil:
+    """Whether pair i goes before pair j of the same cell: by plane, then area (largest first), then index."""
+    if plane[i] != plane[j]:
+        return plane[i] < plane[j]
+    if area[i] != area[j]:
+        return area[i] > area[j]
+    return i < j
+
+
+cdef void sort_run(long long* run, long long n, long long* tmp, const int* plane, const double* area) noexcept nogil:
+    """Sort a run of pair indices by pair_before: insertion sort when short, else a bottom-up merge
+    sort through tmp (n entries)."""
+    cdef long long i, k, v, width, lo, mid, hi, a, b, o
+    cdef long long* src = run
+    cdef long long* dst = tmp
+    cdef long long* swap
+    if n <= 32:
+        for i in range(1, n):
+            v = run[i]
+            k = i - 1
+            while k >= 0 and pair_before(v, run[k], plane, area):
+                run[k + 1] = run[k]
+                k -= 1
+            run[k + 1] = v
+        return
+    width = 1
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            a, b, o = lo, mid, lo
+            while a < mid and b < hi:
+                if pair_before(src[b], src[a], plane, area):
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+            lo = hi
+        swap = src
+        src = dst
+        dst = swap
+        width *= 2
+    if src != run:
+        for i in range(n):
+            run[i] = src[i]
+
+
+def pair_order(const long long[::1] key, long long n_keys, const int[::1] plane, const double[::1] area):
+    """The permutation that sorts (cell, triangle) pairs by key (0 <= key < n_keys), then plane,
+    then area inside the cell (largest first), then their given order: a counting sort by key,
+    then each key's run sorted by pair_before."""
+    cdef Py_ssize_t n = key.shape[0]
+    cdef long long i, start, longest = 0
+    order = np.empty(n, dtype=np.int64)
+    count = np.zeros(n_keys + 1, dtype=np.int64)
+    cdef long long[::1] o = order
+    cdef long long[::1] c = count
+    with nogil:
+        for i in range(n):
+            c[key[i] + 1] += 1
+        for i in range(n_keys):
+            c[i + 1] += c[i]
+        for i in range(n):
+            o[c[key[i]]] = i
+            c[key[i]] += 1
+        start = 0
+        for i in range(1, n + 1):
+            if i == n or key[o[i]] != key[o[start]]:
+                longest = max(longest, i - start)
+                start = i
+    tmp = np.empty(max(longest, 1), dtype=np.int64)
+    cdef long long[::1] t = tmp
+    if n == 0:
+        return order
+    with nogil:
+        start = 0
+        for i in range(1, n + 1):
+            if i == n or key[o[i]] != key[o[start]]:
+                sort_run(&o[start], i - start, &t[0], &plane[0], &area[0])
+                start = i
+    return order
 
 
 def full_groups(int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane, long long[::1] group_cell,

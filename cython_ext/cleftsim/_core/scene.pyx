@@ -7,12 +7,13 @@ for the triangles of a plane it actually crosses inside that cell. Grid traversa
 Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycentric epsilon so a ray
 through a shared edge or vertex always hits at least one of the triangles meeting there.
 
-This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas,
+This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas, pair_order,
 full_groups, absorber_tree, touched_cells and absorber_lists are re-exported here for
 cleftsim.compiler.scene).
 """
 import numpy as np
-from cleftsim._core.grid import cell_pairs, pair_areas, full_groups, absorber_tree, touched_cells, absorber_lists
+from cleftsim._core.grid import (cell_pairs, pair_areas, pair_order, full_groups, absorber_tree, touched_cells,
+                                 absorber_lists)
 from libc.math cimport fabs, sqrt, INFINITY
 
 from cleftsim._core.vec cimport dot3, ifloor

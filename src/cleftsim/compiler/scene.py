@@ -106,9 +106,12 @@ def _starts(keys: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))]).astype(np.int64)
 
 
-def _groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps, subset=None, cells_kept=None) -> dict:
-    """The plane groups of a grid (see the module docstring), ordered by cell: ``group_cell``
-    (flat cell index of each group) and the arrays of the module docstring but ``cell_start``.
+def _groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps, subset=None, cells_kept=None,
+            slots=None) -> dict:
+    """The plane groups of a grid (see the module docstring): ``group_cell`` (flat C-order cell
+    index of each group) and ``group_coef``, ``group_start``, ``group_tris``, ``group_full``, in
+    the order of the cells' storage ``slots`` ((C,) array: the Scene's slot of each cell; C order
+    if None), a cell's groups by plane.
 
     ``subset``: only these triangles; ``cells_kept``: a test of flat cell indices, only the
     cells it passes (the slab map builds the groups of a few cells of a finer grid).
@@ -128,7 +131,10 @@ def _groups(tv, planes, tri_plane, tri_region, lo, cell_size, ncell, space_eps, 
     cells, tris, area = cells[keep], tris[keep], area[keep]
     if subset is not None:
         tris = subset[tris].astype(np.int32)
-    order = np.lexsort((-area, tri_plane[tris], cells))
+    key = cells if slots is None else slots[cells]
+    n_keys = int(np.prod(ncell.astype(np.int64))) if slots is None else int(slots.max()) + 1
+    order = _scene.pair_order(np.ascontiguousarray(key, dtype=np.int64), n_keys,
+                              np.ascontiguousarray(tri_plane[tris]), np.ascontiguousarray(area))
     cells, tris, area = cells[order], tris[order], area[order]
     pl = tri_plane[tris]
     new_group = np.ones(len(cells), dtype=bool)
@@ -173,24 +179,14 @@ def _brick_index(cells: np.ndarray, ncell: np.ndarray) -> np.ndarray:
 
 
 def _stored(g: dict, ncell: np.ndarray) -> dict:
-    """The tracing grid's groups ``g`` (from :func:`_groups`, in C order of their cells) as the
-    Scene stores them: ordered by the cells' storage slots (bricks), with ``cell_start`` over the
-    slots and ``cell_bits``; the groups of each cell keep their order."""
-    slot = _brick_index(g["group_cell"], ncell)
-    order = np.argsort(slot, kind="stable")
-    count = np.diff(g["group_start"])[order]
-    first = g["group_start"][:-1][order]
-    start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-    tris = g["group_tris"][np.repeat(first - start[:-1], count) + np.arange(start[-1])]
-    cell_start = _starts(slot[order], _brick_slots(ncell))
+    """The tracing grid's arrays from its groups ``g`` (from :func:`_groups`, ordered by slot):
+    ``cell_start`` over the slots, ``cell_bits`` and the groups' arrays."""
+    cell_start = _starts(_brick_index(g["group_cell"], ncell), _brick_slots(ncell))
     return {
         "grid_slots": _brick_slots_of(ncell),
         "cell_start": cell_start,
         "cell_bits": np.packbits(np.diff(cell_start) > 0, bitorder="little"),
-        "group_coef": np.ascontiguousarray(g["group_coef"][order]),
-        "group_start": start,
-        "group_tris": np.ascontiguousarray(tris, dtype=np.int32),
-        "group_full": np.ascontiguousarray(g["group_full"][order]) if len(order) else g["group_full"],
+        **{k: g[k] for k in ("group_coef", "group_start", "group_tris", "group_full")},
     }
 
 
@@ -411,7 +407,8 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         grid_cell=tuple(cell_size),
         grid_n=tuple(int(v) for v in ncell),
     )
-    g = _groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps)
+    g = _groups(tv, planes, tri_plane, arrays["tri_region"], lo, cell_size, ncell, space_eps,
+                slots=_brick_index(np.arange(np.prod(ncell.astype(np.int64))), ncell))
     arrays.update(_slab_map(tv, planes, tri_plane, arrays["tri_region"], g, lo, cell_size, ncell, space_eps))
     arrays.update(_stored(g, ncell))
     absorbing = ((rules & RULE_MASK) == ABSORB) & (rcut[None, :] > 0)
