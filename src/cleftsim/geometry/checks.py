@@ -44,7 +44,7 @@ class Edges:
         """Edge table of ``triangles`` ((T, 3) vertex indices)."""
         directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2).astype(np.int64)
         owner = np.repeat(np.arange(len(triangles)), 3)
-        lo, hi = directed.min(axis=1), directed.max(axis=1)
+        lo, hi = np.minimum(directed[:, 0], directed[:, 1]), np.maximum(directed[:, 0], directed[:, 1])
         key = lo * (int(hi.max()) + 1) + hi
         order = np.argsort(key, kind="stable")
         key = key[order]
