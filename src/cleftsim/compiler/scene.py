@@ -419,12 +419,22 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
     return arrays
 
 
+def _grown(mask: np.ndarray, reach) -> np.ndarray:
+    """The 3D boolean ``mask`` grown by ``reach[k]`` cells both ways along each axis k (dilation by
+    a box), through running sums."""
+    out = mask.astype(bool)
+    for k, r in enumerate(reach):
+        run = np.cumsum(np.moveaxis(out, k, 0), axis=0, dtype=np.int32)
+        run = np.concatenate([np.zeros((1,) + run.shape[1:], np.int32), run])
+        i = np.arange(len(run) - 1)
+        out = np.moveaxis(run[np.minimum(i + r + 1, len(i))] - run[np.maximum(i - r, 0)] > 0, 0, k)
+    return out
+
+
 def _absorbers(arrays: dict, candidates: np.ndarray, absorbing: np.ndarray, margin: float, lo: np.ndarray) -> dict:
     """The absorber grid (see the module docstring) of the ``candidates`` (triangles that absorb
     a species of Brownian-bridge search radius ``margin`` or less, µm; ``absorbing``: (regions,
     species) where they do)."""
-    from scipy import ndimage
-
     tri = arrays["tri"]
     tree_box, tree_child, tree_tris = _scene.absorber_tree(tri, candidates, TREE_LEAF)
     tree = {"tree_box": tree_box, "tree_child": tree_child, "tree_tris": tree_tris,
@@ -436,8 +446,7 @@ def _absorbers(arrays: dict, candidates: np.ndarray, absorbing: np.ndarray, marg
     # the cells whose centre may lie within margin + half a diagonal of a candidate
     touched = _scene.touched_cells(tri, candidates, lo, near_cell, near_n).reshape(tuple(near_n))
     half = 0.5 * float(np.linalg.norm(near_cell))
-    widths = 2 * (np.floor((margin + half) / near_cell + 0.5).astype(int) + 1) + 1
-    cells = np.flatnonzero(ndimage.maximum_filter(touched, size=tuple(widths), mode="constant"))
+    cells = np.flatnonzero(_grown(touched, np.floor((margin + half) / near_cell + 0.5).astype(int) + 1))
     # one row of absorbing regions per group of species absorbed by the same regions (none if
     # there is one group, which every candidate absorbs)
     keep = np.unique(absorbing[:, absorbing.any(axis=0)].T, axis=0).astype(np.int8)

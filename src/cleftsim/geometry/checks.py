@@ -140,13 +140,7 @@ def closed_parts(triangles: np.ndarray, edges: Edges) -> np.ndarray:
     boundary = edges.count == 1
     if not boundary.any():
         return np.ones(len(triangles), dtype=bool)
-    n = int(triangles.max()) + 1
-    rows = np.concatenate([triangles[:, 0], triangles[:, 0]])
-    from scipy.sparse import coo_array
-    from scipy.sparse.csgraph import connected_components
-
-    links = coo_array((np.ones(len(rows)), (rows, triangles[:, 1:].T.ravel())), shape=(n, n))
-    _, part = connected_components(links, directed=False)
+    part = _intersect.vertex_parts(np.ascontiguousarray(triangles, dtype=np.int32), int(triangles.max()) + 1)
     open_parts = part[edges.directed[edges.start[boundary], 0]]
     return ~np.isin(part[triangles[:, 0]], open_parts)
 
