@@ -162,8 +162,9 @@ def _icosahedron() -> tuple[np.ndarray, np.ndarray]:
 
 def _subdivide(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split every triangle into four at its edge midpoints, projected onto the unit sphere."""
-    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    unique, inverse = np.unique(edges, axis=0, return_inverse=True)
+    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1).astype(np.int64)
+    keys, inverse = np.unique(edges[:, 0] * len(verts) + edges[:, 1], return_inverse=True)  # (low, high) order
+    unique = np.column_stack([keys // len(verts), keys % len(verts)])
     mid = verts[unique[:, 0]] + verts[unique[:, 1]]
     mid /= np.linalg.norm(mid, axis=1, keepdims=True)
     ab, bc, ca = (len(verts) + inverse.reshape(-1, 3)).T
