@@ -70,13 +70,12 @@ cdef class Scene:
     cdef int slab_n[3]
     cdef const long long* slab_slot_of[3]  # per axis, fine index -> its part of (tracing cell << slab_bits) | fine cell in it
     cdef int slab_bits                   # a tracing cell holds 1 << slab_bits fine cells
-    cdef const int* slab_block           # (C,) per tracing cell: its block of slab_index, -1 if none
-    cdef const int* slab_index           # per block, its fine cells (C order): slab cell, -1 if none
-    cdef const signed char* slab_axis    # (S,) per slab cell: the axis of its two planes
-    cdef const double* slab_bounds       # (S, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
-    cdef const int* slab_region          # (S, 2) regions of the two planes (a, then b)
-    cdef const signed char* slab_sign    # (S, 2) sign of each plane's normal along the slab axis
-    cdef const double* slab_safe         # (S, 6) lo, hi corners of the cell's safe box
+    cdef const int* slab_block           # (C,) per tracing cell: its block of fine cells, -1 if none
+    cdef const signed char* slab_axis    # (E,) per fine cell of the blocks: the axis of its two planes, -1 if none
+    cdef const double* slab_bounds       # (E, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
+    cdef const int* slab_region          # (E, 2) regions of the two planes (a, then b)
+    cdef const signed char* slab_sign    # (E, 2) sign of each plane's normal along the slab axis
+    cdef const double* slab_safe         # (E, 6) lo, hi corners of the cell's safe box
     cdef bint has_slabs
     cdef long long* stamp
     cdef long long ray_id

@@ -167,7 +167,6 @@ cdef class Scene:
         cdef int[::1] tree_region = arrays["tree_region"]
         cdef signed char[:, ::1] absorbs
         cdef int[::1] slab_block = arrays["slab_block"]
-        cdef int[::1] slab_index = arrays["slab_index"]
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
         cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
         cdef int[:, ::1] slab_region = arrays["slab_region"]
@@ -213,7 +212,6 @@ cdef class Scene:
         self.tree.region = &tree_region[0]
         self.absorbs = &absorbs[0, 0]
         self.slab_block = &slab_block[0]
-        self.slab_index = &slab_index[0]
         self.slab_axis = &slab_axis[0]
         self.slab_bounds = &slab_bounds[0, 0]
         self.slab_region = &slab_region[0, 0]
@@ -250,9 +248,9 @@ cdef class Scene:
         straight path with the normal coordinate folded back into the gap (the method of images),
         so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
         block of cells around it that hold the same two planes and nothing else). Both planes
-        must reflect the species (they may also carry reactive surface molecules). The slab cells
-        are found through the tracing cell that holds p (slab_block) and p's fine cell in it;
-        the returned index numbers the slab cells (slab_axis, slab_bounds, ...). Per-axis tables
+        must reflect the species (they may also carry reactive surface molecules). The slab cell
+        is p's fine cell in the block of the tracing cell that holds p (slab_block); the returned
+        index is its entry in the blocks (slab_axis, slab_bounds, ...). Per-axis tables
         (slab_slot_of) turn p's fine cell into (its tracing cell << slab_bits) | its place there.
         """
         cdef int k, ax, i, b, c
@@ -267,10 +265,10 @@ cdef class Scene:
         b = self.slab_block[f >> self.slab_bits]
         if b < 0:
             return -1
-        c = self.slab_index[(<long long>b << self.slab_bits) | (f & ((1 << self.slab_bits) - 1))]
-        if c < 0:
-            return -1
+        c = (b << self.slab_bits) | <int>(f & ((1 << self.slab_bits) - 1))
         ax = self.slab_axis[c]
+        if ax < 0:
+            return -1
         if ((self.rules[self.slab_region[2 * c] * self.n_species + species] & RULE_MASK) != RULE_REFLECT
                 or (self.rules[self.slab_region[2 * c + 1] * self.n_species + species] & RULE_MASK) != RULE_REFLECT):
             return -1

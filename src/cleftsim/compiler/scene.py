@@ -14,10 +14,9 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
   ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
 - ``slab_*``: the slab map (Scene.slab_cell), cells of a grid up to SLAB_REFINE times finer than
   the tracing grid that hold exactly two full, parallel, axis-aligned planes. It is sparse: only
-  the tracing cells that hold two or more planes across one axis are refined; ``slab_block`` (per
-  storage slot of the tracing grid) gives each tracing cell's block of ``slab_index`` (-1: none),
-  which numbers its fine cells' slab cells (-1: not one) in the per-slab-cell arrays ``slab_axis``, ``slab_bounds``,
-  ``slab_region``, ``slab_sign`` and ``slab_safe``.
+  the tracing cells that hold slab cells are refined; ``slab_block`` (C,) gives each tracing
+  cell's block (-1: none) of entries, one per fine cell, in ``slab_axis`` (-1: not a slab cell),
+  ``slab_bounds``, ``slab_region``, ``slab_sign`` and ``slab_safe``.
 - ``near_*``: an absorber grid (same origin, cells about the Brownian-bridge search radius wide):
   ``near_min`` (N,), the distance from each cell's centre to the nearest absorbing triangle
   (inf beyond the radius), and for each cell (CSR ``near_start``, ``near_tris``, ``near_dc``) the
@@ -267,9 +266,9 @@ def _slab_map(tv, planes, tri_plane, tri_region, g: dict, lo, cell_size, ncell, 
     The map's grid is SLAB_REFINE times finer than the tracing grid across the slabs, never
     along their normal (that would split the two planes of a slab into different cells). Its
     slab cells lie in the tracing cells that hold two or more planes across one axis, so only
-    those are refined; each such cell that has slab cells gets a block of SLAB_REFINE² or ³
-    entries (``slab_block`` -> ``slab_index``) numbering its slab cells in the compact
-    per-slab-cell arrays. ``slab_slots``: per axis, each fine index's part of
+    those are refined; each such cell that has slab cells gets a block (``slab_block``) of
+    SLAB_REFINE² or ³ entries of the per-entry arrays, one per fine cell (``slab_axis`` -1 where
+    it is not a slab cell). ``slab_slots``: per axis, each fine index's part of
     (tracing cell << bits) | (fine cell in it), bits = sum(slab_shift), which Scene.slab_cell adds up.
     """
     n_cells = int(np.prod(ncell.astype(np.int64)))
@@ -296,8 +295,7 @@ def _slab_map(tv, planes, tri_plane, tri_region, g: dict, lo, cell_size, ncell, 
     if found is None or len(found[0]) == 0:
         out.update(slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
                    slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
-                   slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32),
-                   slab_index=np.full(1, -1, np.int32))
+                   slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32))
         return out
     cells = found[0]
     idx = np.array(np.unravel_index(cells, tuple(slab_n)))
@@ -305,11 +303,13 @@ def _slab_map(tv, planes, tri_plane, tri_region, g: dict, lo, cell_size, ncell, 
     owners, block = np.unique(parent(cells), return_inverse=True)
     slab_block = np.full(n_cells, -1, np.int32)
     slab_block[owners] = np.arange(len(owners), dtype=np.int32)
-    slab_index = np.full(len(owners) << int(shift.sum()), -1, np.int32)
-    slab_index[(block.reshape(-1) << int(shift.sum())) + sub] = np.arange(len(cells), dtype=np.int32)
-    out.update(zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
-                   (np.ascontiguousarray(a) for a in found[1:])))
-    out.update(slab_block=slab_block, slab_index=slab_index)
+    entry = (block.reshape(-1) << bits) + sub
+    for name, values, fill in zip(("slab_axis", "slab_bounds", "slab_region", "slab_sign", "slab_safe"),
+                                  found[1:], (-1, 0, 0, 0, 0)):
+        table = np.full((len(owners) << bits,) + values.shape[1:], fill, dtype=values.dtype)
+        table[entry] = values
+        out[name] = table
+    out["slab_block"] = slab_block
     return out
 
 
@@ -366,7 +366,7 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
             grid_lo=(0.0, 0.0, 0.0), grid_cell=(1.0, 1.0, 1.0), grid_n=(1, 1, 1),
             slab_axis=np.full(1, -1, np.int8), slab_bounds=np.zeros((1, 3)),
             slab_region=np.zeros((1, 2), np.int32), slab_sign=np.zeros((1, 2), np.int8),
-            slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32), slab_index=np.full(1, -1, np.int32),
+            slab_safe=np.zeros((1, 6)), slab_block=np.full(1, -1, np.int32),
             slab_grid_cell=(1.0, 1.0, 1.0), slab_grid_n=(1, 1, 1), slab_shift=(0, 0, 0),
             slab_slots=tuple(np.zeros(1, np.int64) for _ in range(3)),
         )
