@@ -51,7 +51,7 @@ cdef class Scene:
     cdef double inv_cell[3]
     cdef int ncell[3]
     cdef const int* slot_of[3]           # per axis, cell index -> its part of the cell's storage slot
-    cdef const long long* cell_start
+    cdef const unsigned int* cell_start  # (slots + 1) first group of each cell
     cdef const unsigned char* cell_bits  # bit c (of byte c >> 3): cell c holds a group
     cdef const double* group_coef     # (G, 4) plane n, offset of each group
     cdef const long long* group_start

@@ -144,7 +144,7 @@ cdef class Scene:
         cdef int[::1] tri_region = arrays["tri_region"]
         cdef int[::1] tri_object = arrays["tri_object"]
         cdef signed char[:, ::1] rules = arrays["rules"]
-        cdef long long[::1] cell_start = arrays["cell_start"]
+        cdef unsigned int[::1] cell_start = arrays["cell_start"]
         cdef int[::1] slot_x = arrays["grid_slots"][0]
         cdef int[::1] slot_y = arrays["grid_slots"][1]
         cdef int[::1] slot_z = arrays["grid_slots"][2]

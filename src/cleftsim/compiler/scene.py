@@ -9,7 +9,7 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - Uniform grid over the geometry's bounding box, stored in bricks of BRICK³ cells (cell (a, b, c)
   at slot ``((brick number) · BRICK + a % BRICK) · BRICK² + (b % BRICK) · BRICK + c % BRICK``, the
   bricks in C order), so that cells near each other in space are near in memory:
-  ``cell_start`` (slots + 1) indexes groups, bit k of ``cell_bits`` (little-endian bit order)
+  ``cell_start`` (slots + 1, uint32) indexes groups, bit k of ``cell_bits`` (little-endian bit order)
   tells whether slot k has any; a group is one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
   ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
 - ``slab_*``: the slab map (Scene.slab_cell), cells of a grid up to SLAB_REFINE times finer than
@@ -35,7 +35,7 @@ from cleftsim._core import scene as _scene
 from cleftsim.geometry.shapes import Periodic
 from cleftsim.model.rules import ABSORB, RULE_MASK
 
-#: Largest number of tracing-grid cells (12 bytes each at most: ``cell_start`` and ``slab_block``).
+#: Largest number of tracing-grid cells (8 bytes each at most: ``cell_start`` and ``slab_block``).
 MAX_CELLS = 2**25
 #: Largest number of absorber-grid cells (16 bytes each, and a nearest-absorber search each to build).
 NEAR_MAX_CELLS = 4_000_000
@@ -181,6 +181,9 @@ def _stored(g: dict, ncell: np.ndarray) -> dict:
     """The tracing grid's arrays from its groups ``g`` (from :func:`_groups`, ordered by slot):
     ``cell_start`` over the slots, ``cell_bits`` and the groups' arrays."""
     cell_start = _starts(_brick_index(g["group_cell"], ncell), _brick_slots(ncell))
+    if cell_start[-1] >= 2**32:
+        raise ValueError(f"{cell_start[-1]} plane groups in the grid, more than cell_start (uint32) can index")
+    cell_start = cell_start.astype(np.uint32)
     return {
         "grid_slots": _brick_slots_of(ncell),
         "cell_start": cell_start,
@@ -354,7 +357,7 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
         arrays.update(
             planes=np.zeros((1, 4)), tri=np.zeros((1, 13)),
             tri_plane=np.zeros(1, np.int32), tri_region=np.zeros(1, np.int32),
-            tri_object=np.zeros(1, np.int32), cell_start=np.zeros(BRICK**3 + 1, np.int64),
+            tri_object=np.zeros(1, np.int32), cell_start=np.zeros(BRICK**3 + 1, np.uint32),
             grid_slots=_brick_slots_of(np.ones(3, np.int64)),
             cell_bits=np.zeros(BRICK**3 // 8, np.uint8),
             group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
