@@ -446,6 +446,89 @@ def bench_presets(scale: float) -> list[dict]:
     return out
 
 
+# -- mesh scaling (issue #15) ------------------------------------------------------------------
+LATTICE_SPACING = 0.2        # µm between the centres of neighbouring spheres
+SPHERE_RADIUS = 0.07         # µm
+SPHERE_SUBDIVISIONS = 3      # 1280 triangles per sphere
+MESH_SCALING_SPHERES = (1, 2, 4, 9)     # spheres per axis: 1.3e3, 1.0e4, 8.2e4, 9.3e5 triangles
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def mesh_scaling_case(k: int, n: int, steps: int) -> dict:
+    """One size of :func:`bench_mesh_scaling` (run in a process of its own, so that its peak RSS
+    is this case's): k³ spheres, n molecules (rounded down to a multiple of k³)."""
+    import warnings
+
+    a = LATTICE_SPACING
+    unit = cs.geometry.icosphere(SPHERE_RADIUS, subdivisions=SPHERE_SUBDIVISIONS)
+    centres = (np.indices((k, k, k)).reshape(3, -1).T + 0.5) * a - k * a / 2
+    spheres = cs.geometry.combine(*(unit.translated(c) for c in centres))
+    box = cs.geometry.box(k * a)
+    rss_meshes = _peak_rss_bytes()
+    per_cell = max(1, n // len(centres))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = cs.Model(dt=DT, seed=11)
+        sp = m.add_species("a", D=D_GLU)
+        m.add_geometry(box, "box")
+        m.add_geometry(spheres, "spheres")
+        for c in centres:          # a corner of every lattice cell, clear of its sphere
+            m.release(sp, n=per_cell, box=(tuple(c + 0.3 * a), tuple(c + 0.49 * a)))
+        compiled = cs.compile(m)
+        first = _materialise(cs.Simulation(compiled, seed=cs.trial_seed(11, 0)), sp)
+    compile_s = time.perf_counter() - t0
+    peak = _peak_rss_bytes()
+    sims = iter([first] + [_materialise(cs.Simulation(compiled, seed=cs.trial_seed(11, i)), sp)
+                           for i in range(1, REPEATS)])
+    sec, ms, n0 = time_advance(lambda: next(sims), steps, warmup=20)
+    sim, _ = first
+    scene_bytes = sum(v.nbytes for v in compiled.scene_arrays.values() if isinstance(v, np.ndarray))
+    mol = sim.volume_molecules
+    mol_bytes = sum(getattr(mol, f).nbytes for f in ("pos", "species", "uid", "wall", "clock"))
+    n_tri = compiled.scene.n_tri
+    return record(f"mesh_scaling_{k}x{k}x{k}", sec, ms, n0, steps, n_triangles=n_tri, spheres=len(centres),
+                  compile_seconds=compile_s, peak_rss_bytes=peak, rss_before_compile_bytes=rss_meshes,
+                  scene_bytes=scene_bytes, scene_bytes_per_triangle=scene_bytes / n_tri,
+                  peak_rss_bytes_per_triangle=peak / n_tri, molecule_bytes_per_molecule=mol_bytes / n0,
+                  reflections_per_step=sim.diagnostics["reflections"] / (n0 * (steps + 20)),
+                  grid_cells=int(np.prod(compiled.scene_arrays["grid_n"])),
+                  ns_per_molecule_step=1e9 * sec / ms)
+
+
+def bench_mesh_scaling(scale: float) -> list[dict]:
+    """Cost of a molecule-step against the total number of triangles, with the same local geometry
+    at every size (issue #15): a cubic lattice of k³ closed icospheres (radius 70 nm, 1280
+    triangles, 200 nm apart) in a reflecting box whose faces are the lattice's mirror planes (so
+    every molecule sees the same infinite lattice), k = 1, 2, 4, 9 (1.3e3 to 9.3e5 triangles).
+    Molecules (2·10⁴ in all) start in a corner of every lattice cell, between the spheres.
+    Each size runs in a process of its own and reports the wall time from the meshes to a
+    runnable Simulation (add_geometry's checks, compile, Simulation; ``compile_seconds``), that
+    process's peak RSS, the scene's bytes per triangle and the molecules' bytes per molecule,
+    and molecule-steps per second (time_advance: best of 3, 50 steps after 20 of warm-up).
+    ``--quick`` leaves out the largest size. The last record compares the throughputs."""
+    import multiprocessing
+
+    n, steps = int(20_000 * max(scale, 0.25)), 50
+    sizes = MESH_SCALING_SPHERES if scale >= 1 else MESH_SCALING_SPHERES[:-1]
+    out = []
+    ctx = multiprocessing.get_context("spawn")
+    for k in sizes:
+        with ctx.Pool(1) as pool:
+            out.append(pool.apply(mesh_scaling_case, (k, n, steps)))
+    rates = [r["molecule_steps_per_s"] for r in out]
+    out.append({"name": "mesh_scaling", "n_triangles": [r["n_triangles"] for r in out],
+                "molecule_steps_per_s": rates, "compile_seconds": [r["compile_seconds"] for r in out],
+                "peak_rss_bytes": [r["peak_rss_bytes"] for r in out],
+                "throughput_spread": max(rates) / min(rates), "target_spread": 1.5})
+    return out
+
+
 RAT_NMJ = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mcell", "rat_nmj", "Scene.main.mdl")
 
 
@@ -551,6 +634,7 @@ BENCHMARKS = {
     "presets": bench_presets,
     "rat_nmj": bench_rat_nmj,
     "threads": bench_threads,
+    "mesh_scaling": bench_mesh_scaling,
 }
 
 

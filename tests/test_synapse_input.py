@@ -136,7 +136,7 @@ def test_too_many_triangles_are_refused_at_once(build, builder, says):
 
 
 def test_nmj_folds_count_in_the_budget(monkeypatch):
-    monkeypatch.setattr(primitives, "physical_memory", lambda: 10**8)          # room for 8333 triangles
+    monkeypatch.setattr(primitives, "physical_memory", lambda: 2 * 10**7)      # room for 10,000 triangles
     with refused("neuromuscular_junction", r"\(length='100 um', fold_spacing='0.2 um'\) with 500 folds would have "
                                            r"12,224 triangles"):
         neuromuscular_junction(length="100 um", fold_spacing="0.2 um")

@@ -440,6 +440,36 @@ cdef inline unsigned long long spread(unsigned long long x) noexcept nogil:
     return x
 
 
+cdef inline int root(int* parent, int v) noexcept nogil:
+    """The representative of v's set (union-find), halving the path on the way."""
+    while parent[v] != v:
+        parent[v] = parent[parent[v]]
+        v = parent[v]
+    return v
+
+
+def vertex_parts(const int[:, ::1] triangles, int n_vertices):
+    """(V,) int32: for every vertex, a label of its connected part (vertices linked through the
+    triangles that use them); labels are the parts' smallest vertex index. Union-find
+    (Tarjan 1975, J ACM 22:215) with path halving; O(T) for practical meshes."""
+    cdef Py_ssize_t t, n = triangles.shape[0]
+    cdef int a, b, k, v
+    out = np.arange(n_vertices, dtype=np.int32)
+    cdef int[::1] parent = out
+    with nogil:
+        for t in range(n):
+            for k in range(1, 3):
+                a = root(&parent[0], triangles[t, 0])
+                b = root(&parent[0], triangles[t, k])
+                if a < b:
+                    parent[b] = a
+                elif b < a:
+                    parent[a] = b
+        for v in range(n_vertices):
+            parent[v] = root(&parent[0], v)
+    return out
+
+
 def spatial_order(const double[:, ::1] vertices, const int[:, ::1] triangles):
     """Indices of the triangles in Morton (Z-curve) order of their centroids, on a 2^21 grid
     over the vertices' bounding box."""

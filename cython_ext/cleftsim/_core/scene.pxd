@@ -2,6 +2,7 @@
 # per-(region, species) surface rules, and the lists used by the Brownian-bridge test.
 
 from cleftsim._core.triangle cimport TRI_STRIDE
+from cleftsim._core.tree cimport Tree
 
 # Surface-rule codes of Scene.rules (also module attributes of cleftsim._core.scene): one of the
 # three rules, plus the reactive flag.
@@ -49,24 +50,32 @@ cdef class Scene:
     cdef double cell[3]
     cdef double inv_cell[3]
     cdef int ncell[3]
-    cdef const long long* cell_start
+    cdef const int* slot_of[3]           # per axis, cell index -> its part of the cell's storage slot
+    cdef const unsigned int* cell_start  # (slots + 1) first group of each cell
+    cdef const unsigned char* cell_bits  # bit c (of byte c >> 3): cell c holds a group
     cdef const double* group_coef     # (G, 4) plane n, offset of each group
     cdef const long long* group_start
     cdef const int* group_tris
     cdef const signed char* group_full
+    cdef const double* near_min         # (N,) per absorber-grid cell: distance from its centre to the nearest absorber
     cdef const long long* near_start
     cdef const int* near_tris
     cdef const double* near_dc
+    cdef Tree tree                       # the absorbing triangles (the cells without a list search it)
+    cdef const signed char* absorbs      # (S, R) 1 where the region absorbs the species
     cdef double near_cell[3]             # the absorber grid (same origin as the tracing grid)
     cdef double near_inv_cell[3]
     cdef int near_n[3]
     cdef double slab_inv_cell[3]         # the slab map's own, finer grid (same origin)
     cdef int slab_n[3]
-    cdef const signed char* slab_axis    # (C,) axis of a slab cell's two planes, -1 if not a slab
-    cdef const double* slab_bounds       # (C, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
-    cdef const int* slab_region          # (C, 2) regions of the two planes (a, then b)
-    cdef const signed char* slab_sign    # (C, 2) sign of each plane's normal along the slab axis
-    cdef const double* slab_safe         # (C, 6) lo, hi corners of the cell's safe box
+    cdef const long long* slab_slot_of[3]  # per axis, fine index -> its part of (tracing cell << slab_bits) | fine cell in it
+    cdef int slab_bits                   # a tracing cell holds 1 << slab_bits fine cells
+    cdef const int* slab_block           # (C,) per tracing cell: its block of fine cells, -1 if none
+    cdef const signed char* slab_axis    # (E,) per fine cell of the blocks: the axis of its two planes, -1 if none
+    cdef const double* slab_bounds       # (E, 3) coordinates a < b of the two planes on that axis, 1/(b-a)
+    cdef const int* slab_region          # (E, 2) regions of the two planes (a, then b)
+    cdef const signed char* slab_sign    # (E, 2) sign of each plane's normal along the slab axis
+    cdef const double* slab_safe         # (E, 6) lo, hi corners of the cell's safe box
     cdef bint has_slabs
     cdef long long* stamp
     cdef long long ray_id

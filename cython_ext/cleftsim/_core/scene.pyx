@@ -7,20 +7,28 @@ for the triangles of a plane it actually crosses inside that cell. Grid traversa
 Amanatides & Woo (1987, Eurographics). Triangles are enlarged by a tiny barycentric epsilon so a ray
 through a shared edge or vertex always hits at least one of the triangles meeting there.
 
-This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas,
-full_groups and near_pairs are re-exported here for cleftsim.compiler.scene).
+This module holds the run-time queries; the grid is prepared by grid.pyx (cell_pairs, pair_areas, pair_order,
+full_groups, absorber_tree, touched_cells and absorber_lists are re-exported here for
+cleftsim.compiler.scene).
 """
 import numpy as np
-from cleftsim._core.grid import cell_pairs, pair_areas, full_groups
+from cleftsim._core.grid import (cell_pairs, pair_areas, pair_order, full_groups, absorber_tree, touched_cells,
+                                 absorber_lists)
 from libc.math cimport fabs, sqrt, INFINITY
 
 from cleftsim._core.vec cimport dot3, ifloor
 from cleftsim._core.triangle cimport barycentric, dist2_point_triangle
-from cleftsim._core.grid cimport near_cells
+from cleftsim._core.tree cimport tree_nearest
 
 
 cdef enum:
     MAX_BOX_CELLS = 2
+
+
+cdef inline int cell_index(Scene sc, int a, int b, int c) noexcept nogil:
+    """Where cell (a, b, c) of the tracing grid is stored (cleftsim.compiler.scene: in bricks, so
+    that cells near each other in space are near each other in memory): the sum of one part per axis."""
+    return sc.slot_of[0][a] + sc.slot_of[1][b] + sc.slot_of[2][c]
 
 
 cdef inline int grid_index(Scene sc, int k, double x) noexcept nogil:
@@ -136,14 +144,29 @@ cdef class Scene:
         cdef int[::1] tri_region = arrays["tri_region"]
         cdef int[::1] tri_object = arrays["tri_object"]
         cdef signed char[:, ::1] rules = arrays["rules"]
-        cdef long long[::1] cell_start = arrays["cell_start"]
+        cdef unsigned int[::1] cell_start = arrays["cell_start"]
+        cdef int[::1] slot_x = arrays["grid_slots"][0]
+        cdef int[::1] slot_y = arrays["grid_slots"][1]
+        cdef int[::1] slot_z = arrays["grid_slots"][2]
+        cdef long long[::1] slab_x = arrays["slab_slots"][0]
+        cdef long long[::1] slab_y = arrays["slab_slots"][1]
+        cdef long long[::1] slab_z = arrays["slab_slots"][2]
+        cdef unsigned char[::1] cell_bits = arrays["cell_bits"]
         cdef double[:, ::1] group_coef = arrays["group_coef"]
         cdef long long[::1] group_start = arrays["group_start"]
         cdef int[::1] group_tris = arrays["group_tris"]
         cdef signed char[::1] group_full = arrays["group_full"]
+        cdef double[::1] near_min = arrays["near_min"]
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
         cdef double[::1] near_dc = arrays["near_dc"]
+        cdef double[:, ::1] tree_box = arrays["tree_box"]
+        cdef int[:, ::1] tree_child = arrays["tree_child"]
+        cdef double[:, ::1] tree_rec = arrays["tree_rec"]
+        cdef int[::1] tree_tris = arrays["tree_tris"]
+        cdef int[::1] tree_region = arrays["tree_region"]
+        cdef signed char[:, ::1] absorbs
+        cdef int[::1] slab_block = arrays["slab_block"]
         cdef signed char[::1] slab_axis = arrays["slab_axis"]
         cdef double[:, ::1] slab_bounds = arrays["slab_bounds"]
         cdef int[:, ::1] slab_region = arrays["slab_region"]
@@ -156,7 +179,9 @@ cdef class Scene:
         self.n_species = rules.shape[1]
         stamp_arr = np.full(max(self.n_tri, 1), -1, dtype=np.int64)
         stamp = stamp_arr
-        self._keep = list(arrays.values()) + [stamp_arr]
+        absorbs_arr = np.ascontiguousarray((np.asarray(rules).T & RULE_MASK) == RULE_ABSORB, dtype=np.int8)
+        absorbs = absorbs_arr
+        self._keep = list(arrays.values()) + [stamp_arr, absorbs_arr]
         self.planes = &planes[0, 0]
         self.tri = &tri[0, 0]
         self.tri_plane = &tri_plane[0]
@@ -164,13 +189,29 @@ cdef class Scene:
         self.tri_object = &tri_object[0]
         self.rules = &rules[0, 0]
         self.cell_start = &cell_start[0]
+        self.slot_of[0] = &slot_x[0]
+        self.slot_of[1] = &slot_y[0]
+        self.slot_of[2] = &slot_z[0]
+        self.slab_slot_of[0] = &slab_x[0]
+        self.slab_slot_of[1] = &slab_y[0]
+        self.slab_slot_of[2] = &slab_z[0]
+        self.slab_bits = sum(arrays["slab_shift"])
+        self.cell_bits = &cell_bits[0]
         self.group_coef = &group_coef[0, 0]
         self.group_start = &group_start[0]
         self.group_tris = &group_tris[0]
         self.group_full = &group_full[0]
+        self.near_min = &near_min[0]
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
         self.near_dc = &near_dc[0]
+        self.tree.box = &tree_box[0, 0]
+        self.tree.child = &tree_child[0, 0]
+        self.tree.rec = &tree_rec[0, 0]
+        self.tree.tris = &tree_tris[0]
+        self.tree.region = &tree_region[0]
+        self.absorbs = &absorbs[0, 0]
+        self.slab_block = &slab_block[0]
         self.slab_axis = &slab_axis[0]
         self.slab_bounds = &slab_bounds[0, 0]
         self.slab_region = &slab_region[0, 0]
@@ -207,16 +248,24 @@ cdef class Scene:
         straight path with the normal coordinate folded back into the gap (the method of images),
         so the step needs no ray tracing as long as its end stays inside the cell's safe box (a
         block of cells around it that hold the same two planes and nothing else). Both planes
-        must reflect the species (they may also carry reactive surface molecules).
+        must reflect the species (they may also carry reactive surface molecules). The slab cell
+        is p's fine cell in the block of the tracing cell that holds p (slab_block); the returned
+        index is its entry in the blocks (slab_axis, slab_bounds, ...). Per-axis tables
+        (slab_slot_of) turn p's fine cell into (its tracing cell << slab_bits) | its place there.
         """
-        cdef int k, ax, i, c = 0
+        cdef int k, ax, i, b, c
+        cdef long long f = 0
         cdef double e
         cdef const double* box
         for k in range(3):
             i = ifloor((p[k] - self.lo[k]) * self.slab_inv_cell[k])
             if i < 0 or i >= self.slab_n[k]:
                 return -1
-            c = c * self.slab_n[k] + i
+            f += self.slab_slot_of[k][i]
+        b = self.slab_block[f >> self.slab_bits]
+        if b < 0:
+            return -1
+        c = (b << self.slab_bits) | <int>(f & ((1 << self.slab_bits) - 1))
         ax = self.slab_axis[c]
         if ax < 0:
             return -1
@@ -258,10 +307,11 @@ cdef class Scene:
 
         A group flagged full covers the whole cell section of its plane with triangles of one
         region, so a crossing of its plane at a point inside the cell (within space_eps) is a
-        hit without barycentric tests.
+        hit without barycentric tests. Empty cells are told by their bit in cell_bits (a small
+        array that stays in cache where cell_start would not).
         """
         cdef long long g, k, g_end
-        cdef int j, best_tri = hit.tri, cidx = (a * self.ncell[1] + b) * self.ncell[2] + c
+        cdef int j, best_tri = hit.tri, cidx = cell_index(self, a, b, c)
         cdef const double* pl
         cdef double s0, s1, t, v, w, qx, qy, qz
         cdef double px = p[0], py = p[1], pz = p[2]
@@ -269,6 +319,8 @@ cdef class Scene:
         cdef double best_t = hit.t
         cdef double q[3]
         cdef double eps = self.bary_eps, se = self.space_eps
+        if not (self.cell_bits[cidx >> 3] >> (cidx & 7)) & 1:
+            return
         g_end = self.cell_start[cidx + 1]
         for g in range(self.cell_start[cidx], g_end):
             pl = self.group_coef + 4 * g
@@ -358,7 +410,7 @@ cdef class Scene:
         1e3 space_eps) listed in x's grid cell, else ``hint`` (may be -1). The tracer reports the
         first triangle of a full group and the slab fast path none; binding needs the triangle
         under the hit (its tiles, membrane.pyx)."""
-        cdef int k, j, cidx = 0
+        cdef int k, j, cidx
         cdef long long g, m
         cdef double v, w, s
         cdef double eps = self.bary_eps
@@ -367,8 +419,7 @@ cdef class Scene:
             barycentric(self.tri + TRI_STRIDE * hint, x, &v, &w)
             if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
                 return hint
-        for k in range(3):
-            cidx = cidx * self.ncell[k] + grid_index(self, k, x[k])
+        cidx = cell_index(self, grid_index(self, 0, x[0]), grid_index(self, 1, x[1]), grid_index(self, 2, x[2]))
         for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
             pl = self.group_coef + 4 * g
             if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
@@ -401,9 +452,9 @@ cdef class Scene:
         """A lower bound of the distance from p to any absorbing triangle (rcut if none is near)."""
         cdef double r
         cdef int c = self.near_cell_of(p, &r)
-        if c < 0 or self.near_start[c] == self.near_start[c + 1]:
+        if c < 0 or self.near_min[c] == INFINITY:
             return rcut
-        r = self.near_dc[self.near_start[c]] - r
+        r = self.near_min[c] - r
         return r if r > 0.0 else 0.0
 
     cdef int nearest_absorber(self, const double* p, int species, double rcut, double* dist) noexcept nogil:
@@ -411,16 +462,26 @@ cdef class Scene:
 
         Each absorber-grid cell lists its candidates sorted by their distance from the cell
         centre, dc; dc - |p - centre| bounds the distance from p, so the search stops as soon as
-        that bound exceeds the best distance found.
+        that bound exceeds the best distance found. A cell within reach of absorbers but
+        without a list (too many candidates) searches the tree of absorbers instead, with the
+        same order among triangles at the same distance (the one with lower dc, then index).
         """
         cdef double r_pc, best2 = rcut * rcut, d2, lb, sp
         cdef int c = self.near_cell_of(p, &r_pc)
         cdef long long k
         cdef int j, best = -1
         cdef const double* plane
+        cdef double centre[3]
         dist[0] = rcut
         if c < 0:
             return -1
+        if self.near_start[c] == self.near_start[c + 1]:
+            if self.near_min[c] == INFINITY:
+                return -1
+            centre[0] = self.lo[0] + (c // (self.near_n[1] * self.near_n[2]) + 0.5) * self.near_cell[0]
+            centre[1] = self.lo[1] + ((c // self.near_n[2]) % self.near_n[1] + 0.5) * self.near_cell[1]
+            centre[2] = self.lo[2] + (c % self.near_n[2] + 0.5) * self.near_cell[2]
+            best = tree_nearest(&self.tree, p, self.absorbs + species * self.n_regions, centre, &best2)
         for k in range(self.near_start[c], self.near_start[c + 1]):
             lb = self.near_dc[k] - r_pc
             if lb > 0.0 and lb * lb >= best2:
@@ -459,7 +520,7 @@ cdef class Scene:
             return 0
         self.ray_id += 1
         while s.alive:
-            cidx = (s.idx[0] * self.ncell[1] + s.idx[1]) * self.ncell[2] + s.idx[2]
+            cidx = cell_index(self, s.idx[0], s.idx[1], s.idx[2])
             for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
                 k = self.group_start[g]
                 if self.tri_object[self.group_tris[k]] != obj:
@@ -497,15 +558,34 @@ cdef class Scene:
         cdef Hit h = self.first_hit(&p[0], &d[0])
         return h.tri, h.t
 
-    def surface_distance(self, double[::1] p):
-        """(distance, triangle) from p to the nearest triangle of the scene (brute force)."""
-        cdef int j, best = -1
-        cdef double d2, best2 = INFINITY
-        for j in range(self.n_tri):
-            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j], &p[0])
-            if d2 < best2:
-                best2 = d2
-                best = j
+    def surface_within(self, double[::1] p, double r):
+        """(distance, triangle) of the triangle nearest to p among those closer than r (µm), found
+        in the grid cells that the box p ± r overlaps (inf, -1 if none); of triangles at the
+        same distance, the one of lowest index."""
+        cdef int k, a, b, c, j, best = -1, cidx
+        cdef long long g, m
+        cdef int i0[3]
+        cdef int i1[3]
+        cdef double d2, best2 = r * r
+        for k in range(3):
+            if p[k] + r < self.lo[k] or p[k] - r > self.hi[k]:
+                return INFINITY, -1
+            i0[k] = grid_index(self, k, p[k] - r)
+            i1[k] = grid_index(self, k, p[k] + r)
+        for a in range(i0[0], i1[0] + 1):
+            for b in range(i0[1], i1[1] + 1):
+                for c in range(i0[2], i1[2] + 1):
+                    cidx = cell_index(self, a, b, c)
+                    for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
+                        for m in range(self.group_start[g], self.group_start[g + 1]):
+                            j = self.group_tris[m]
+                            d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j],
+                                                      &p[0])
+                            if d2 < best2 or (d2 == best2 and best >= 0 and j < best):
+                                best2 = d2
+                                best = j
+        if best < 0:
+            return INFINITY, -1
         return sqrt(best2), best
 
     def nearest(self, double[::1] p, int species, double rcut):
@@ -542,11 +622,3 @@ def contains(Scene sc, int obj, double[:, ::1] points, double[:, ::1] directions
             if amb:
                 unresolved += 1
     return out, unresolved
-
-
-# -- build-time grid preparation: grid.pyx, under the names cleftsim.compiler.scene uses -----------------
-def near_pairs(Scene sc, int[::1] candidates, double margin, double[::1] lo, double[::1] cell, int[::1] ncell):
-    """(cell, triangle, dc) for every cell of the absorber grid (lo, cell, ncell) that has a point
-    within `margin` of a candidate triangle; dc is the distance from the cell centre to the
-    triangle (a cell qualifies when dc minus its half-diagonal is at most margin)."""
-    return near_cells(sc.tri, sc.planes, sc.tri_plane, candidates, margin, lo, cell, ncell)

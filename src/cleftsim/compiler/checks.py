@@ -30,8 +30,8 @@ def release_points(model, scene) -> None:
     for sp, at in points:
         if scene.n_tri == 0:
             break
-        dist, tri = scene.surface_distance(at)
-        if dist < SURFACE_CLEARANCE:
+        dist, tri = scene.surface_within(at, SURFACE_CLEARANCE)
+        if tri >= 0:
             obj, region = triangle_owner(model, tri)
             raise ModelError(
                 f"release of {sp.name!r} at {tuple(float(x) for x in at)} µm lies on the surface of "

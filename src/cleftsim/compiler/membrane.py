@@ -249,11 +249,11 @@ def _mesh_arrays(model) -> dict:
         v = np.asarray(obj.mesh.vertices, dtype=np.float64)
         t = np.asarray(obj.mesh.triangles)
         tri_v.append(v[t])
-        adj = surface_adjacency(v, t, np.asarray(obj.mesh.region_ids))
-        nbr.append(np.where(adj >= 0, adj + offset, -1))
+        adj = surface_adjacency(v, t, np.zeros(len(t), dtype=np.int64))     # across every edge
+        reg = np.asarray(obj.mesh.region_ids)
+        nbr.append(np.where((adj >= 0) & (reg[np.maximum(adj, 0)] == reg[:, None]), adj + offset, -1))
         # contacts cross region borders where the membrane goes on (normals within 60°) and
         # reflect where it folds (a wall at the border mirrors the path back)
-        adj = surface_adjacency(v, t, np.zeros(len(t), dtype=np.int64))
         nrm = np.asarray(obj.mesh.normals)
         flat = (adj >= 0) & (np.einsum("tk,tek->te", nrm, nrm[np.maximum(adj, 0)]) > CONTACT_FOLD_COS)
         mesh_nbr.append(np.where(flat, adj + offset, -1))

@@ -44,7 +44,7 @@ class Edges:
         """Edge table of ``triangles`` ((T, 3) vertex indices)."""
         directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2).astype(np.int64)
         owner = np.repeat(np.arange(len(triangles)), 3)
-        lo, hi = directed.min(axis=1), directed.max(axis=1)
+        lo, hi = np.minimum(directed[:, 0], directed[:, 1]), np.maximum(directed[:, 0], directed[:, 1])
         key = lo * (int(hi.max()) + 1) + hi
         order = np.argsort(key, kind="stable")
         key = key[order]
@@ -140,13 +140,7 @@ def closed_parts(triangles: np.ndarray, edges: Edges) -> np.ndarray:
     boundary = edges.count == 1
     if not boundary.any():
         return np.ones(len(triangles), dtype=bool)
-    n = int(triangles.max()) + 1
-    rows = np.concatenate([triangles[:, 0], triangles[:, 0]])
-    from scipy.sparse import coo_array
-    from scipy.sparse.csgraph import connected_components
-
-    links = coo_array((np.ones(len(rows)), (rows, triangles[:, 1:].T.ravel())), shape=(n, n))
-    _, part = connected_components(links, directed=False)
+    part = _intersect.vertex_parts(np.ascontiguousarray(triangles, dtype=np.int32), int(triangles.max()) + 1)
     open_parts = part[edges.directed[edges.start[boundary], 0]]
     return ~np.isin(part[triangles[:, 0]], open_parts)
 

@@ -105,7 +105,7 @@ class Mesh:
 
     __slots__ = (
         "_vertices", "_triangles", "_region_names", "_region_ids", "_regions",
-        "_normals", "_areas", "_bounds", "_volume", "_closed", "_crossing",
+        "_normals", "_areas", "_bounds", "_volume", "_closed", "_crossing", "_checked",
     )  # fmt: skip
 
     def __init__(
@@ -142,6 +142,7 @@ class Mesh:
         self._volume: float | None = None
         self._closed: bool | None = None
         self._crossing: str | None = None  # self-intersection message ("" if none), once known
+        self._checked: bool | None = None  # the strictest check() passed: closed=False, True, or None
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -225,9 +226,13 @@ class Mesh:
         does not intersect itself (:func:`checks.self_intersection`: closed parts must not cross
         or touch themselves or each other, no faces may overlap). With ``closed=True`` also
         requires every edge to have a neighbour, neighbours to be consistently oriented and the
-        normals to point outward (positive volume).
+        normals to point outward (positive volume). A mesh is immutable: a check it passed is not
+        repeated.
         """
+        if self._checked is not None and self._checked >= closed:
+            return
         edges = checks.Edges.of(self._triangles)
+        self._closed = edges.closed
         tests = [checks.nonmanifold]
         if closed:
             tests += [checks.boundary, checks.misoriented]
@@ -244,6 +249,7 @@ class Mesh:
             self._crossing = checks.self_intersection(self._vertices, self._triangles, edges) or ""
         if self._crossing:
             raise MeshError(self._crossing)
+        self._checked = closed
 
     # -- derived meshes ---------------------------------------------------------------------
     def translated(self, offset: Any) -> Mesh:

@@ -16,10 +16,10 @@ import numpy as np
 from .. import units
 from .mesh import Mesh, MeshError
 
-#: Peak memory (bytes) per triangle of a mesh plus its compiled scene (``model.simulation()``),
-#: measured for closed icospheres, boxes and cylinders of 2·10⁴-3·10⁵ triangles: 10-13 kB, of
-#: which the mesh alone takes 0.4-0.7 kB.
-BYTES_PER_TRIANGLE = 12_000
+#: Peak memory (bytes) per triangle of building a mesh and its compiled scene (``model.simulation()``),
+#: measured for closed icospheres, boxes and cylinders of 1.3·10⁵-1.3·10⁶ triangles: 0.7-0.9 kB,
+#: 0.9-1.2 kB with an absorbing surface, 1.4 kB with diffusing surface molecules on it too.
+BYTES_PER_TRIANGLE = 2_000
 #: Physical memory assumed where the system does not report it (bytes).
 ASSUMED_MEMORY = 16 * 10**9
 
@@ -162,8 +162,9 @@ def _icosahedron() -> tuple[np.ndarray, np.ndarray]:
 
 def _subdivide(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split every triangle into four at its edge midpoints, projected onto the unit sphere."""
-    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    unique, inverse = np.unique(edges, axis=0, return_inverse=True)
+    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1).astype(np.int64)
+    keys, inverse = np.unique(edges[:, 0] * len(verts) + edges[:, 1], return_inverse=True)  # (low, high) order
+    unique = np.column_stack([keys // len(verts), keys % len(verts)])
     mid = verts[unique[:, 0]] + verts[unique[:, 1]]
     mid /= np.linalg.norm(mid, axis=1, keepdims=True)
     ab, bc, ca = (len(verts) + inverse.reshape(-1, 3)).T
