@@ -5,7 +5,8 @@ The first line describes the machine. Every benchmark after that reports at leas
 (D in µm²/s, dt in s, ...). Timing: a warm-up advance first, then ``time.perf_counter`` around
 ``Simulation.advance(steps)``, best of 3 repetitions (``seconds`` is that best time; the
 molecule-steps are those of the best repetition). The process is pinned to one CPU and numeric
-libraries to one thread; the engine itself is single-threaded.
+libraries to one thread, so every benchmark measures one core (the trial then runs one thread);
+``threads`` unpins it to time one trial on 1, 2, ... threads.
 
 Usage: ``python benchmarks/run.py [--quick] [--only NAME ...]``. ``--quick`` shrinks every
 benchmark about tenfold (a smoke test, not a measurement).
