@@ -1,0 +1,568 @@
+"""A block of neuropil: cells packed into a box, separated by thin extracellular sheets, with
+synapses on faces between neuronal cells, for spillover studies (:func:`neuropil`).
+
+**Geometry.** Seed points are thrown into the box one after the other, each kept only if it lies
+at least 0.6 × ``cell_size`` from every seed kept before and from its own mirror image in every
+face of the box (random sequential addition: cells of similar size, none tiny). Their number is
+the block's volume over ``cell_size``³, so ``cell_size`` is the cube root of the mean cell volume.
+The Voronoi cells of the seeds and of their mirror images in the six faces (scipy.spatial.Voronoi)
+tile the box exactly: the face between two cells is the plane halfway between their seeds, and
+the face of a cell on the box is the box's face. Every face of every cell is then moved inward by
+``gap``/2 (the cell is the intersection of the half-spaces behind its moved faces,
+scipy.spatial.HalfspaceIntersection), so two neighbouring cells face each other across a flat
+sheet of extracellular space exactly ``gap`` thick, and a cell faces the box across ``gap``/2.
+Where three or more cells meet, the sheets meet in narrow channels along the cells' edges.
+
+The faces stay flat (not rounded): the sheets then have the one thickness ``gap`` everywhere, the
+extracellular volume fraction α follows from the cells' shapes and ``gap`` alone (not from a
+rounding radius as well), and every cell is a convex polyhedron, closed and free of
+self-intersections by construction. Each face is a fan of triangles around its centroid; a face
+that carries a PSD or an active zone is subdivided instead: a regular ``segments``-gon disc (the
+region) fanned around its centre, and a ring of triangles joining it to the face's edges.
+
+Mirror images make the box a plane of symmetry of the tissue: a reflecting ``"outer"`` boundary
+is then exactly the same tissue mirrored beyond it, and the sheet of ``gap``/2 along the box is
+half of the sheet between a cell and its mirror image, so α of the block is that of the tissue.
+
+**Cell types.** A random ``glia_fraction`` of the cells are glial (region ``"glia"``, where
+transporters go: ``model.place(glt, region=obj.region("glia"), density=...)``), the others
+neuronal (region ``"neuron"``).
+
+**Synapses.** ``round(synapse_density × volume)`` synapses are put on faces between two neuronal
+cells, chosen at random among the pairs of facing faces where both discs fit with a rim of at
+least max(5 nm, 0.1 × radius) to the faces' edges; one cell of the pair (at random) is
+presynaptic, the other postsynaptic. Synapse i has the regions ``"psd_i"`` (a disc of
+``psd_radius`` on the postsynaptic face) and ``"active_zone_i"`` (a disc of ``active_zone_radius``
+on the presynaptic face, facing it), so its cleft is the sheet between them (height ``gap``); its
+release site is RELEASE_DEPTH from the presynaptic membrane, on the discs' axis, in the cleft; its
+centre is halfway between the discs' centres.
+
+The extracellular space is one closed mesh (``syn.mesh``): the box (region ``"outer"``, normals
+outward) and every cell (normals into the cell), ready for ``model.add_geometry(syn.mesh, name)``
+like the other builders' meshes. Same parameters and ``seed``: the same mesh, bit for bit.
+
+**Measured** (:func:`cleftsim.biology.tortuosity.tortuosity`, docs/neuropil.md): the defaults
+(cell_size 0.5 µm, gap 20 nm) give α = 0.12 and λ = 1.22; cell_size 0.3 µm with gap 20 nm gives
+α = 0.2. The brain's α ≈ 0.2 is reached by cell size and gap; its λ ≈ 1.6 (Syková & Nicholson
+2008, Physiol Rev 88:1277) is not reached by any: between convex cells the geometry alone hinders
+diffusion by λ ≈ √(3/2) ≈ 1.22 at most (thin sheets: diffusion in planes, Tao & Nicholson 2004,
+J Theor Biol 229:59), and the rest of the brain's hindrance is ascribed to dead-space
+microdomains and the extracellular matrix (Hrabětová et al. 2003, J Neurosci 23:6422; Syková &
+Nicholson 2008), which these cells do not have.
+
+Defaults: sheets of 20 nm (EM of rapidly frozen tissue shows 10-40 nm sheets and wider tunnels,
+Kinney et al. 2013, J Comp Neurol 521:448 [?]); about 2 synapses per µm³ in CA1 stratum radiatum
+(Rusakov & Kullmann 1998, J Neurosci 18:3158 [?]); a PSD of 100 nm radius, smaller than the
+median CA1 PSD (148 nm, Bourne & Harris 2012 [P]) so that it fits on the faces of 0.5 µm cells;
+10 % glial cells (astrocytic processes fill about a tenth of CA1 neuropil, Ventura & Harris 1999,
+J Neurosci 19:6897 [?]). Marks as in :mod:`cleftsim.biology.presets`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import numpy as np
+
+from cleftsim import units
+from cleftsim.biology.synapse import RELEASE_DEPTH, Synapse, _budget, _fail, _size, _whole
+from cleftsim.errors import MeshError, SynapseError
+from cleftsim.geometry.mesh import Mesh
+from cleftsim.geometry.primitives import box
+from cleftsim.geometry.shapes import Box
+
+BUILDER = "synapse.neuropil"
+
+#: The builder's sizes: name → (example, largest in µm, why no larger).
+NEUROPIL_SIZES = {
+    "size": ("4 um", 50.0, "a block of neuropil tens of µm across already holds 10⁵-10⁶ cells' faces"),
+    "cell_size": ("0.5 um", 10.0, "axons, dendrites, spines and glial processes are 0.1-2 µm thick"),
+    "gap": ("20 nm", 1.0, "extracellular sheets are 10-100 nm wide"),
+    "psd_radius": ("100 nm", 1.0, "PSDs are 0.1-1 µm across"),
+    "active_zone_radius": ("100 nm", 1.0, "active zones are 0.1-1 µm across"),
+}
+#: Largest synapse density (µm⁻³): the densest neuropil holds a few synapses per µm³.
+MAX_SYNAPSE_DENSITY = 10.0
+#: Seeds keep at least this fraction of ``cell_size`` from each other (random sequential addition).
+HARD_CORE = 0.6
+#: ``gap`` may be at most this fraction of ``cell_size`` (the cells are moved in by gap/2 from
+#: faces at least HARD_CORE/2 × cell_size from their seeds).
+MAX_GAP_FRACTION = 0.2
+#: Vertices of one cell closer than this (µm) are merged: edges that short (a near-degenerate
+#: corner of the tessellation) would bring faces that share no vertex within the mesh checks'
+#: touching distance.
+MERGE = 1e-7
+#: Triangles per cell face besides its edges' (the centroid fan has one per edge), and per synapse
+#: and segment (two discs, each a fan and a ring), for the triangle budget.
+TRIANGLES_PER_CELL = 90
+TRIANGLES_PER_SYNAPSE_SEGMENT = 5
+
+
+@dataclass(frozen=True, eq=False)
+class Neuropil(Synapse):
+    """A neuropil block (:func:`neuropil`): a :class:`~cleftsim.biology.synapse.Synapse` whose
+    ``mesh`` is the extracellular space of the block, ``release_sites`` one per synapse, and
+    ``clefts`` empty (the clefts are tilted; the Cylinder and Box shapes are along the axes).
+
+    Per synapse i (regions ``"psd_i"`` and ``"active_zone_i"``): ``centers[i]`` the cleft's centre
+    (µm), ``normals[i]`` the unit normal from the active zone to the PSD, ``pre[i]`` and
+    ``post[i]`` the indices of its cells. Per cell: ``seeds`` (µm) and ``glial`` (bool).
+    ``block``: the box (:class:`~cleftsim.geometry.shapes.Box`) bounded by region ``"outer"``.
+    """
+
+    centers: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    normals: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    pre: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    post: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    seeds: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    glial: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    block: Box | None = None
+
+    @property
+    def cleft(self) -> NoReturn:
+        """A neuropil has no cleft shape: its clefts are tilted, the shapes lie along the axes."""
+        raise SynapseError("a neuropil block's clefts are tilted sheets between cells, which the Cylinder and Box "
+                           "shapes (along the axes) cannot describe; count what binds at a synapse instead, e.g. "
+                           "model.count(ampa.open, region=obj.region('psd_0'))")
+
+    @property
+    def n_synapses(self) -> int:
+        """Number of synapses."""
+        return len(self.centers)
+
+    @property
+    def psd_regions(self) -> tuple[str, ...]:
+        """``("psd_0", "psd_1", ...)``."""
+        return tuple(f"psd_{i}" for i in range(self.n_synapses))
+
+    @property
+    def active_zone_regions(self) -> tuple[str, ...]:
+        """``("active_zone_0", ...)``."""
+        return tuple(f"active_zone_{i}" for i in range(self.n_synapses))
+
+    @property
+    def alpha(self) -> float:
+        """Extracellular volume fraction from the mesh: the space's volume over the block's."""
+        return self.mesh.volume / self.block.volume
+
+    def neighbours(self, within: Any = "1 um") -> tuple[np.ndarray, ...]:
+        """For each synapse, the other synapses whose centres lie within ``within`` (µm or a
+        length string) of its centre, nearest first."""
+        r = _size(BUILDER, "within", within, ("1 um", 100.0, "beyond a few µm synapses do not share transmitter"))
+        d = np.linalg.norm(self.centers[:, None] - self.centers[None], axis=-1)
+        np.fill_diagonal(d, np.inf)
+        return tuple(np.argsort(row, kind="stable")[: int(np.count_nonzero(row <= r))] for row in d)
+
+
+# -- checks ---------------------------------------------------------------------------------------
+def _dims(size: Any) -> np.ndarray:
+    """The block's edge lengths (µm): one length (a cube) or three."""
+    if isinstance(size, str) or not np.iterable(size):
+        return np.full(3, _size(BUILDER, "size", size, NEUROPIL_SIZES["size"]))
+    items = list(size)
+    if len(items) != 3:
+        _fail(BUILDER, "size", size, "must be one length (a cube) or three (x, y, z)", "give e.g. size='4 um'")
+    return np.array([_size(BUILDER, f"size[{i}]", s, NEUROPIL_SIZES["size"]) for i, s in enumerate(items)])
+
+
+def _fraction(name: str, value: Any, example: float) -> float:
+    if not (units.is_number(value) and 0 <= value <= 1):                    # NaN fails too
+        _fail(BUILDER, name, value, "must be a number from 0 to 1", f"give e.g. {name}={example}")
+    return float(value)
+
+
+def _density(value: Any) -> float:
+    """Synapses per µm³ (a number, or a string such as '2 /um^3'), from 0 to MAX_SYNAPSE_DENSITY."""
+    name, fix = "synapse_density", "give e.g. synapse_density='2 /um^3' (a plain number is per µm³)"
+    if isinstance(value, bool):
+        _fail(BUILDER, name, value, "is not a density", fix)
+    if isinstance(value, str) or hasattr(value, "dimensionality"):
+        try:
+            q = units.registry().Quantity(value) if isinstance(value, str) else value
+            x = float(q.to("1/um**3").magnitude)
+        except Exception:                          # any text pint cannot read as a number per volume
+            _fail(BUILDER, name, value, "is not a number per volume", fix)
+    elif units.is_number(value):
+        x = float(value)
+    else:
+        _fail(BUILDER, name, value, "is not a density", fix)
+    if not 0 <= x <= MAX_SYNAPSE_DENSITY:                                    # NaN fails too
+        _fail(BUILDER, name, value, f"is {x:g} per µm³, but it must be from 0 to {MAX_SYNAPSE_DENSITY:g} per µm³ "
+              f"(CA1 neuropil holds about 2)", fix)
+    return x
+
+
+def _parameters(size, cell_size, gap, glia_fraction, synapse_density, psd_radius, active_zone_radius, segments,
+                seed) -> dict:
+    p = {"size": _dims(size)}
+    for key, value in (("cell_size", cell_size), ("gap", gap), ("psd_radius", psd_radius),
+                       ("active_zone_radius", psd_radius if active_zone_radius is None else active_zone_radius)):
+        p[key] = _size(BUILDER, key, value, NEUROPIL_SIZES[key])
+    p["glia_fraction"] = _fraction("glia_fraction", glia_fraction, 0.1)
+    p["synapse_density"] = _density(synapse_density)
+    p["segments"] = _whole(BUILDER, "segments", segments, 6, 12)
+    p["seed"] = _whole(BUILDER, "seed", seed, 0, 1)
+    nm = lambda key: f"{p[key] * 1e3:g} nm"
+    if p["gap"] <= 2 * RELEASE_DEPTH:
+        raise SynapseError(f"{BUILDER}: gap ({nm('gap')}) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a release "
+                           f"site fits in the cleft between the membranes; give a larger gap")
+    if p["gap"] > MAX_GAP_FRACTION * p["cell_size"]:
+        raise SynapseError(f"{BUILDER}: gap ({nm('gap')}) must be at most {MAX_GAP_FRACTION:g} × cell_size "
+                           f"({MAX_GAP_FRACTION * p['cell_size'] * 1e3:g} nm) so that every cell keeps its shape "
+                           f"when its faces move in by gap/2; give a smaller gap or a larger cell_size")
+    small = float(p["size"].min())
+    if small < p["cell_size"]:
+        raise SynapseError(f"{BUILDER}: size ({small:g} µm along its shortest edge) must be at least cell_size "
+                           f"({p['cell_size']:g} µm) so that the block holds a cell; give a larger size or a "
+                           f"smaller cell_size")
+    return p
+
+
+# -- the tessellation -----------------------------------------------------------------------------
+def _mirrors(points: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The points' mirror images in the six faces of the box [-half, half] (6n, 3)."""
+    out = []
+    for axis in range(3):
+        for side in (-1.0, 1.0):
+            m = points.copy()
+            m[:, axis] = 2 * side * half[axis] - m[:, axis]
+            out.append(m)
+    return np.concatenate(out)
+
+
+def _seeds(dims: np.ndarray, cell_size: float, rng: np.random.Generator) -> np.ndarray:
+    """Random sequential addition of volume / cell_size³ seeds (at least one), each at least
+    HARD_CORE × cell_size from the others and from its mirror images (so HARD_CORE/2 × cell_size
+    from the faces), in the box of edges ``dims`` centred on the origin."""
+    n = max(1, int(round(float(np.prod(dims)) / cell_size**3)))
+    d = HARD_CORE * cell_size
+    half = dims / 2
+    lo, hi = -half + d / 2, half - d / 2          # size >= cell_size > d: never empty
+    kept = np.zeros((n, 3))
+    k, tries = 0, 0
+    while k < n:
+        tries += 1
+        if tries > 1000 * n:
+            raise SynapseError(f"{BUILDER}: could not place {n} cells of cell_size {cell_size:g} µm in the block; "
+                               f"give a larger size or cell_size")
+        c = rng.uniform(lo, hi)
+        if k and np.min(np.sum((kept[:k] - c) ** 2, axis=1)) < d * d:
+            continue
+        kept[k] = c
+        k += 1
+    return kept
+
+
+def _cells(seeds: np.ndarray, dims: np.ndarray, gap: float) -> list[dict]:
+    """Each cell as a convex polyhedron: its Voronoi faces moved in by gap/2.
+
+    A cell is a dict: ``vertices`` (V, 3), ``faces`` {neighbour: (ordered vertex ids, outward unit
+    normal)} with the neighbour's cell index, or -1 - k for a face on the box (k: which of the
+    six). Vertex ids run counter-clockwise seen from outside the cell."""
+    from scipy.spatial import HalfspaceIntersection, Voronoi
+
+    n = len(seeds)
+    every = np.concatenate([seeds, _mirrors(seeds, dims / 2)])
+    if n == 1:
+        neighbours = [np.arange(1, 7)]
+    else:
+        pairs = Voronoi(every).ridge_points
+        pairs = pairs[(pairs < n).any(axis=1)]
+        own = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        other = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        keep = own < n
+        own, other = own[keep], other[keep]
+        order = np.lexsort((other, own))
+        own, other = own[order], other[order]
+        neighbours = np.split(other, np.searchsorted(own, np.arange(1, n)))
+    cells = []
+    for i, near in enumerate(neighbours):
+        q = every[near] - seeds[i]
+        dist = np.linalg.norm(q, axis=1)
+        normal = q / dist[:, None]
+        offset = normal @ seeds[i] + dist / 2 - gap / 2
+        hs = HalfspaceIntersection(np.column_stack([normal, -offset]), seeds[i])
+        # the faces' labels: the neighbour's index; -1 - k for box face k (the seed's own mirror
+        # image n + k·n + i); other mirror images (whose planes lie beyond the box) below -6
+        k = (near - n) // n
+        labels = np.where(near < n, near, np.where(near == n + k * n + i, -1 - k, -7 - near))
+        cells.append(_polyhedron(hs.intersections, hs.dual_facets, normal, labels))
+    return cells
+
+
+def _polyhedron(points: np.ndarray, incidence: list, normals: np.ndarray, labels: np.ndarray) -> dict:
+    """Faces of a convex polyhedron from its vertices and, for each, the planes through it;
+    vertices closer than MERGE are merged."""
+    from scipy.spatial import cKDTree
+
+    rep = np.arange(len(points))
+    for a, b in sorted(map(tuple, cKDTree(points).query_pairs(MERGE, output_type="ndarray").tolist())):
+        ra, rb = rep[a], rep[b]
+        rep[rep == max(ra, rb)] = min(ra, rb)
+    on_plane: dict[int, list[int]] = {}
+    for v, planes in enumerate(incidence):
+        for k in planes:
+            on_plane.setdefault(int(k), []).append(v)
+    faces = {}
+    for k in sorted(on_plane):
+        ids = np.array(on_plane[k])
+        if len(ids) < 3:
+            continue
+        n = normals[k]
+        c = points[ids].mean(axis=0)
+        u = _perpendicular(n)
+        w = np.cross(n, u)
+        rel = points[ids] - c
+        ids = rep[ids[np.argsort(np.arctan2(rel @ w, rel @ u), kind="stable")]]
+        ids = ids[ids != np.roll(ids, 1)]
+        if len(ids) >= 3:
+            faces[int(labels[k])] = (ids, n)
+    used, inverse = np.unique(np.concatenate([f[0] for f in faces.values()]), return_inverse=True)
+    split = np.cumsum([len(f[0]) for f in faces.values()])[:-1]
+    renumbered = np.split(inverse, split)
+    return {"vertices": points[used],
+            "faces": {key: (ids, f[1]) for (key, f), ids in zip(faces.items(), renumbered)}}
+
+
+def _perpendicular(n: np.ndarray) -> np.ndarray:
+    """A unit vector perpendicular to the unit vector n."""
+    a = np.eye(3)[int(np.argmin(np.abs(n)))]
+    u = np.cross(n, a)
+    return u / np.linalg.norm(u)
+
+
+# -- synapses -------------------------------------------------------------------------------------
+def _inradius(polygon: np.ndarray, point: np.ndarray) -> float:
+    """Distance from a point to the nearest edge of a convex polygon (counter-clockwise, 2-D);
+    negative outside."""
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    e = b - a
+    length = np.linalg.norm(e, axis=1)
+    cross = e[:, 0] * (point[1] - a[:, 1]) - e[:, 1] * (point[0] - a[:, 0])
+    return float(np.min(cross / length))
+
+
+def _area_centroid(polygon: np.ndarray) -> np.ndarray:
+    """Centroid of the area of a convex polygon (2-D)."""
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return ((a + b) * cross[:, None]).sum(axis=0) / (3 * cross.sum())
+
+
+def _disc_centre(cells: list[dict], a: int, b: int, radius: float) -> np.ndarray | None:
+    """A centre (µm, on the mid-plane of the sheet between cells a and b) where a disc of
+    ``radius`` plus its rim fits on both facing faces, or None."""
+    verts_a, (ids_a, n) = cells[a]["vertices"], cells[a]["faces"][b]
+    verts_b, (ids_b, _) = cells[b]["vertices"], cells[b]["faces"][a]
+    u = _perpendicular(n)
+    w = np.cross(n, u)
+    origin = verts_a[ids_a].mean(axis=0)
+    flat = lambda p: np.column_stack([(p - origin) @ u, (p - origin) @ w])
+    pa, pb = flat(verts_a[ids_a]), flat(verts_b[ids_b])[::-1]          # both counter-clockwise about n
+    need = radius + max(0.005, 0.1 * radius)
+    best = None
+    for c in (_area_centroid(pa), _area_centroid(pb), (_area_centroid(pa) + _area_centroid(pb)) / 2):
+        room = min(_inradius(pa, c), _inradius(pb, c))
+        if room >= need and (best is None or room > best[0]):
+            best = (room, c)
+    if best is None:
+        return None
+    gap_half = float(n @ (verts_b[ids_b[0]] - verts_a[ids_a[0]])) / 2
+    c = best[1]
+    return origin + c[0] * u + c[1] * w + gap_half * n
+
+
+def _synapses(cells: list[dict], glial: np.ndarray, p: dict, volume: float, rng: np.random.Generator):
+    """Pairs (pre, post) and centres of the synapses, chosen among the faces where they fit."""
+    want = int(round(p["synapse_density"] * volume))
+    radius = max(p["psd_radius"], p["active_zone_radius"])
+    pairs, centres = [], []
+    if want:
+        for a, cell in enumerate(cells):
+            if glial[a]:
+                continue
+            for b in cell["faces"]:
+                if b > a and not glial[b] and a in cells[b]["faces"]:
+                    c = _disc_centre(cells, a, b, radius)
+                    if c is not None:
+                        pairs.append((a, b))
+                        centres.append(c)
+    if want > len(pairs):
+        raise SynapseError(
+            f"{BUILDER}: synapse_density={p['synapse_density']:g} per µm³ asks for {want} synapses in "
+            f"{volume:.4g} µm³, but discs of radius {radius * 1e3:g} nm fit on only {len(pairs)} pairs of facing "
+            f"neuronal faces; give a lower synapse_density, a smaller psd_radius/active_zone_radius, a larger "
+            f"cell_size or a lower glia_fraction")
+    chosen = np.sort(rng.choice(len(pairs), size=want, replace=False)) if want else np.zeros(0, dtype=np.int64)
+    flip = rng.random(want) < 0.5
+    ab = np.array(pairs, dtype=np.int64).reshape(-1, 2)[chosen]
+    pre = np.where(flip, ab[:, 1], ab[:, 0])
+    post = np.where(flip, ab[:, 0], ab[:, 1])
+    return pre, post, np.array(centres).reshape(-1, 3)[chosen]
+
+
+# -- the mesh -------------------------------------------------------------------------------------
+class _Builder:
+    """Vertices, triangles (counter-clockwise seen from outside the cell) and their region names."""
+
+    def __init__(self) -> None:
+        self.vertices: list[np.ndarray] = []
+        self.triangles: list[np.ndarray] = []
+        self.names: list[np.ndarray] = []
+        self.n = 0
+
+    def add_vertices(self, v: np.ndarray) -> int:
+        first = self.n
+        self.vertices.append(v)
+        self.n += len(v)
+        return first
+
+    def add(self, tris: np.ndarray, name: str) -> None:
+        self.triangles.append(tris)
+        self.names.append(np.full(len(tris), name, dtype=object))
+
+
+def _fan(out: _Builder, ring: np.ndarray, centre: np.ndarray, name: str) -> None:
+    """Triangles from a new centre vertex to each edge of a ring of vertex ids."""
+    c = out.add_vertices(centre[None])
+    out.add(np.column_stack([np.full(len(ring), c), ring, np.roll(ring, -1)]), name)
+
+
+def _synaptic_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n: np.ndarray,
+                   centre: np.ndarray, radius: float, segments: int, disc: str, rest: str) -> None:
+    """A face (vertex ids ``ids`` into the cell's ``verts``, added from id ``first`` on;
+    counter-clockwise about its outward normal ``n``) with a regular-polygon disc of ``radius``
+    about ``centre`` (region ``disc``) and the rest of the face around it (region ``rest``).
+
+    The rest is two rings. The outer joins the face's polygon P to a copy P' shrunk towards the
+    centre, halfway from the disc to P (trapezoids: the face's edges stay unsplit, so the faces
+    beside it need no extra vertex). The inner joins the disc's polygon to P', which gets a vertex
+    where the ray from the centre through each corner of the disc meets it: between two such rays
+    the ring is a convex polygon, fanned from the disc's corner (a ring that joined the disc to the
+    few corners of P directly would cross the disc).
+    """
+    u = _perpendicular(n)
+    w = np.cross(n, u)
+    rel = verts[ids] - centre
+    outer = np.column_stack([rel @ u, rel @ w])                          # P, 2-D about the centre
+    psi = np.arctan2(outer[:, 1], outer[:, 0])
+    start = int(np.argmin(psi))
+    ids, outer, psi = first + np.roll(ids, -start), np.roll(outer, -start, axis=0), np.roll(psi, -start)
+    theta = psi[0] + 2 * np.pi * np.arange(segments) / segments           # the disc's corners; the first
+    room = _inradius(outer, np.zeros(2))                                  # on the ray through P's first
+    shrunk = outer * (radius + (room - radius) / 2) / room                # P'
+    # P' with a vertex on each ray θ_j (j >= 1; ray 0 passes through P's first corner), by angle
+    edge = np.searchsorted(psi, theta[1:], side="right") - 1              # the edge of P' each ray meets
+    a, b = shrunk[edge], shrunk[(edge + 1) % len(shrunk)]
+    d = np.column_stack([np.cos(theta[1:]), np.sin(theta[1:])])
+    e = b - a
+    t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / (d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0])
+    chain = np.concatenate([shrunk, d * t[:, None]])
+    key = np.concatenate([psi, theta[1:]])
+    order = np.argsort(key, kind="stable")                                # corners first at equal angles
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    corner_at, ray_at = rank[: len(psi)], np.r_[0, rank[len(psi):]]
+    flat = np.concatenate([np.zeros((1, 2)), radius * np.column_stack([np.cos(theta), np.sin(theta)]), chain[order]])
+    base = out.add_vertices(centre + flat[:, :1] * u + flat[:, 1:] * w)
+    c, q, ring = base, base + 1 + np.arange(segments), base + 1 + segments + np.arange(len(order))
+    out.add(np.column_stack([np.full(segments, c), q, np.roll(q, -1)]), disc)
+    tris = []
+    size = len(order)
+    for j in range(segments):                                             # the inner ring: sector j
+        lo, hi = ray_at[j], ray_at[(j + 1) % segments] + (size if j == segments - 1 else 0)
+        arc = ring[np.arange(lo, hi + 1) % size]
+        tris += [(q[j], x, y) for x, y in zip(arc[:-1], arc[1:])]
+        tris.append((q[j], arc[-1], q[(j + 1) % segments]))
+    k = len(ids)
+    for i in range(k):                                                    # the outer ring: edge i of P
+        lo, hi = corner_at[i], corner_at[(i + 1) % k] + (size if i == k - 1 else 0)
+        arc = ring[np.arange(lo, hi + 1) % size][::-1]                    # P' from corner i + 1 back to i
+        tris.append((ids[i], ids[(i + 1) % k], arc[0]))
+        tris += [(ids[i], x, y) for x, y in zip(arc[:-1], arc[1:])]
+    out.add(np.array(tris, dtype=np.int64), rest)
+
+
+def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarray, centres: np.ndarray,
+          p: dict) -> Mesh:
+    """The extracellular space: the block's box and every cell, normals out of the space."""
+    out = _Builder()
+    discs = {}
+    for i, (a, b) in enumerate(zip(pre, post)):
+        discs[(int(a), int(b))] = ("active_zone", i, p["active_zone_radius"])
+        discs[(int(b), int(a))] = ("psd", i, p["psd_radius"])
+    for k, cell in enumerate(cells):
+        kind = "glia" if glial[k] else "neuron"
+        first = out.add_vertices(cell["vertices"])
+        for other, (ids, n) in cell["faces"].items():
+            if (k, other) in discs:
+                what, i, r = discs[(k, other)]
+                on_face = centres[i] + n * float(n @ (cell["vertices"][ids[0]] - centres[i]))
+                _synaptic_face(out, cell["vertices"], ids, first, n, on_face, r, p["segments"], f"{what}_{i}", kind)
+            else:
+                _fan(out, first + ids, cell["vertices"][ids].mean(axis=0), kind)
+    outer = box(tuple(p["size"]))
+    verts = np.concatenate(out.vertices)
+    tris = np.concatenate(out.triangles)[:, [0, 2, 1]]                 # normals into the cells
+    names = np.concatenate(out.names)
+    tris = np.concatenate([tris, outer.triangles + len(verts)])
+    names = np.concatenate([names, np.full(outer.n_triangles, "outer", dtype=object)])
+    verts = np.concatenate([verts, outer.vertices])
+    order = ["outer", "neuron", "glia"] + [f"{w}_{i}" for i in range(len(pre)) for w in ("psd", "active_zone")]
+    regions = {name: np.flatnonzero(names == name) for name in order}
+    return Mesh(verts, tris, {name: idx for name, idx in regions.items() if len(idx)})
+
+
+def neuropil(size: Any = "4 um", cell_size: Any = "0.5 um", gap: Any = "20 nm", glia_fraction: float = 0.1,
+             synapse_density: Any = "2 /um^3", psd_radius: Any = "100 nm", active_zone_radius: Any = None,
+             segments: int = 12, seed: int = 0) -> Neuropil:
+    """A block of neuropil centred on the origin (see the module docstring): convex cells
+    separated by extracellular sheets ``gap`` thick, some glial, with synapses between neuronal
+    cells; returns a :class:`Neuropil`.
+
+    Parameters (lengths in µm or unit strings; each from 1 nm to the largest in
+    :data:`NEUROPIL_SIZES`)
+    ----------
+    size : the block's edge, one length (a cube) or three (x, y, z), at least cell_size.
+    cell_size : the cube root of the mean cell volume (the block holds volume / cell_size³ cells).
+    gap : thickness of the sheets between cells (the clefts' height), more than 2 × RELEASE_DEPTH
+        and at most a fifth of cell_size; cells face the box across gap/2.
+    glia_fraction : fraction of the cells that are glial (region ``"glia"``; the rest ``"neuron"``).
+    synapse_density : synapses per µm³ (a number, or a string such as ``"2 /um^3"``), 0 to 10.
+    psd_radius, active_zone_radius : radii of the ``"psd_i"`` and ``"active_zone_i"`` discs (the
+        active zone defaults to the PSD's radius); faces where they do not fit get no synapse.
+    segments : sides of the polygons that stand for the discs (an int >= 6).
+    seed : the seed (an int >= 0) of the cells' seeds, the glial cells and the synapses: the same
+        seed and parameters give the same mesh, bit for bit.
+
+    Raises SynapseError naming the parameter and the fix, e.g. when the synapses asked for do not
+    fit on the faces between neuronal cells.
+    """
+    p = _parameters(size, cell_size, gap, glia_fraction, synapse_density, psd_radius, active_zone_radius,
+                    segments, seed)
+    dims = p["size"]
+    volume = float(np.prod(dims))
+    n_cells = max(1, int(round(volume / p["cell_size"] ** 3)))
+    n_synapses = int(round(p["synapse_density"] * volume))
+    _budget(TRIANGLES_PER_CELL * n_cells + TRIANGLES_PER_SYNAPSE_SEGMENT * p["segments"] * n_synapses,
+            f"{BUILDER}(size={size!r}, cell_size={cell_size!r}) with {n_cells} cells",
+            "give a smaller size or a larger cell_size")
+    rng = np.random.default_rng(p["seed"])
+    seeds = _seeds(dims, p["cell_size"], rng)
+    cells = _cells(seeds, dims, p["gap"])
+    glial = np.zeros(len(cells), dtype=bool)
+    glial[rng.choice(len(cells), size=int(round(p["glia_fraction"] * len(cells))), replace=False)] = True
+    pre, post, centres = _synapses(cells, glial, p, volume, rng)
+    try:
+        mesh = _mesh(cells, glial, pre, post, centres, p)
+        mesh.check(closed=True)
+    except MeshError as exc:
+        raise SynapseError(f"{BUILDER}: could not mesh this block ({exc}); give another seed, and report the "
+                           f"parameters and seed as a bug") from None
+    normals = np.array([cells[a]["faces"][b][1] for a, b in zip(pre, post)]).reshape(-1, 3)
+    half = p["gap"] / 2
+    sites = centres - (half - RELEASE_DEPTH) * normals
+    p.update(size=tuple(float(x) for x in dims), n_cells=len(cells), n_glia=int(glial.sum()),
+             n_synapses=len(pre))
+    return Neuropil(mesh, (), sites, p, centers=centres, normals=normals, pre=pre, post=post, seeds=seeds,
+                    glial=glial, block=Box(tuple(-dims / 2), tuple(dims / 2)))
