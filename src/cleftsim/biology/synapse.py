@@ -677,7 +677,8 @@ def _check_inside(builder: str, mesh: Mesh, sites: np.ndarray, clefts: tuple[Cyl
 #: Public names defined in modules that import this one (so this one cannot import them at its top):
 #: name → module, loaded on first use (``cs.synapse.neuropil``, ``from cleftsim.synapse import neuropil``).
 ELSEWHERE = {"neuropil": "cleftsim.biology.neuropil", "Neuropil": "cleftsim.biology.neuropil",
-             "NEUROPIL_SIZES": "cleftsim.biology.neuropil"}
+             "NEUROPIL_SIZES": "cleftsim.biology.neuropil",
+             "tortuosity": "cleftsim.biology.tortuosity", "Tortuosity": "cleftsim.biology.tortuosity"}
 
 __all__ = ["DISC_SIZES", "GLIA_SIZES", "MIN_SIZE", "NMJ_SIZES", "RELEASE_DEPTH", "SHAPES", "Synapse", "cleft",
            "cleft_array", "from_mesh", "neuromuscular_junction"] + list(ELSEWHERE)

@@ -1,0 +1,215 @@
+"""The neuropil block builder (cs.synapse.neuropil) and the α/λ measurement (cs.synapse.tortuosity):
+closed meshes that the package's checks accept, α from the mesh against thrown points, a space
+that no molecule leaves, λ on exact cases, reproducibility and the builder's errors."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import cleftsim as cs
+from cleftsim.errors import SynapseError
+from cleftsim.geometry import box, combine
+from cleftsim.synapse import RELEASE_DEPTH, Neuropil, neuropil, tortuosity
+
+Z = 4.0          # tolerances: 4 standard errors (a false failure about once in 16 000 runs)
+
+
+@pytest.fixture(scope="module")
+def block() -> Neuropil:
+    """A 2 µm block: 64 cells of 0.5 µm, 16 synapses (2 per µm³), 6 glial cells."""
+    return neuropil(size="2 um", seed=1)
+
+
+def test_the_block_is_closed_and_passes_the_checks_of_a_model(block):
+    mesh = block.mesh
+    mesh.check(closed=True)                       # closed, outward, no cell touches another or the box
+    assert mesh.is_closed
+    p = block.parameters
+    assert (p["n_cells"], p["n_glia"], p["n_synapses"], block.n_synapses) == (64, 6, 16, 16)
+    assert set(mesh.region_names) == {"outer", "neuron", "glia", *block.psd_regions, *block.active_zone_regions}
+    assert block.block.volume == pytest.approx(8.0)
+    np.testing.assert_allclose(mesh.bounds[0], -1.0)
+    np.testing.assert_allclose(mesh.bounds[1], 1.0)
+    assert 0 < block.alpha < 1 and mesh.volume == pytest.approx(block.alpha * 8.0)
+    # the "outer" box is the block's boundary, and every cell keeps gap/2 from it
+    outer = mesh.region("outer")
+    cells = np.setdiff1d(np.arange(mesh.n_triangles), outer)
+    gap = p["gap"]
+    assert np.all(np.abs(mesh.vertices[np.unique(mesh.triangles[cells])]) <= 1.0 - gap / 2 + 1e-12)
+    # the model accepts it and compiles it (its own intersection checks included)
+    model = cs.Model(dt="1 us", seed=1)
+    glu = model.add_species("glu", D="0.33 um^2/ms")
+    obj = model.add_geometry(mesh, "neuropil")
+    model.release(glu, 100, at=block.release_sites[0])
+    model.count(glu, inside=obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cs.AccuracyWarning)       # dt = 1 us in 20 nm clefts
+        cs.compile(model)
+
+
+def test_each_synapse_is_a_psd_facing_an_active_zone_across_the_gap(block):
+    mesh, gap = block.mesh, block.parameters["gap"]
+    disc = math.pi * block.parameters["psd_radius"] ** 2
+    for i in range(block.n_synapses):
+        n = block.normals[i]
+        psd, az = mesh.region(f"psd_{i}"), mesh.region(f"active_zone_{i}")
+        # the space's normals point into the cells: into the postsynaptic one at the PSD
+        np.testing.assert_allclose(mesh.normals[psd], np.tile(n, (len(psd), 1)), atol=1e-9)
+        np.testing.assert_allclose(mesh.normals[az], np.tile(-n, (len(az), 1)), atol=1e-9)
+        segments = block.parameters["segments"]
+        polygon = disc * segments / (2 * math.pi) * math.sin(2 * math.pi / segments)
+        assert block.area(f"psd_{i}") == pytest.approx(polygon, rel=1e-9)
+        c_psd = mesh.vertices[mesh.triangles[psd]].reshape(-1, 3).mean(axis=0)
+        c_az = mesh.vertices[mesh.triangles[az]].reshape(-1, 3).mean(axis=0)
+        np.testing.assert_allclose(c_psd - c_az, gap * n, atol=1e-9)      # facing, gap apart
+        np.testing.assert_allclose(block.centers[i], (c_psd + c_az) / 2, atol=1e-9)
+        np.testing.assert_allclose(block.release_sites[i], c_az + RELEASE_DEPTH * n, atol=1e-9)
+        assert not block.glial[block.pre[i]] and not block.glial[block.post[i]]
+    assert len({tuple(sorted(pair)) for pair in zip(block.pre, block.post)}) == block.n_synapses
+    # neighbours: the others within the distance, nearest first
+    near = block.neighbours("1 um")
+    d = np.linalg.norm(block.centers[:, None] - block.centers[None], axis=-1)
+    for i, js in enumerate(near):
+        assert set(js) == set(np.flatnonzero((d[i] <= 1.0) & (np.arange(len(d)) != i)))
+        assert np.all(np.diff(d[i][js]) >= 0)
+
+
+def test_alpha_from_the_mesh_matches_thrown_points(block):
+    """α = (box - cells)/box from the mesh's volumes against the fraction of 2·10⁵ uniform points in
+    the block that the point-in-object test puts in the space: binomial, SE √(α(1-α)/N) = 7e-4."""
+    model = cs.Model(dt="1 us", seed=1)
+    model.add_species("x", D=1.0)
+    obj = model.add_geometry(block.mesh, "neuropil")
+    sim = model.simulation()
+    n = 200_000
+    points = np.random.default_rng(5).uniform(-1.0, 1.0, size=(n, 3))
+    inside = sim.inside(obj, points).mean()
+    se = math.sqrt(block.alpha * (1 - block.alpha) / n)
+    assert abs(inside - block.alpha) < Z * se, (inside, block.alpha, se)
+
+
+def test_no_molecule_leaves_the_space_in_ten_million_steps(block):
+    """10⁴ glutamate molecules from uniform points of the space, 1000 steps of 1 µs (σ = 26 nm,
+    longer than the 20 nm sheets: many reflections per step): at every 100th step every molecule
+    is in the space (the point-in-object test) and inside the block."""
+    model = cs.Model(dt="1 us", seed=2)
+    glu = model.add_species("glu", D="0.33 um^2/ms")
+    obj = model.add_geometry(block.mesh, "neuropil")
+    model.release(glu, 10_000, inside=obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cs.AccuracyWarning)
+        sim = model.simulation()
+    steps = 0
+    for _ in range(10):
+        sim.advance(100)
+        steps += 100 * sim.count(glu)
+        pos = sim.positions(glu)
+        assert len(pos) == 10_000
+        assert np.all(np.abs(pos) < 1.0)
+        out = ~sim.inside(obj, pos)
+        assert not out.any(), f"{out.sum()} molecules inside cells, e.g. at {pos[out][:3]}"
+    assert steps == 10**7
+
+
+def test_tortuosity_of_free_space_is_one():
+    """In free space MSD = 6Dt: λ = 1 within 4 of the estimator's standard errors (0.005)."""
+    r = tortuosity(box(4.0), molecules=10_000, starts=1000, seed=3)
+    assert r.alpha == 1.0 and r.alpha_se == 0.0
+    assert 0 < r.lam_se < 0.01
+    assert abs(r.lam - 1.0) < Z * r.lam_se, (r.lam, r.lam_se)
+    assert r.msd[0] == 0 and np.all(np.diff(r.msd) > 0)
+
+
+def plates(n: int = 9, gap: float = 0.05, thickness: float = 0.02, width: float = 3.2, size: float = 4.0):
+    """A box of ``size`` holding ``n`` square plates (``width`` across, ``thickness`` thick) stacked
+    along z ``gap`` apart; the space is the box minus the plates."""
+    pitch = gap + thickness
+    zs = (np.arange(n) - (n - 1) / 2) * pitch
+    parts = [box((width, width, thickness), center=(0.0, 0.0, z)).flipped() for z in zs]
+    return combine(box(size), *parts), zs, pitch
+
+
+def test_tortuosity_between_parallel_plates_is_the_square_root_of_three_halves():
+    """Between stacked reflecting plates the displacement across them saturates at the gap's size,
+    so MSD(t2) - MSD(t1) = 4D(t2 - t1) once t1 >> gap²/D: λ = √(3/2) exactly. Molecules start
+    between the inner plates, 1.1 µm from the plates' edges, and the fit ends before they can
+    reach the edges (four free standard deviations): within 4 standard errors."""
+    mesh, zs, pitch = plates()
+    D = 1000.0                                               # µm²/s
+    t2 = (1.1 / 4) ** 2 / (2 * D)
+    inner = (zs[1] + pitch / 2, zs[-2] - pitch / 2)          # between the second and the last but one plate
+    r = tortuosity(mesh, molecules=20_000, starts=4000, D=D, times=(t2 / 2, t2),
+                   start=((-0.5, -0.5, inner[0]), (0.5, 0.5, inner[1])), seed=4)
+    assert 0 < r.lam_se < 0.01
+    assert abs(r.lam - math.sqrt(1.5)) < Z * r.lam_se, (r.lam, r.lam_se)
+    # α: the box minus the plates
+    exact = 1 - len(zs) * 3.2 * 3.2 * 0.02 / 64
+    assert abs(r.alpha - exact) < Z * r.alpha_se
+
+
+def test_the_same_seed_gives_the_same_mesh_bit_for_bit():
+    a, b = neuropil(size="1.5 um", seed=7), neuropil(size="1.5 um", seed=7)
+    for x, y in ((a.mesh.vertices, b.mesh.vertices), (a.mesh.triangles, b.mesh.triangles),
+                 (a.mesh.region_ids, b.mesh.region_ids), (a.release_sites, b.release_sites), (a.glial, b.glial)):
+        assert x.tobytes() == y.tobytes()
+    assert a.mesh.region_names == b.mesh.region_names
+    c = neuropil(size="1.5 um", seed=8)
+    assert c.mesh.n_triangles != a.mesh.n_triangles or not np.array_equal(c.mesh.vertices, a.mesh.vertices)
+
+
+def test_sizes_cells_and_densities_follow_the_parameters():
+    syn = neuropil(size=("1 um", "2 um", 1.5), cell_size="0.4 um", gap="30 nm", glia_fraction=0.5,
+                   synapse_density="1 /um^3", psd_radius="60 nm", active_zone_radius="80 nm", seed=2)
+    p = syn.parameters
+    assert p["size"] == (1.0, 2.0, 1.5)
+    assert p["n_cells"] == round(3.0 / 0.4**3) and p["n_glia"] == round(0.5 * p["n_cells"])
+    assert syn.n_synapses == 3 and syn.glial.sum() == p["n_glia"]
+    assert p["gap"] == pytest.approx(0.03) and p["active_zone_radius"] == pytest.approx(0.08)
+    assert syn.area("active_zone_0") > syn.area("psd_0")
+    none = neuropil(size=1.0, synapse_density=0, glia_fraction=0, seed=1)
+    assert none.n_synapses == 0 and set(none.mesh.region_names) == {"outer", "neuron"}
+    assert len(none.release_sites) == 0 and none.neighbours() == ()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(size=-1), ["size=-1", "1 nm"]),
+    (dict(size=(1, 2)), ["size=(1, 2)", "one length", "three"]),
+    (dict(size="0.3 um"), ["size", "at least cell_size", "larger size"]),
+    (dict(cell_size=500), ["cell_size=500", "'500 nm'"]),
+    (dict(gap=20), ["gap=20", "'20 nm'"]),
+    (dict(gap="3 nm"), ["gap (3 nm)", "must exceed 4 nm", "larger gap"]),
+    (dict(gap="150 nm"), ["gap (150 nm)", "0.2 × cell_size", "smaller gap or a larger cell_size"]),
+    (dict(glia_fraction=1.5), ["glia_fraction=1.5", "from 0 to 1"]),
+    (dict(glia_fraction="10 %"), ["glia_fraction='10 %'", "from 0 to 1"]),
+    (dict(synapse_density=50), ["synapse_density=50", "from 0 to 10 per µm³", "'2 /um^3'"]),
+    (dict(synapse_density="2 um"), ["synapse_density='2 um'", "number per volume"]),
+    (dict(psd_radius="400 nm"), ["synapse_density", "fit on only", "smaller psd_radius"]),
+    (dict(segments=3), ["segments=3", "whole number >= 6"]),
+    (dict(segments=12.0), ["segments=12.0", "an int"]),
+    (dict(seed=-1), ["seed=-1", ">= 0"]),
+])
+def test_bad_parameters_are_refused_naming_the_parameter_and_the_fix(kwargs, words):
+    with pytest.raises(SynapseError) as err:
+        neuropil(**{"size": "1.5 um", **kwargs})
+    message = str(err.value)
+    assert message.startswith("synapse.neuropil: ")
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("args, kwargs, words", [
+    (("not a mesh",), {}, ["needs a Synapse", "str"]),
+    ((None,), dict(molecules=0), ["needs a Synapse"]),
+    ((box(1.0),), dict(molecules=0), ["molecules=0", "whole number >= 1"]),
+    ((box(1.0),), dict(starts=10, molecules=5), ["starts=10 exceeds molecules=5"]),
+    ((box(1.0),), dict(times=(2e-6, 1e-6)), ["0 < t1 < t2"]),
+    ((box(1.0),), dict(start=((-0.1, -0.1, -0.1), (0.1, 0.1, 0.9))), ["within the geometry's bounds"]),
+    ((box(1.0),), dict(start=((-0.5, -0.1, -0.1), (0.1, 0.1, 0.1))), ["give times=(t1, t2)"]),
+    ((box(1.0),), dict(D=-1.0), ["D=-1.0", "positive"]),
+])
+def test_bad_tortuosity_arguments_are_refused(args, kwargs, words):
+    with pytest.raises(SynapseError) as err:
+        tortuosity(*args, **kwargs)
+    for word in words:
+        assert word in str(err.value), str(err.value)
