@@ -2,7 +2,12 @@
 closed meshes that the package's checks accept, α from the mesh against thrown points, a space
 that no molecule leaves, λ on exact cases, reproducibility and the builder's errors."""
 import math
+import os
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ from cleftsim.errors import SynapseError
 from cleftsim.geometry import box, combine
 from cleftsim.synapse import RELEASE_DEPTH, Neuropil, neuropil, tortuosity
 
+ROOT = Path(__file__).resolve().parents[1]
 Z = 4.0          # tolerances: 4 standard errors (a false failure about once in 16 000 runs)
 
 
@@ -213,3 +219,21 @@ def test_bad_tortuosity_arguments_are_refused(args, kwargs, words):
         tortuosity(*args, **kwargs)
     for word in words:
         assert word in str(err.value), str(err.value)
+
+
+def test_the_spillover_example_runs_small(tmp_path):
+    """examples/spillover.py on a 1.5 µm block (7 synapses) for 1 ms: the releases it reports,
+    receptors opening at the releasing synapses, the three timings and the figure."""
+    env = dict(os.environ, MPLBACKEND="Agg", CLEFTSIM_NO_PROGRESS="1")
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "spillover.py"), "--size", "1.5", "--t-end", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "7 synapses" in out
+    k, n = map(int, re.search(r"releases: (\d+) of (\d+) synapses", out).groups())
+    assert n == 7 and 1 <= k <= 7
+    assert float(re.search(r"peak open AMPA at releasing synapses: ([0-9.]+)", out).group(1)) > 0
+    for part in ("build", "compile", "run"):
+        assert re.search(rf"^{part}: [0-9.]+ s$", out, re.M), out
+    png = tmp_path / "spillover.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "spillover.pdf").stat().st_size > 1000
