@@ -41,14 +41,17 @@ The extracellular space is one closed mesh (``syn.mesh``): the box (region ``"ou
 outward) and every cell (normals into the cell), ready for ``model.add_geometry(syn.mesh, name)``
 like the other builders' meshes. Same parameters and ``seed``: the same mesh, bit for bit.
 
-**Measured** (:func:`cleftsim.biology.tortuosity.tortuosity`, docs/neuropil.md): the defaults
-(cell_size 0.5 µm, gap 20 nm) give α = 0.12 and λ = 1.22; cell_size 0.3 µm with gap 20 nm gives
-α = 0.2. The brain's α ≈ 0.2 is reached by cell size and gap; its λ ≈ 1.6 (Syková & Nicholson
-2008, Physiol Rev 88:1277) is not reached by any: between convex cells the geometry alone hinders
-diffusion by λ ≈ √(3/2) ≈ 1.22 at most (thin sheets: diffusion in planes, Tao & Nicholson 2004,
-J Theor Biol 229:59), and the rest of the brain's hindrance is ascribed to dead-space
-microdomains and the extracellular matrix (Hrabětová et al. 2003, J Neurosci 23:6422; Syková &
-Nicholson 2008), which these cells do not have.
+**Measured** (:func:`cleftsim.biology.tortuosity.tortuosity`; docs/neuropil.md has the table and
+the method): α and λ depend on ``gap`` / ``cell_size`` only, α ≈ 2.7 × gap / cell_size. The
+defaults (0.5 µm, 20 nm) give α = 0.113 ± 0.001 and λ = 1.21 ± 0.01; brain-like α ≈ 0.2 takes
+gap / cell_size ≈ 0.075 (0.5 µm and 40 nm: α = 0.218, λ = 1.19; 0.3 µm and 20 nm: α = 0.184,
+λ = 1.19). The brain's λ ≈ 1.6 (with α ≈ 0.2; Syková & Nicholson 2008, Physiol Rev 88:1277) is
+reached by no cell size or gap: around convex cells diffusion in thin sheets is hindered by at
+most λ = √(3/2) ≈ 1.22 (diffusion in randomly oriented planes: MSD = 4Dt; Tao & Nicholson 2004,
+J Theor Biol 229:59 [?]), as Monte Carlo packings of convex cells found (Nandigam & Kroll 2007,
+Biophys J 92:3368 [P]); the rest of the brain's hindrance is ascribed to dead-end pores (dead-space
+microdomains: Hrabětová et al. 2003, J Neurosci 23:8351 [?]; Hrabe et al. 2004, Biophys J 87:1606
+[P]) and the extracellular matrix, which these cells do not have.
 
 Defaults: sheets of 20 nm (EM of rapidly frozen tissue shows 10-40 nm sheets and wider tunnels,
 Kinney et al. 2013, J Comp Neurol 521:448 [?]); about 2 synapses per µm³ in CA1 stratum radiatum
@@ -88,12 +91,14 @@ HARD_CORE = 0.6
 #: ``gap`` may be at most this fraction of ``cell_size`` (the cells are moved in by gap/2 from
 #: faces at least HARD_CORE/2 × cell_size from their seeds).
 MAX_GAP_FRACTION = 0.2
-#: Vertices of one cell closer than this (µm) are merged: edges that short (a near-degenerate
-#: corner of the tessellation) would bring faces that share no vertex within the mesh checks'
-#: touching distance.
-MERGE = 1e-7
-#: Triangles per cell face besides its edges' (the centroid fan has one per edge), and per synapse
-#: and segment (two discs, each a fan and a ring), for the triangle budget.
+#: Vertices of one cell closer than this times the block's diagonal are merged: near-degenerate
+#: corners of the tessellation leave faces and edges a few pm across, whose triangles the mesh
+#: checks would find degenerate (area below 1e-12 × diagonal²) or touching. At most 0.9 nm for the
+#: largest block, against sheets of at least 4 nm.
+MERGE = 1e-5
+#: Triangles per cell (about 15 faces of about 6 edges, a centroid fan of one triangle per edge:
+#: 90 measured) and per synapse and disc segment (two discs, each a fan and two rings), for the
+#: triangle budget.
 TRIANGLES_PER_CELL = 90
 TRIANGLES_PER_SYNAPSE_SEGMENT = 5
 
@@ -262,6 +267,7 @@ def _cells(seeds: np.ndarray, dims: np.ndarray, gap: float) -> list[dict]:
     from scipy.spatial import HalfspaceIntersection, Voronoi
 
     n = len(seeds)
+    merge = MERGE * float(np.linalg.norm(dims))
     every = np.concatenate([seeds, _mirrors(seeds, dims / 2)])
     if n == 1:
         neighbours = [np.arange(1, 7)]
@@ -286,17 +292,17 @@ def _cells(seeds: np.ndarray, dims: np.ndarray, gap: float) -> list[dict]:
         # image n + k·n + i); other mirror images (whose planes lie beyond the box) below -6
         k = (near - n) // n
         labels = np.where(near < n, near, np.where(near == n + k * n + i, -1 - k, -7 - near))
-        cells.append(_polyhedron(hs.intersections, hs.dual_facets, normal, labels))
+        cells.append(_polyhedron(hs.intersections, hs.dual_facets, normal, labels, merge))
     return cells
 
 
-def _polyhedron(points: np.ndarray, incidence: list, normals: np.ndarray, labels: np.ndarray) -> dict:
+def _polyhedron(points: np.ndarray, incidence: list, normals: np.ndarray, labels: np.ndarray, merge: float) -> dict:
     """Faces of a convex polyhedron from its vertices and, for each, the planes through it;
-    vertices closer than MERGE are merged."""
+    vertices closer than ``merge`` (µm) are merged (faces that shrink to an edge or a point go)."""
     from scipy.spatial import cKDTree
 
     rep = np.arange(len(points))
-    for a, b in sorted(map(tuple, cKDTree(points).query_pairs(MERGE, output_type="ndarray").tolist())):
+    for a, b in sorted(map(tuple, cKDTree(points).query_pairs(merge, output_type="ndarray").tolist())):
         ra, rb = rep[a], rep[b]
         rep[rep == max(ra, rb)] = min(ra, rb)
     on_plane: dict[int, list[int]] = {}

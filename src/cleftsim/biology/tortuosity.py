@@ -7,7 +7,7 @@ error √(α(1 - α)/N).
 
 λ = √(D / D_eff) compares the free diffusion coefficient D with the effective one, D_eff, which
 is the long-time slope of the mean squared displacement: MSD(t) → 6 D_eff t + c (Nicholson &
-Phillips 1981, J Physiol 321:225; Syková & Nicholson 2008, Physiol Rev 88:1277). Molecules start
+Phillips 1981, J Physiol 321:225 [?]; Syková & Nicholson 2008, Physiol Rev 88:1277). Molecules start
 at random points of the space inside a start box (by default the central quarter of the block on
 each axis) and diffuse for a time t2 short enough that they do not reach the block's boundary:
 the start box keeps a margin m from the boundary on every axis and t2 = (m / 4)² / (2D), so a
@@ -195,25 +195,29 @@ def tortuosity(geometry: Synapse | Mesh, molecules: int = 20000, starts: int = 1
     for p, m in zip(origins, share):
         model.release(species, int(m), at=p)
     sim = Simulation(model)
-    origin_of = np.repeat(np.arange(starts), share)
 
-    def displacement2() -> np.ndarray:
+    def positions() -> np.ndarray:
+        """The molecules' positions, in the order they were made (uid)."""
         mol = sim.volume_molecules
-        order = np.argsort(mol.uid[: mol.n], kind="stable")
-        pos = mol.pos[: mol.n][order]
-        return np.sum((pos - origins[origin_of]) ** 2, axis=1)
+        return mol.pos[: mol.n][np.argsort(mol.uid[: mol.n], kind="stable")]
 
+    begin = positions()                               # at t = 0: each molecule at its start point
+    _, origin_of = np.unique(begin, axis=0, return_inverse=True)
+    origin_of = origin_of.reshape(-1)
     marks = sorted({*np.linspace(0, k2, SAMPLES + 1).round().astype(int).tolist(), k1, k2})
     msd, at = [], {}
     for k in marks:
         sim.advance(k - sim.step_index)
-        r2 = displacement2()
+        r2 = np.sum((positions() - begin) ** 2, axis=1)
         at[k] = r2
         msd.append(float(r2.mean()))
-    rise = np.bincount(origin_of, at[k2] - at[k1]) / share
+    rise = np.bincount(origin_of, at[k2] - at[k1]) / np.bincount(origin_of)
     span = 6 * (k2 - k1) * step
     D_eff = float(rise.mean()) / span
-    D_se = float(rise.std(ddof=1)) / np.sqrt(starts) / span
+    D_se = float(rise.std(ddof=1)) / np.sqrt(len(rise)) / span
+    if not D_eff > 0:
+        raise SynapseError(f"{NAME}: the MSD did not grow between t1 and t2 ({t1:g}-{t2:g} s); use more molecules "
+                           f"or a longer window")
     lam = float(np.sqrt(D_free / D_eff))
     return Tortuosity(alpha, float(np.sqrt(alpha * (1 - alpha) / points)), lam, lam * D_se / (2 * D_eff), D_eff, D_se,
                       D_free, step, k1 * step, k2 * step, np.array(marks) * step, np.array(msd), molecules, starts,
