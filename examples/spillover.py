@@ -7,7 +7,9 @@ The block (default 3.68 µm across: about 100 synapses at 2 per µm³) holds cel
 20 nm extracellular sheets, a tenth of them glial with glutamate transporters (10 800 per µm²,
 Lehre & Danbolt 1998, as the CA1 preset); each PSD holds 80 AMPA receptors (Jonas, Major &
 Sakmann 1993 scheme). The block's boundary reflects: it is a plane of symmetry of the tissue
-(the same tissue mirrored beyond it). 5 ms at dt = 1 µs, sampled every 10 µs.
+(the same tissue mirrored beyond it). 5 ms at dt = 1 µs, sampled every 10 µs (--every): each
+sample counts the open receptors of every PSD, a pass over all surface molecules per PSD, which
+takes about half of the run at full size (docs/neuropil.md).
 
 Printed: the block, the releases, the peak open AMPA receptors at the releasing synapses and at
 the non-releasing ones within --near of a releasing synapse, and the time spent building the
@@ -15,7 +17,7 @@ block, compiling the model and running it. Figure: --out/spillover.png (and .pdf
 open receptors against time at both kinds of synapse, and the peak at each non-releasing synapse
 against its distance from the nearest release.
 
-Usage: python examples/spillover.py [--size UM] [--t-end MS] [--seed S] [--near UM] [--out DIR]
+Usage: python examples/spillover.py [--size UM] [--t-end MS] [--every US] [--seed S] [--near UM] [--out DIR]
 """
 from __future__ import annotations
 
@@ -39,10 +41,10 @@ def build(size: float, seed: int) -> cs.synapse.Neuropil:
     return cs.synapse.neuropil(size=size, seed=seed)
 
 
-def model(syn: cs.synapse.Neuropil, t_end_ms: float, seed: int) -> cs.Model:
+def model(syn: cs.synapse.Neuropil, t_end_ms: float, seed: int, every_us: float = 10.0) -> cs.Model:
     # two tiles per transporter's worth of membrane: 10 800 per µm² do not fit on the default 10⁴ tiles
     # per µm² of the glia's small triangles (the binding rate does not depend on the tiles)
-    m = cs.Model(dt="1 us", seed=seed, t_end=f"{t_end_ms} ms", every="10 us", tile_density="2e4 /um^2")
+    m = cs.Model(dt="1 us", seed=seed, t_end=f"{t_end_ms} ms", every=f"{every_us} us", tile_density="2e4 /um^2")
     glu = m.add_species("glu", D="0.33 um^2/ms")
     obj = m.add_geometry(syn.mesh, "neuropil")
     ampa = m.add_scheme(cs.schemes.ampa_jonas1993(ligand=glu))
@@ -95,6 +97,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="glutamate spillover in a neuropil block")
     ap.add_argument("--size", type=float, default=3.68, help="edge of the block (µm); 3.68: about 100 synapses")
     ap.add_argument("--t-end", type=float, default=5.0, help="ms")
+    ap.add_argument("--every", type=float, default=10.0, help="sampling interval (µs)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--near", type=float, default=1.0, help="neighbours: within this distance of a release (µm)")
     ap.add_argument("--out", type=Path, default=Path("out"))
@@ -104,7 +107,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     syn = build(args.size, args.seed)
     t1 = time.perf_counter()
-    m = model(syn, args.t_end, args.seed)
+    m = model(syn, args.t_end, args.seed, args.every)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cs.AccuracyWarning)     # dt = 1 µs in 20 nm sheets: reported below
         compiled = cs.compile(m)
@@ -132,6 +135,8 @@ def main(argv=None) -> int:
               f"opened at least one)")
     if "uptake" in res.names:
         print(f"glutamate taken up by {args.t_end:g} ms: {int(res['uptake'][-1])}; free: {int(res['glu'][-1])}")
+    steps = float(res["glu"][:-1].sum()) * round(m.every / m.dt)
+    print(f"glutamate molecule-steps: {steps:.3g} (from the free glutamate sampled every {m.every * 1e6:g} us)")
     print(f"build: {t1 - t0:.1f} s")
     print(f"compile: {t2 - t1:.1f} s")
     print(f"run: {t3 - t2:.1f} s")
