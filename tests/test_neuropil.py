@@ -154,6 +154,18 @@ def test_tortuosity_between_parallel_plates_is_the_square_root_of_three_halves()
     assert abs(r.alpha - exact) < Z * r.alpha_se
 
 
+@pytest.mark.slow
+def test_the_tortuosity_of_the_default_block_is_that_of_thin_sheets():
+    """The default cells and gap in a block 7.5 cells across (docs/neuropil.md): α from thrown points
+    matches the mesh's; λ matches the documented 1.2085 ± 0.0063 (another walk of the same block:
+    within 4 SE of the difference) and stays below the thin-sheet limit √(3/2) (within 4 SE)."""
+    syn = neuropil(size=3.75, synapse_density=0, seed=1)
+    r = tortuosity(syn, seed=9)
+    assert abs(r.alpha - syn.alpha) < Z * r.alpha_se
+    assert abs(r.lam - 1.2085) < Z * math.hypot(r.lam_se, 0.0063), (r.lam, r.lam_se)
+    assert r.lam < math.sqrt(1.5) + Z * r.lam_se
+
+
 def test_the_same_seed_gives_the_same_mesh_bit_for_bit():
     a, b = neuropil(size="1.5 um", seed=7), neuropil(size="1.5 um", seed=7)
     for x, y in ((a.mesh.vertices, b.mesh.vertices), (a.mesh.triangles, b.mesh.triangles),
