@@ -434,11 +434,16 @@ def _fan(out: _Builder, ring: np.ndarray, centre: np.ndarray, name: str) -> None
     out.add(np.column_stack([np.full(len(ring), c), ring, np.roll(ring, -1)]), name)
 
 
-def _synaptic_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n: np.ndarray,
-                   centre: np.ndarray, radius: float, segments: int, disc: str, rest: str) -> None:
+def _holed_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n: np.ndarray,
+                centre: np.ndarray, radius: float, segments: int, rest: str,
+                disc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A face (vertex ids ``ids`` into the cell's ``verts``, added from id ``first`` on;
-    counter-clockwise about its outward normal ``n``) with a regular-polygon disc of ``radius``
-    about ``centre`` (region ``disc``) and the rest of the face around it (region ``rest``).
+    counter-clockwise about its outward normal ``n``) around a regular ``segments``-gon of
+    circumradius ``radius`` about ``centre``: the rest of the face (region ``rest``) around it,
+    and the polygon itself fanned from its centre (region ``disc``) if ``disc`` is given, or left
+    open (a hole, whose edges the caller closes). Returns the polygon's corner ids (counter-
+    clockwise about n; the fan, if any, runs each edge from corner j to corner j + 1) and their
+    positions.
 
     The rest is two rings. The outer joins the face's polygon P to a copy P' shrunk towards the
     centre, halfway from the disc to P (trapezoids: the face's edges stay unsplit, so the faces
@@ -469,10 +474,13 @@ def _synaptic_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     corner_at, ray_at = rank[: len(psi)], np.r_[0, rank[len(psi):]]
-    flat = np.concatenate([np.zeros((1, 2)), radius * np.column_stack([np.cos(theta), np.sin(theta)]), chain[order]])
+    corners = radius * np.column_stack([np.cos(theta), np.sin(theta)])
+    lead = 1 if disc is not None else 0                                   # the fan's centre vertex
+    flat = np.concatenate([np.zeros((lead, 2)), corners, chain[order]])
     base = out.add_vertices(centre + flat[:, :1] * u + flat[:, 1:] * w)
-    c, q, ring = base, base + 1 + np.arange(segments), base + 1 + segments + np.arange(len(order))
-    out.add(np.column_stack([np.full(segments, c), q, np.roll(q, -1)]), disc)
+    q, ring = base + lead + np.arange(segments), base + lead + segments + np.arange(len(order))
+    if disc is not None:
+        out.add(np.column_stack([np.full(segments, base), q, np.roll(q, -1)]), disc)
     tris = []
     size = len(order)
     for j in range(segments):                                             # the inner ring: sector j
@@ -487,6 +495,7 @@ def _synaptic_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int
         tris.append((ids[i], ids[(i + 1) % k], arc[0]))
         tris += [(ids[i], x, y) for x, y in zip(arc[:-1], arc[1:])]
     out.add(np.array(tris, dtype=np.int64), rest)
+    return q, centre + corners[:, :1] * u + corners[:, 1:] * w
 
 
 def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarray, centres: np.ndarray,
@@ -504,7 +513,7 @@ def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarra
             if (k, other) in discs:
                 what, i, r = discs[(k, other)]
                 on_face = centres[i] + n * float(n @ (cell["vertices"][ids[0]] - centres[i]))
-                _synaptic_face(out, cell["vertices"], ids, first, n, on_face, r, p["segments"], f"{what}_{i}", kind)
+                _holed_face(out, cell["vertices"], ids, first, n, on_face, r, p["segments"], kind, f"{what}_{i}")
             else:
                 _fan(out, first + ids, cell["vertices"][ids].mean(axis=0), kind)
     outer = box(tuple(p["size"]))
