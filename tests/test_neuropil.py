@@ -1,6 +1,7 @@
 """The neuropil block builder (cs.synapse.neuropil) and the α/λ measurement (cs.synapse.tortuosity):
 closed meshes that the package's checks accept, α from the mesh against thrown points, a space
-that no molecule leaves, λ on exact cases, reproducibility and the builder's errors."""
+that no molecule leaves, λ on exact cases, reproducibility and the builder's errors; the same for
+blocks with dead-end pockets (dead_space=)."""
 import math
 import os
 import re
@@ -25,6 +26,22 @@ Z = 4.0          # tolerances: 4 standard errors (a false failure about once in 
 def block() -> Neuropil:
     """A 2 µm block: 64 cells of 0.5 µm, 16 synapses (2 per µm³), 6 glial cells."""
     return neuropil(size="2 um", seed=1)
+
+
+def inside_of(mesh):
+    """The point-in-object test of a closed mesh, as a model of its own sees it."""
+    model = cs.Model(dt="1 us", seed=1)
+    model.add_species("x", D=1.0)
+    obj = model.add_geometry(mesh, "space")
+    sim = model.simulation()
+    return lambda points: sim.inside(obj, points)
+
+
+@pytest.fixture(scope="module")
+def pocketed() -> Neuropil:
+    """The same block (the same cells, glia and synapses) with 45 % of its space in dead-end
+    pockets (the brain-like setting of docs/neuropil.md)."""
+    return neuropil(size="2 um", seed=1, dead_space=0.45)
 
 
 def test_the_block_is_closed_and_passes_the_checks_of_a_model(block):
@@ -118,6 +135,88 @@ def test_no_molecule_leaves_the_space_in_ten_million_steps(block):
     assert steps == 10**7
 
 
+def test_the_pocketed_block_is_closed_passes_the_checks_and_keeps_its_cells_and_synapses(block, pocketed):
+    mesh = pocketed.mesh
+    mesh.check(closed=True)                       # closed, outward, no pit touches a face or another pit
+    assert mesh.is_closed
+    p = pocketed.parameters
+    assert (p["n_cells"], p["n_synapses"], p["n_pockets"]) == (64, 16, pocketed.n_pockets)
+    assert pocketed.n_pockets > 100 and len(pocketed.pocket_cells) == len(pocketed.pocket_volumes) == p["n_pockets"]
+    assert mesh.region_names == block.mesh.region_names
+    for x, y in ((pocketed.seeds, block.seeds), (pocketed.glial, block.glial), (pocketed.centers, block.centers),
+                 (pocketed.release_sites, block.release_sites)):
+        assert x.tobytes() == y.tobytes()
+    for name in (*block.psd_regions, *block.active_zone_regions):
+        assert pocketed.area(name) == block.area(name)
+    # the pockets are carved out of the cells: the space grows by exactly their volume, which is
+    # the dead space asked for (the nearest whole number of pockets: within one pocket's share)
+    extra = mesh.volume - block.mesh.volume
+    assert extra == pytest.approx(pocketed.pocket_volumes.sum(), rel=1e-9)
+    assert pocketed.dead_space == pytest.approx(extra / mesh.volume, rel=1e-9)
+    assert abs(pocketed.dead_space - 0.45) < pocketed.pocket_volumes.max() / mesh.volume
+    assert pocketed.alpha == pytest.approx(block.alpha + extra / 8.0, rel=1e-9)
+    # no pocket opens on a face that carries a PSD or an active zone: the faces of a convex cell lie
+    # in distinct planes, so a hole in the plane of a disc of its own cell would be on that face
+    for i in range(block.n_synapses):
+        for region, cell in ((f"psd_{i}", block.post[i]), (f"active_zone_{i}", block.pre[i])):
+            tri = mesh.region(region)
+            n, x = mesh.normals[tri[0]], mesh.vertices[mesh.triangles[tri[0], 0]]
+            mine = pocketed.pockets[pocketed.pocket_cells == cell]
+            assert np.all(np.abs((mine - x) @ n) > 1e-6), (region, cell)
+    # every hole lies on the surface of its cell, gap/2 or more inside the block
+    assert np.all(np.abs(pocketed.pockets) <= 1.0 - p["gap"] / 2 + 1e-12)
+    model = cs.Model(dt="1 us", seed=1)
+    glu = model.add_species("glu", D="0.33 um^2/ms")
+    obj = model.add_geometry(mesh, "neuropil")
+    model.release(glu, 100, at=pocketed.release_sites[0])
+    model.count(glu, inside=obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cs.AccuracyWarning)
+        cs.compile(model)
+
+
+def test_alpha_with_pockets_from_the_mesh_matches_thrown_points(pocketed):
+    """As above with pockets (α = 0.21): the point-in-object test finds the pockets' space, 2·10⁵
+    points, SE 9e-4; and the points in pockets (in the space but inside a cell of the same block
+    without pockets) are the dead space's share of those in the space (binomial)."""
+    n = 200_000
+    points = np.random.default_rng(6).uniform(-1.0, 1.0, size=(n, 3))
+    inside = inside_of(pocketed.mesh)(points)
+    a = pocketed.alpha
+    assert abs(inside.mean() - a) < Z * math.sqrt(a * (1 - a) / n), (inside.mean(), a)
+    in_pockets = inside & ~inside_of(neuropil(size="2 um", seed=1).mesh)(points)
+    k, d = int(inside.sum()), pocketed.dead_space
+    assert abs(in_pockets.sum() / k - d) < Z * math.sqrt(d * (1 - d) / k), (in_pockets.sum() / k, d)
+
+
+def test_no_molecule_leaves_the_space_with_pockets_in_ten_million_steps(pocketed):
+    """As the test without pockets: 10⁴ glutamate molecules, 1000 steps of σ = 26 nm, longer than
+    the pockets' 20 nm necks and the sheets. At every 100th step every molecule is in the space,
+    and the share in the pockets stays the dead space (binomial, 4 SE = 0.02): the necks neither
+    leak nor trap molecules in or out."""
+    model = cs.Model(dt="1 us", seed=2)
+    glu = model.add_species("glu", D="0.33 um^2/ms")
+    obj = model.add_geometry(pocketed.mesh, "neuropil")
+    flat = inside_of(neuropil(size="2 um", seed=1).mesh)
+    model.release(glu, 10_000, inside=obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cs.AccuracyWarning)
+        sim = model.simulation()
+    d = pocketed.dead_space
+    steps = 0
+    for _ in range(10):
+        sim.advance(100)
+        steps += 100 * sim.count(glu)
+        pos = sim.positions(glu)
+        assert len(pos) == 10_000
+        assert np.all(np.abs(pos) < 1.0)
+        out = ~sim.inside(obj, pos)
+        assert not out.any(), f"{out.sum()} molecules inside cells, e.g. at {pos[out][:3]}"
+        share = float(np.mean(~flat(pos)))
+        assert abs(share - d) < Z * math.sqrt(d * (1 - d) / 10_000), (share, d)
+    assert steps == 10**7
+
+
 def test_tortuosity_of_free_space_is_one():
     """In free space MSD = 6Dt: λ = 1 within 4 of the estimator's standard errors (0.005)."""
     r = tortuosity(box(4.0), molecules=10_000, starts=1000, seed=3)
@@ -167,11 +266,14 @@ def test_the_tortuosity_of_the_default_block_is_that_of_thin_sheets():
 
 
 def test_the_same_seed_gives_the_same_mesh_bit_for_bit():
-    a, b = neuropil(size="1.5 um", seed=7), neuropil(size="1.5 um", seed=7)
-    for x, y in ((a.mesh.vertices, b.mesh.vertices), (a.mesh.triangles, b.mesh.triangles),
-                 (a.mesh.region_ids, b.mesh.region_ids), (a.release_sites, b.release_sites), (a.glial, b.glial)):
-        assert x.tobytes() == y.tobytes()
-    assert a.mesh.region_names == b.mesh.region_names
+    for kwargs in ({}, {"dead_space": 0.3}):
+        a, b = neuropil(size="1.5 um", seed=7, **kwargs), neuropil(size="1.5 um", seed=7, **kwargs)
+        for x, y in ((a.mesh.vertices, b.mesh.vertices), (a.mesh.triangles, b.mesh.triangles),
+                     (a.mesh.region_ids, b.mesh.region_ids), (a.release_sites, b.release_sites), (a.glial, b.glial),
+                     (a.pockets, b.pockets)):
+            assert x.tobytes() == y.tobytes()
+        assert a.mesh.region_names == b.mesh.region_names
+    assert a.n_pockets > 0
     c = neuropil(size="1.5 um", seed=8)
     assert c.mesh.n_triangles != a.mesh.n_triangles or not np.array_equal(c.mesh.vertices, a.mesh.vertices)
 
@@ -206,6 +308,10 @@ def test_sizes_cells_and_densities_follow_the_parameters():
     (dict(segments=3), ["segments=3", "whole number >= 6"]),
     (dict(segments=12.0), ["segments=12.0", "an int"]),
     (dict(seed=-1), ["seed=-1", ">= 0"]),
+    (dict(dead_space=0.9), ["dead_space=0.9", "from 0 to 0.8", "dead_space=0.4"]),
+    (dict(dead_space="40 %"), ["dead_space='40 %'", "from 0 to 0.8"]),
+    (dict(dead_space=0.8, synapse_density=0), ["dead_space=0.8", "hold only", "lower dead_space"]),
+    (dict(pocket_neck=20), ["pocket_neck=20", "'20 nm'"]),
 ])
 def test_bad_parameters_are_refused_naming_the_parameter_and_the_fix(kwargs, words):
     with pytest.raises(SynapseError) as err:

@@ -37,6 +37,30 @@ on the presynaptic face, facing it), so its cleft is the sheet between them (hei
 release site is RELEASE_DEPTH from the presynaptic membrane, on the discs' axis, in the cleft; its
 centre is halfway between the discs' centres.
 
+**Dead-end pockets** (``dead_space`` > 0; by default none, and the faces stay flat). Each pocket
+is a chamber inside a cell joined to the sheet by a narrow neck, a dead end in which molecules
+linger without getting anywhere. Under a face of a cell, take the pyramid from the cell's seed
+to the face (the pyramids of a cell's faces tile it). The face gets a square hole ``pocket_neck``
+wide at its area centroid (rim as for the discs); the neck runs from it towards the seed,
+``pocket_neck`` long, narrowing with the pyramid (by about a tenth). The chamber below it lies
+between the neck's bottom and half-way to the seed, and its cross-sections are the face shrunk
+by up to POCKET_SCALE about the hole, scaled towards the seed like the pyramid's; every part is
+the image of the face or of the hole under a homothety about the seed, so its walls are flat and
+the neck is square to the hole. The shrink factor is smaller where needed so that the chamber and
+the neck keep POCKET_WALL × gap from the pyramid's sides: each pocket then keeps that much
+cytoplasm from its cell's other faces and twice that from the cell's other pockets (which lie in
+other pyramids), and the pit's walls are part of the cell's surface (region ``"neuron"`` or
+``"glia"``), so each cell stays one closed surface without self-intersections. Faces with a PSD or
+an active zone get no pocket, nor do faces without room for the hole or with an edge shorter than
+POCKET_MIN_EDGE × pocket_neck. The pockets' volume, dead_space / (1 - dead_space) × the sheets'
+volume, is shared among the cells by their surface, and each cell, visited along a Z-order curve,
+takes its faces in random order until its pockets hold nearest its share plus what the cells
+before it fell short of (error diffusion: neighbouring cells hold close to their share, and
+``Neuropil.dead_space``, the pockets' share of the space from the mesh, comes out within a
+pocket's volume of the one asked for). With the default cells a pocket holds 0.5-4.6·10⁻³ µm³
+(10th-90th percentile; mean 2.3·10⁻³ µm³, the volume of a 132 nm cube), its chamber about 120 nm
+high; at dead_space = 0.45 a cell has five of them on average.
+
 The extracellular space is one closed mesh (``syn.mesh``): the box (region ``"outer"``, normals
 outward) and every cell (normals into the cell), ready for ``model.add_geometry(syn.mesh, name)``
 like the other builders' meshes. Same parameters and ``seed``: the same mesh, bit for bit.
@@ -62,7 +86,7 @@ J Neurosci 19:6897 [?]). Marks as in :mod:`cleftsim.biology.presets`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 import numpy as np
@@ -83,6 +107,7 @@ NEUROPIL_SIZES = {
     "gap": ("20 nm", 1.0, "extracellular sheets are 10-100 nm wide"),
     "psd_radius": ("100 nm", 1.0, "PSDs are 0.1-1 µm across"),
     "active_zone_radius": ("100 nm", 1.0, "active zones are 0.1-1 µm across"),
+    "pocket_neck": ("20 nm", 1.0, "a pocket's neck is far narrower than its cell"),
 }
 #: Largest synapse density (µm⁻³): the densest neuropil holds a few synapses per µm³.
 MAX_SYNAPSE_DENSITY = 10.0
@@ -101,6 +126,27 @@ MERGE = 1e-5
 #: triangle budget.
 TRIANGLES_PER_CELL = 90
 TRIANGLES_PER_SYNAPSE_SEGMENT = 5
+#: Largest ``dead_space`` (fraction of the extracellular volume in pockets): in ischaemic tissue
+#: dead spaces are thought to hold about 60 % of it (Hrabětová & Nicholson 2004, Neurochem Int
+#: 45:467 [P], abstract).
+MAX_DEAD_SPACE = 0.8
+#: A pocket keeps at least this many gaps of cytoplasm from the sides of its pyramid (the cone from
+#: its cell's seed to its face): so at least that much from its cell's other faces, and twice that
+#: from the cell's other pockets.
+POCKET_WALL = 0.5
+#: A pocket's chamber: the cross-sections of the face's pyramid shrunk by at most this factor
+#: about the hole (less where it would come closer to the pyramid's sides) ...
+POCKET_SCALE = 0.7
+#: ... from the neck's bottom (ratio k1 of the pyramid, at depth pocket_neck) down to ratio
+#: POCKET_REACH × k1 (half-way to the seed).
+POCKET_REACH = 0.5
+#: Faces with an edge shorter than this times pocket_neck get no pocket: the rings around the hole
+#: and in the ceiling copy such an edge, shrunk, and nearly flat triangles a fraction of a nm apart
+#: can fail the mesh's intersection test (5-7 % of the faces of the default block).
+POCKET_MIN_EDGE = 0.25
+#: Triangles a pocket adds to its face (about 2 × 6 edges + 4 in each of its two holed faces,
+#: the face and the ceiling; 8 in the neck, 12 in the chamber's walls, 6 in its floor).
+TRIANGLES_PER_POCKET = 60
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +159,8 @@ class Neuropil(Synapse):
     (µm), ``normals[i]`` the unit normal from the active zone to the PSD, ``pre[i]`` and
     ``post[i]`` the indices of its cells. Per cell: ``seeds`` (µm) and ``glial`` (bool).
     ``block``: the box (:class:`~cleftsim.geometry.shapes.Box`) bounded by region ``"outer"``.
+    Per dead-end pocket j: ``pockets[j]`` the centre of its hole (µm, on its cell's face),
+    ``pocket_cells[j]`` its cell, ``pocket_volumes[j]`` its volume (µm³, neck and chamber).
     """
 
     centers: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
@@ -122,6 +170,9 @@ class Neuropil(Synapse):
     seeds: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     glial: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     block: Box | None = None
+    pockets: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    pocket_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pocket_volumes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def cleft(self) -> NoReturn:
@@ -149,6 +200,17 @@ class Neuropil(Synapse):
     def alpha(self) -> float:
         """Extracellular volume fraction from the mesh: the space's volume over the block's."""
         return self.mesh.volume / self.block.volume
+
+    @property
+    def n_pockets(self) -> int:
+        """Number of dead-end pockets."""
+        return len(self.pockets)
+
+    @property
+    def dead_space(self) -> float:
+        """Fraction of the extracellular volume in the pockets (chambers and necks), from the
+        mesh: the pockets' volume over the space's."""
+        return float(self.pocket_volumes.sum()) / self.mesh.volume
 
     def neighbours(self, within: Any = "1 um") -> tuple[np.ndarray, ...]:
         """For each synapse, the other synapses whose centres lie within ``within`` (µm or a
@@ -198,15 +260,20 @@ def _density(value: Any) -> float:
 
 
 def _parameters(size, cell_size, gap, glia_fraction, synapse_density, psd_radius, active_zone_radius, segments,
-                seed) -> dict:
+                seed, dead_space, pocket_neck) -> dict:
     p = {"size": _dims(size)}
     for key, value in (("cell_size", cell_size), ("gap", gap), ("psd_radius", psd_radius),
-                       ("active_zone_radius", psd_radius if active_zone_radius is None else active_zone_radius)):
+                       ("active_zone_radius", psd_radius if active_zone_radius is None else active_zone_radius),
+                       ("pocket_neck", pocket_neck)):
         p[key] = _size(BUILDER, key, value, NEUROPIL_SIZES[key])
     p["glia_fraction"] = _fraction("glia_fraction", glia_fraction, 0.1)
     p["synapse_density"] = _density(synapse_density)
     p["segments"] = _whole(BUILDER, "segments", segments, 6, 12)
     p["seed"] = _whole(BUILDER, "seed", seed, 0, 1)
+    if not (units.is_number(dead_space) and 0 <= dead_space <= MAX_DEAD_SPACE):          # NaN fails too
+        _fail(BUILDER, "dead_space", dead_space, f"must be a number from 0 to {MAX_DEAD_SPACE:g} (the fraction of "
+              f"the extracellular volume in dead-end pockets)", "give e.g. dead_space=0.4")
+    p["dead_space"] = float(dead_space)
     nm = lambda key: f"{p[key] * 1e3:g} nm"
     if p["gap"] <= 2 * RELEASE_DEPTH:
         raise SynapseError(f"{BUILDER}: gap ({nm('gap')}) must exceed {2 * RELEASE_DEPTH * 1e3:g} nm so a release "
@@ -407,6 +474,146 @@ def _synapses(cells: list[dict], glial: np.ndarray, p: dict, volume: float, rng:
     return pre, post, np.array(centres).reshape(-1, 3)[chosen]
 
 
+# -- dead-end pockets -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Pocket:
+    """A pocket under face ``label`` of cell ``cell``: its hole (a square of circumradius
+    ``radius`` about ``centre``, on the face) and the homothety about the cell's seed ``apex`` that
+    maps the face onto the neck's bottom (ratio ``k1``) and onto the chamber's floor (``k2``); the
+    chamber's cross-sections are the face shrunk by ``scale`` about ``centre``, mapped so."""
+
+    cell: int
+    label: int
+    centre: np.ndarray
+    radius: float
+    apex: np.ndarray
+    scale: float
+    k1: float
+    k2: float
+    volume: float
+
+
+def _pocket_room(verts: np.ndarray, ids: np.ndarray, n: np.ndarray, apex: np.ndarray, p: dict) -> _Pocket | None:
+    """The pocket that fits under a face (vertex ids ``ids``, counter-clockwise about its outward
+    normal n) of a cell with seed ``apex``, or None (see :func:`neuropil`, dead_space)."""
+    neck = p["pocket_neck"]
+    r = neck / np.sqrt(2)
+    rim = max(0.005, 0.1 * r)
+    clear = POCKET_WALL * p["gap"]
+    u = _perpendicular(n)
+    w = np.cross(n, u)
+    face = verts[ids]
+    origin = face.mean(axis=0)
+    flat = np.column_stack([(face - origin) @ u, (face - origin) @ w])
+    c2 = _area_centroid(flat)
+    room = _inradius(flat, c2)
+    centre = origin + c2[0] * u + c2[1] * w
+    h = float(n @ (face[0] - apex))                       # the seed's height below the face
+    k1 = 1 - neck / h
+    k2 = POCKET_REACH * k1
+    shortest = float(np.min(np.linalg.norm(face - np.roll(face, -1, axis=0), axis=1)))
+    if room < r + rim or k1 <= 0 or shortest < POCKET_MIN_EDGE * neck:
+        return None
+    # the sides of the pyramid from the seed to the face, outward normals m through the seed
+    m = np.cross(np.roll(face, -1, axis=0) - apex, face - apex)
+    m /= np.linalg.norm(m, axis=1)[:, None]
+    # the chamber's corners at ratio k: apex + k (centre - apex) + k s (face - centre); each side's
+    # distance -m·(x - apex) = k (a - s b) must be >= clear at k2 (the smallest k)
+    a = -(m @ (centre - apex))                            # > 0: the centre is inside
+    b = -(face - centre) @ m.T                            # b[i, j]: corner i against side j
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = np.where(b > 0, (a[None, :] - clear / k2) / b, np.inf)
+    scale = min(POCKET_SCALE, float(bound.min()))
+    # the neck's bottom corners apex + k1 (centre + r d - apex), |d| = 1: k1 (a - r m·d) >= k1 (a - r)
+    if scale * room < r + rim / k1 or k1 * (float(a.min()) - r) < clear:   # its bottom fits in the ceiling
+        return None
+    area = 0.5 * abs(float(np.sum(flat[:, 0] * np.roll(flat[:, 1], -1) - np.roll(flat[:, 0], -1) * flat[:, 1])))
+    volume = h / 3 * (2 * r * r * (1 - k1**3) + scale**2 * area * (k1**3 - k2**3))
+    return _Pocket(-1, -1, centre, r, apex, scale, k1, k2, volume)
+
+
+def _morton(points: np.ndarray, cell: float) -> np.ndarray:
+    """The order of points along a Z-order curve on a grid of spacing ``cell`` (neighbours in the
+    order are mostly neighbours in space)."""
+    grid = np.floor((points - points.min(axis=0)) / cell).astype(np.int64)
+    code = np.zeros(len(points), dtype=np.int64)
+    for bit in range(20):
+        for axis in range(3):
+            code |= ((grid[:, axis] >> bit) & 1) << (3 * bit + axis)
+    return np.argsort(code, kind="stable")
+
+
+def _pockets(cells: list[dict], seeds: np.ndarray, taken: set, p: dict, target: float,
+             rng: np.random.Generator) -> list[_Pocket]:
+    """Pockets under faces without a disc, at most one per face, holding ``target`` µm³ in all,
+    spread evenly: each cell's share of the target goes with its surface (so of the sheets around
+    it). Cells are visited along a Z-order curve; each takes its faces in random order, as many as
+    bring its pockets' volume nearest its share plus what the cells before it fell short of or
+    overshot (error diffusion, so any few neighbouring cells hold close to their share)."""
+    candidates: list[list[_Pocket]] = []
+    surface = np.zeros(len(cells))
+    for k, cell in enumerate(cells):
+        mine = []
+        for label, (ids, n) in cell["faces"].items():
+            face = cell["vertices"][ids]
+            surface[k] += 0.5 * float(np.linalg.norm(np.cross(face - face[0], np.roll(face, -1, axis=0) - face[0]).sum(0)))
+            if (k, label) not in taken:
+                pocket = _pocket_room(cell["vertices"], ids, n, seeds[k], p)
+                if pocket is not None:
+                    mine.append(replace(pocket, cell=k, label=label))
+        candidates.append(mine)
+    have = sum(x.volume for mine in candidates for x in mine)
+    if have < target:
+        raise SynapseError(
+            f"{BUILDER}: dead_space={p['dead_space']:g} asks for {target:.3g} µm³ of pockets, but the "
+            f"{sum(map(len, candidates))} faces without a synapse that have room for one hold only {have:.3g} µm³; "
+            f"give a lower dead_space, a narrower pocket_neck, a lower synapse_density or a smaller gap")
+    chosen, left, carry = [], [], 0.0
+    for k in _morton(seeds, p["cell_size"]):
+        mine = [candidates[k][i] for i in rng.permutation(len(candidates[k]))]
+        want = target * surface[k] / surface.sum() + carry
+        total = np.concatenate([[0.0], np.cumsum([x.volume for x in mine])])
+        count = int(np.argmin(np.abs(total - want)))
+        chosen += mine[:count]
+        left += mine[count:]
+        carry = want - float(total[count])
+    for i in rng.permutation(len(left)):              # what the last cells could not take up
+        if abs(carry - left[i].volume) < abs(carry):
+            chosen.append(left[i])
+            carry -= left[i].volume
+    return sorted(chosen, key=lambda x: (x.cell, list(cells[x.cell]["faces"]).index(x.label)))
+
+
+def _pit(out: _Builder, q: np.ndarray, face: np.ndarray, n: np.ndarray, start: int, pocket: _Pocket,
+         name: str) -> None:
+    """The pit below the square hole (corner ids ``q``, counter-clockwise about the face's outward
+    normal n) of ``pocket`` in a face (corners ``face``, counter-clockwise about n; ray 0 of the
+    hole through corner ``start``): the neck, the ceiling (the chamber's top, a copy of the face
+    around the neck's bottom), the chamber's walls and its floor; triangles counter-clockwise
+    seen from outside the cell, i.e. from inside the pit. Every part is the image of the face (or
+    of the hole) under a homothety about the seed, so the walls are flat and the ceiling's hole is
+    square to the face's."""
+    S, c, s = pocket.apex, pocket.centre, pocket.scale
+    shrunk = c + s * (face - c)
+    top = S + pocket.k1 * (shrunk - S)                                   # the ceiling's outer edge
+    low = S + pocket.k2 * (shrunk - S)                                   # the floor
+    k = len(face)
+    t = out.add_vertices(top)
+    top_ids = t + np.arange(k)
+    reverse = top_ids[::-1]                                              # counter-clockwise about -n
+    qq, _, _ = _holed_face(out, top, reverse - t, t, -n, S + pocket.k1 * (c - S), pocket.k1 * pocket.radius, 4, name,
+                        start=k - 1 - start)
+    bottom = qq[(-np.arange(4)) % 4]                                     # the neck's bottom, as q
+    f = out.add_vertices(np.concatenate([low, (S + pocket.k2 * (c - S))[None]]))
+    low_ids, middle = f + np.arange(k), f + k
+    nxt = np.roll
+    walls = lambda up, down: [np.column_stack([up, nxt(up, -1), nxt(down, -1)]),
+                              np.column_stack([up, nxt(down, -1), down])]
+    tris = walls(q, bottom) + walls(top_ids, low_ids) + [np.column_stack([np.full(k, middle), low_ids,
+                                                                             nxt(low_ids, -1)])]
+    out.add(np.concatenate(tris).astype(np.int64), name)
+
+
 # -- the mesh -------------------------------------------------------------------------------------
 class _Builder:
     """Vertices, triangles (counter-clockwise seen from outside the cell) and their region names."""
@@ -435,15 +642,17 @@ def _fan(out: _Builder, ring: np.ndarray, centre: np.ndarray, name: str) -> None
 
 
 def _holed_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n: np.ndarray,
-                centre: np.ndarray, radius: float, segments: int, rest: str,
-                disc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                centre: np.ndarray, radius: float, segments: int, rest: str, disc: str | None = None,
+                start: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """A face (vertex ids ``ids`` into the cell's ``verts``, added from id ``first`` on;
     counter-clockwise about its outward normal ``n``) around a regular ``segments``-gon of
     circumradius ``radius`` about ``centre``: the rest of the face (region ``rest``) around it,
     and the polygon itself fanned from its centre (region ``disc``) if ``disc`` is given, or left
-    open (a hole, whose edges the caller closes). Returns the polygon's corner ids (counter-
-    clockwise about n; the fan, if any, runs each edge from corner j to corner j + 1) and their
-    positions.
+    open (a hole, whose edges the caller closes). The polygon's first corner lies on the ray from
+    the centre through the face's corner ``start`` (an index into ``ids``; by default the corner
+    of least angle about n from :func:`_perpendicular`). Returns the polygon's corner ids
+    (counter-clockwise about n; the fan, if any, runs each edge from corner j to corner j + 1),
+    their positions and ``start``.
 
     The rest is two rings. The outer joins the face's polygon P to a copy P' shrunk towards the
     centre, halfway from the disc to P (trapezoids: the face's edges stay unsplit, so the faces
@@ -457,8 +666,12 @@ def _holed_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n
     rel = verts[ids] - centre
     outer = np.column_stack([rel @ u, rel @ w])                          # P, 2-D about the centre
     psi = np.arctan2(outer[:, 1], outer[:, 0])
-    start = int(np.argmin(psi))
-    ids, outer, psi = first + np.roll(ids, -start), np.roll(outer, -start, axis=0), np.roll(psi, -start)
+    if start is None:
+        start = int(np.argmin(psi))
+        ids, outer, psi = first + np.roll(ids, -start), np.roll(outer, -start, axis=0), np.roll(psi, -start)
+    else:                                                                 # increasing from the start corner
+        ids, outer, psi = first + np.roll(ids, -start), np.roll(outer, -start, axis=0), np.roll(psi, -start)
+        psi = psi[0] + np.mod(psi - psi[0], 2 * np.pi)
     theta = psi[0] + 2 * np.pi * np.arange(segments) / segments           # the disc's corners; the first
     room = _inradius(outer, np.zeros(2))                                  # on the ray through P's first
     shrunk = outer * (radius + (room - radius) / 2) / room                # P'
@@ -495,13 +708,14 @@ def _holed_face(out: _Builder, verts: np.ndarray, ids: np.ndarray, first: int, n
         tris.append((ids[i], ids[(i + 1) % k], arc[0]))
         tris += [(ids[i], x, y) for x, y in zip(arc[:-1], arc[1:])]
     out.add(np.array(tris, dtype=np.int64), rest)
-    return q, centre + corners[:, :1] * u + corners[:, 1:] * w
+    return q, centre + corners[:, :1] * u + corners[:, 1:] * w, start
 
 
 def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarray, centres: np.ndarray,
-          p: dict) -> Mesh:
+          p: dict, pockets: list[_Pocket] = ()) -> Mesh:
     """The extracellular space: the block's box and every cell, normals out of the space."""
     out = _Builder()
+    holes = {(pocket.cell, pocket.label): pocket for pocket in pockets}
     discs = {}
     for i, (a, b) in enumerate(zip(pre, post)):
         discs[(int(a), int(b))] = ("active_zone", i, p["active_zone_radius"])
@@ -514,6 +728,10 @@ def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarra
                 what, i, r = discs[(k, other)]
                 on_face = centres[i] + n * float(n @ (cell["vertices"][ids[0]] - centres[i]))
                 _holed_face(out, cell["vertices"], ids, first, n, on_face, r, p["segments"], kind, f"{what}_{i}")
+            elif (k, other) in holes:
+                pocket = holes[(k, other)]
+                q, _, start = _holed_face(out, cell["vertices"], ids, first, n, pocket.centre, pocket.radius, 4, kind)
+                _pit(out, q, cell["vertices"][ids], n, start, pocket, kind)
             else:
                 _fan(out, first + ids, cell["vertices"][ids].mean(axis=0), kind)
     outer = box(tuple(p["size"]))
@@ -530,7 +748,8 @@ def _mesh(cells: list[dict], glial: np.ndarray, pre: np.ndarray, post: np.ndarra
 
 def neuropil(size: Any = "4 um", cell_size: Any = "0.5 um", gap: Any = "20 nm", glia_fraction: float = 0.1,
              synapse_density: Any = "2 /um^3", psd_radius: Any = "100 nm", active_zone_radius: Any = None,
-             segments: int = 12, seed: int = 0) -> Neuropil:
+             segments: int = 12, seed: int = 0, dead_space: float = 0.0,
+             pocket_neck: Any = "20 nm") -> Neuropil:
     """A block of neuropil centred on the origin (see the module docstring): convex cells
     separated by extracellular sheets ``gap`` thick, some glial, with synapses between neuronal
     cells; returns a :class:`Neuropil`.
@@ -547,14 +766,22 @@ def neuropil(size: Any = "4 um", cell_size: Any = "0.5 um", gap: Any = "20 nm", 
     psd_radius, active_zone_radius : radii of the ``"psd_i"`` and ``"active_zone_i"`` discs (the
         active zone defaults to the PSD's radius); faces where they do not fit get no synapse.
     segments : sides of the polygons that stand for the discs (an int >= 6).
-    seed : the seed (an int >= 0) of the cells' seeds, the glial cells and the synapses: the same
-        seed and parameters give the same mesh, bit for bit.
+    seed : the seed (an int >= 0) of the cells' seeds, the glial cells, the synapses and the
+        pockets: the same seed and parameters give the same mesh, bit for bit.
+    dead_space : the fraction of the extracellular volume in dead-end pockets, 0 (the default: no
+        pockets, flat faces) to 0.8: pockets are carved under faces without a synapse (at most one
+        per face, faces in random order) until they hold the nearest volume to dead_space / (1 -
+        dead_space) × the sheets' volume; ``Neuropil.dead_space`` is the fraction obtained (see the
+        module docstring for their shape).
+    pocket_neck : width at the face, and length, of the square neck that joins a pocket's chamber
+        to the sheet. It is the space's narrowest passage where it is below the gap: keep
+        tortuosity()'s step below it (its default step is a quarter of the narrower of the two).
 
     Raises SynapseError naming the parameter and the fix, e.g. when the synapses asked for do not
-    fit on the faces between neuronal cells.
+    fit on the faces between neuronal cells, or the pockets in the cells.
     """
     p = _parameters(size, cell_size, gap, glia_fraction, synapse_density, psd_radius, active_zone_radius,
-                    segments, seed)
+                    segments, seed, dead_space, pocket_neck)
     dims = p["size"]
     volume = float(np.prod(dims))
     n_cells = max(1, int(round(volume / p["cell_size"] ** 3)))
@@ -568,8 +795,19 @@ def neuropil(size: Any = "4 um", cell_size: Any = "0.5 um", gap: Any = "20 nm", 
     glial = np.zeros(len(cells), dtype=bool)
     glial[rng.choice(len(cells), size=int(round(p["glia_fraction"] * len(cells))), replace=False)] = True
     pre, post, centres = _synapses(cells, glial, p, volume, rng)
+    pockets: list[_Pocket] = []
+    if p["dead_space"] > 0:
+        from scipy.spatial import ConvexHull
+
+        sheets = volume - sum(ConvexHull(cell["vertices"]).volume for cell in cells)
+        delta = p["dead_space"]
+        taken = {(int(a), int(b)) for a, b in zip(pre, post)} | {(int(b), int(a)) for a, b in zip(pre, post)}
+        pockets = _pockets(cells, seeds, taken, p, delta / (1 - delta) * sheets, rng)
+        _budget(TRIANGLES_PER_CELL * n_cells + TRIANGLES_PER_SYNAPSE_SEGMENT * p["segments"] * n_synapses
+                + TRIANGLES_PER_POCKET * len(pockets), f"{BUILDER}(size={size!r}, dead_space={dead_space!r}) with "
+                f"{n_cells} cells and {len(pockets)} pockets", "give a smaller size or a lower dead_space")
     try:
-        mesh = _mesh(cells, glial, pre, post, centres, p)
+        mesh = _mesh(cells, glial, pre, post, centres, p, pockets)
         mesh.check(closed=True)
     except MeshError as exc:
         raise SynapseError(f"{BUILDER}: could not mesh this block ({exc}); give another seed, and report the "
@@ -578,6 +816,9 @@ def neuropil(size: Any = "4 um", cell_size: Any = "0.5 um", gap: Any = "20 nm", 
     half = p["gap"] / 2
     sites = centres - (half - RELEASE_DEPTH) * normals
     p.update(size=tuple(float(x) for x in dims), n_cells=len(cells), n_glia=int(glial.sum()),
-             n_synapses=len(pre))
+             n_synapses=len(pre), n_pockets=len(pockets))
     return Neuropil(mesh, (), sites, p, centers=centres, normals=normals, pre=pre, post=post, seeds=seeds,
-                    glial=glial, block=Box(tuple(-dims / 2), tuple(dims / 2)))
+                    glial=glial, block=Box(tuple(-dims / 2), tuple(dims / 2)),
+                    pockets=np.array([x.centre for x in pockets]).reshape(-1, 3),
+                    pocket_cells=np.array([x.cell for x in pockets], dtype=np.int64),
+                    pocket_volumes=np.array([x.volume for x in pockets]))
