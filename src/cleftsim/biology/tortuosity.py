@@ -51,8 +51,9 @@ MARGIN = 3 / 8
 FREE_PATH_SIGMAS = 4.0
 #: Default number of time steps up to t2 (dt = t2 / STEPS).
 STEPS = 2000
-#: In a neuropil block the default step √(2 D dt) is at most its gap / GAP_STEPS: λ grows with the
-#: step, by about 0.0013 per nm of step in the default block (docs/neuropil.md).
+#: In a neuropil block the default step √(2 D dt) is at most its narrowest passage / GAP_STEPS (the
+#: gap, or the pockets' necks if narrower): λ grows with the step, by about 0.0013 per nm of step
+#: in the default block (docs/neuropil.md).
 GAP_STEPS = 4.0
 #: Times at which the MSD is recorded up to t2 (``Tortuosity.times``).
 SAMPLES = 20
@@ -88,6 +89,14 @@ def _space(geometry: Any) -> Mesh:
     except MeshError as exc:
         raise SynapseError(f"{NAME}: the space must be one closed mesh: {exc}") from None
     return mesh
+
+
+def _narrowest(geometry: Any) -> float | None:
+    """A neuropil block's narrowest passage (µm): its gap, or its pockets' necks if narrower."""
+    if not isinstance(geometry, Synapse) or "gap" not in geometry.parameters:
+        return None
+    p = geometry.parameters
+    return min(p["gap"], p["pocket_neck"]) if p.get("n_pockets") else p["gap"]
 
 
 def _count(name: str, value: Any, low: int, example: int) -> int:
@@ -140,7 +149,8 @@ def tortuosity(geometry: Synapse | Mesh, molecules: int = 20000, starts: int = 1
     ``start`` (a Box or (lo, hi) in µm; default the central quarter of the bounding box on each
     axis) and diffuse with ``D`` (µm²/s or a string; λ does not depend on it) at time step ``dt``
     (default t2 / 2000, and for a neuropil block at most the dt whose step √(2 D dt) is a quarter
-    of its gap; the step should be well below the narrowest gaps: λ grows with it); the slope of
+    of its gap, or of its pockets' necks if narrower; the step should be well below the narrowest
+    passages: λ grows with it); the slope of
     their MSD is fitted between ``times`` = (t1, t2) (default t2 / 2 and t2 = (margin / 4)² / 2D,
     the margin being the start box's smallest distance from the bounds). α comes from ``points``
     uniform points in the bounding box. ``seed``: of the start points, the α points and the walk.
@@ -162,7 +172,7 @@ def tortuosity(geometry: Synapse | Mesh, molecules: int = 20000, starts: int = 1
     margin = float(min(np.min(s_lo - lo), np.min(hi - s_hi)))
     t1, t2 = _times(times, margin, D_free)
     if dt is None:
-        gap = geometry.parameters.get("gap") if isinstance(geometry, Synapse) else None
+        gap = _narrowest(geometry)
         step = t2 / STEPS if gap is None else min(t2 / STEPS, (gap / GAP_STEPS) ** 2 / (2 * D_free))
     else:
         step = units.time(dt, f"{NAME}: dt")
