@@ -20,6 +20,7 @@ from cleftsim.synapse import RELEASE_DEPTH, Neuropil, neuropil, tortuosity
 
 ROOT = Path(__file__).resolve().parents[1]
 Z = 4.0          # tolerances: 4 standard errors (a false failure about once in 16 000 runs)
+LAMBDA_BRAIN_LIKE = (1.630, 0.018)  # λ ± SE of the brain-like block (dead_space 0.45, seed 1) in docs/neuropil.md
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +286,20 @@ def test_the_tortuosity_of_the_default_block_is_that_of_thin_sheets():
     assert abs(r.alpha - syn.alpha) < Z * r.alpha_se
     assert abs(r.lam - 1.2085) < Z * math.hypot(r.lam_se, 0.0063), (r.lam, r.lam_se)
     assert r.lam < math.sqrt(1.5) + Z * r.lam_se
+
+
+@pytest.mark.slow
+def test_the_brain_like_setting_gives_the_brain_s_alpha_and_lambda():
+    """dead_space=0.45 with the default cells and gap, in a block 7.5 cells across
+    (docs/neuropil.md): α from thrown points matches the mesh's, and λ the documented 1.630 ± 0.018
+    (another walk of the same block, 10⁴ molecules: within 4 SE of the difference); both lie in the
+    brain's range (α 0.18-0.24, λ 1.5-1.7; Syková & Nicholson 2008)."""
+    syn = neuropil(size=3.75, synapse_density=0, dead_space=0.45, seed=1)
+    assert abs(syn.dead_space - 0.45) < 0.001
+    r = tortuosity(syn, molecules=10_000, starts=1000, seed=9)
+    assert abs(r.alpha - syn.alpha) < Z * r.alpha_se
+    assert abs(r.lam - LAMBDA_BRAIN_LIKE[0]) < Z * math.hypot(r.lam_se, LAMBDA_BRAIN_LIKE[1]), (r.lam, r.lam_se)
+    assert 0.18 < syn.alpha < 0.24 and 1.5 < r.lam < 1.7
 
 
 def test_the_same_seed_gives_the_same_mesh_bit_for_bit():
