@@ -671,3 +671,26 @@ def _check_inside(builder: str, mesh: Mesh, sites: np.ndarray, clefts: tuple[Cyl
         if not world.contains(scene, 0, mesh, points).any():
             raise SynapseError(f"{builder}: cleft {i}, {shape}, lies outside {space}; give a cleft volume that "
                                f"reaches into the extracellular space ({coordinates})")
+
+
+# -- builders in their own modules ------------------------------------------------------------------
+#: Public names defined in modules that import this one (so this one cannot import them at its top):
+#: name → module, loaded on first use (``cs.synapse.neuropil``, ``from cleftsim.synapse import neuropil``).
+ELSEWHERE = {"neuropil": "cleftsim.biology.neuropil", "Neuropil": "cleftsim.biology.neuropil",
+             "NEUROPIL_SIZES": "cleftsim.biology.neuropil",
+             "tortuosity": "cleftsim.biology.tortuosity", "Tortuosity": "cleftsim.biology.tortuosity"}
+
+__all__ = ["DISC_SIZES", "GLIA_SIZES", "MIN_SIZE", "NMJ_SIZES", "RELEASE_DEPTH", "SHAPES", "Synapse", "cleft",
+           "cleft_array", "from_mesh", "neuromuscular_junction"] + list(ELSEWHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(ELSEWHERE))
