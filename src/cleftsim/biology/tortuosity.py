@@ -190,7 +190,7 @@ def tortuosity(geometry: Synapse | Mesh, molecules: int = 20000, starts: int = 1
     for _ in range(1000):
         cand = s_lo + (s_hi - s_lo) * rng.random((2 * starts, 3))
         cand = cand[inside(cand)]
-        clear = np.array([scene.surface_distance(c)[0] > 2 * SURFACE_CLEARANCE for c in cand], dtype=bool)
+        clear = np.array([scene.surface_within(c, 2 * SURFACE_CLEARANCE)[1] < 0 for c in cand], dtype=bool)
         origins = np.concatenate([origins, cand[clear]])[:starts]      # off the surfaces, as releases must be
         if len(origins) == starts:
             break
