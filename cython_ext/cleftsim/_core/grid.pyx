@@ -7,7 +7,7 @@ grid are in scene.pyx."""
 import numpy as np
 from libc.math cimport fabs, sqrt, INFINITY
 
-from cleftsim._core.vec cimport ifloor, cross3
+from cleftsim._core.vec cimport ifloor, cross3, spread
 from cleftsim._core.triangle cimport TRI_STRIDE, dist2_point_triangle
 from cleftsim._core.tree cimport Tree, TREE_STACK, TREE_REC, box_dist2, plane_beyond
 from cleftsim._core.vec cimport dot3
@@ -312,17 +312,6 @@ def full_groups(int[::1] tri_region, double[:, ::1] planes, int[::1] group_plane
 
 
 # -- the absorbers' tree and lists --------------------------------------------------------------
-cdef inline unsigned long long spread(unsigned long long x) noexcept nogil:
-    """The low 21 bits of x moved to every third bit (for interleaving three coordinates)."""
-    x &= 0x1FFFFFULL
-    x = (x | x << 32) & 0x1F00000000FFFFULL
-    x = (x | x << 16) & 0x1F0000FF0000FFULL
-    x = (x | x << 8) & 0x100F00F00F00F00FULL
-    x = (x | x << 4) & 0x10C30C30C30C30C3ULL
-    x = (x | x << 2) & 0x1249249249249249ULL
-    return x
-
-
 cdef struct Build:
     const double* tri               # triangle records
     const int* tris                 # the tree's triangles, in Morton order of their centroids

@@ -30,7 +30,7 @@ twice).
 import numpy as np
 from libc.math cimport sqrt, INFINITY
 
-from cleftsim._core.vec cimport dot3, sub3, cross3
+from cleftsim._core.vec cimport dot3, sub3, cross3, spread
 from cleftsim._core.hashgrid cimport cell_hash
 
 
@@ -427,17 +427,6 @@ cdef Py_ssize_t search(Search* s, Py_ssize_t n, Py_ssize_t* other, int* kind, do
                             other[0] = j
                             return i
     return -1
-
-
-cdef inline unsigned long long spread(unsigned long long x) noexcept nogil:
-    """The low 21 bits of x moved to every third bit (for interleaving three coordinates)."""
-    x &= 0x1FFFFFULL
-    x = (x | x << 32) & 0x1F00000000FFFFULL
-    x = (x | x << 16) & 0x1F0000FF0000FFULL
-    x = (x | x << 8) & 0x100F00F00F00F00FULL
-    x = (x | x << 4) & 0x10C30C30C30C30C3ULL
-    x = (x | x << 2) & 0x1249249249249249ULL
-    return x
 
 
 cdef inline int root(int* parent, int v) noexcept nogil:

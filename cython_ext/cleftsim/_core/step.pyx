@@ -76,47 +76,51 @@ cdef double FOLD_TOLERANCE = 1e-6
 cdef enum:
     CONSUMED = -2       # returned by trace/move: the molecule reacted with a surface molecule
     DEFER = -3          # returned in speculation: the step needs the serial phase
-    MAX_CROSS = 16      # transparent crossings a tally holds before it is flushed
+    MAX_CROSS = 16      # transparent crossings a speculative step may make
 
 
-# The counts of one molecule's step, kept until the step stands (speculation can undo it).
+cdef struct Stats:
+    long long v[6]
+
+
+# A thread's counts: its engine counters accumulate here and go to `out` at the end of a range;
+# crossings go straight to `crossed`. A speculative step logs its crossings so that it can be
+# undone (with the counters saved before it).
 cdef struct Tally:
-    long long stats[6]
+    Stats stats
     int n_cross
-    int cross[16]       # flat indices into the crossing counters
-    long long* crossed  # where they go: the thread's crossing counters
+    int cross[16]       # flat indices into the crossing counters, of the current speculative step
+    long long* crossed  # the thread's crossing counters
     long long* out      # and its engine counters
-    bint spec           # speculative: a reactive tile or a full tally stops the step (DEFER)
-
-
-cdef inline void tally_reset(Tally* ty) noexcept nogil:
-    cdef int k
-    for k in range(N_STATS):
-        ty.stats[k] = 0
-    ty.n_cross = 0
+    bint spec           # speculative: a reactive tile or more than MAX_CROSS crossings stop the step (DEFER)
 
 
 cdef inline void tally_commit(Tally* ty) noexcept nogil:
+    """Add the engine counters to `out` and start again from zero."""
     cdef int k
     for k in range(N_STATS):
-        ty.out[k] += ty.stats[k]
-    for k in range(ty.n_cross):
-        ty.crossed[ty.cross[k]] += 1
-    tally_reset(ty)
+        ty.out[k] += ty.stats.v[k]
+        ty.stats.v[k] = 0
 
 
 cdef inline bint tally_cross(Tally* ty, int idx) noexcept nogil:
-    """Count a crossing; False when a speculative tally is full (the step must be deferred)."""
-    cdef int k
-    if ty.n_cross == MAX_CROSS:
-        if ty.spec:
+    """Count a crossing; False when a speculative step has made too many (it must be deferred)."""
+    if ty.spec:
+        if ty.n_cross == MAX_CROSS:
             return False
-        for k in range(ty.n_cross):
-            ty.crossed[ty.cross[k]] += 1
-        ty.n_cross = 0
-    ty.cross[ty.n_cross] = idx
-    ty.n_cross += 1
+        ty.cross[ty.n_cross] = idx
+        ty.n_cross += 1
+    ty.crossed[idx] += 1
     return True
+
+
+cdef inline void tally_undo(Tally* ty, const Stats* saved) noexcept nogil:
+    """Take back a speculative step: the counters as saved before it, its crossings removed."""
+    cdef int k
+    ty.stats = saved[0]
+    for k in range(ty.n_cross):
+        ty.crossed[ty.cross[k]] -= 1
+    ty.n_cross = 0
 
 
 cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64_t* rng, Tally* ty,
@@ -145,7 +149,7 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
                     d[k] *= 1.0 - tbox
                 p[ax] = sc.box_lo[ax] if d[ax] > 0.0 else sc.box_hi[ax]
                 wrapped[0] = True
-                ty.stats[STAT_WRAPS] += 1
+                ty.stats.v[STAT_WRAPS] += 1
                 continue
         if h.tri < 0:
             p[0] += d[0]
@@ -190,10 +194,10 @@ cdef inline int trace(Scene sc, Membrane mb, double* p, double* d, int s, uint64
         for k in range(3):
             p[k] += tb * d[k]
             d[k] = f * d[k] - rn * plane[k]
-        ty.stats[STAT_REFLECTIONS] += 1
+        ty.stats.v[STAT_REFLECTIONS] += 1
         bounces += 1
         if bounces >= MAX_BOUNCES:
-            ty.stats[STAT_TRUNCATED] += 1
+            ty.stats.v[STAT_TRUNCATED] += 1
             return -1
 
 
@@ -270,8 +274,8 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
         if reg != -1:
             return reg
     if j >= 0:
-        ty.stats[STAT_REFLECTIONS] += sc.slab_fold(j, p, d)
-        ty.stats[STAT_SLAB] += 1
+        ty.stats.v[STAT_REFLECTIONS] += sc.slab_fold(j, p, d)
+        ty.stats.v[STAT_SLAB] += 1
     else:
         reg = trace(sc, mb, p, d, s, rng, ty, &wrapped)
         if reg != -1:
@@ -291,7 +295,7 @@ cdef inline int move(Scene sc, Membrane mb, double* p, double* d, int s, double 
             if d1 < 0.0:
                 sc.nearest_absorber(p0, s, rcut, &d1)
             if next_uniform(rng) < exp(-d1 * d2 / ddt):
-                ty.stats[STAT_BRIDGE] += 1
+                ty.stats.v[STAT_BRIDGE] += 1
                 return sc.tri_region[j]
     return -1
 
@@ -401,6 +405,7 @@ cdef void diffuse_range(Scene sc, Membrane mb, Mols* m, Py_ssize_t lo, Py_ssize_
     cdef int s, reg
     cdef double w0
     cdef uint64_t r0, r1
+    cdef Stats saved
     cdef double d[3]
     cdef double p0[3]
     cdef double* p
@@ -426,6 +431,8 @@ cdef void diffuse_range(Scene sc, Membrane mb, Mols* m, Py_ssize_t lo, Py_ssize_
         p0[1] = p[1]
         p0[2] = p[2]
         w0 = m.wall[i]
+        saved = ty.stats
+        ty.n_cross = 0
         reg = move(sc, mb, p, d, s, ddt[s], rcut[s], rng, ty, m.wall + i)
         if reg == DEFER:
             p[0] = p0[0]
@@ -434,10 +441,9 @@ cdef void diffuse_range(Scene sc, Membrane mb, Mols* m, Py_ssize_t lo, Py_ssize_
             m.wall[i] = w0
             rng[0] = r0
             rng[1] = r1
-            tally_reset(ty)
-        else:
-            tally_commit(ty)
+            tally_undo(ty, &saved)
         fate[i] = reg
+    tally_commit(ty)
 
 
 cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, Mols* m, Py_ssize_t n, const double* sigma, const double* ddt,
@@ -477,9 +483,9 @@ cdef Py_ssize_t diffuse_step(Scene sc, Membrane mb, Mols* m, Py_ssize_t n, const
             reg = move_near_source(sc, mb, m.pos + 3 * i, d, s, ddt[s], rcut[s], m.rng + 2 * i, ty, m.wall + i)
         else:
             reg = move(sc, mb, m.pos + 3 * i, d, s, ddt[s], rcut[s], m.rng + 2 * i, ty, m.wall + i)
-        ty.stats[STAT_SERIAL] += 1
-        tally_commit(ty)
+        ty.stats.v[STAT_SERIAL] += 1
         fate[i] = reg
+    tally_commit(ty)
     ty.spec = True
     i = n - 1
     while i >= 0:                      # every slot above i holds a survivor: the last one fills a gap
@@ -579,7 +585,6 @@ def run_steps(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, Molecu
         tallies[t].crossed = &crossed[0, 0, 0] if t == 0 else &xc[t, 0]
         tallies[t].out = &stats[0] if t == 0 else &xs[t, 0]
         tallies[t].spec = True
-        tally_reset(&tallies[t])
     with nogil:
         for step in range(n_steps):
             n_new = new_start[step + 1] - new_start[step]
@@ -603,8 +608,8 @@ def run_steps(Scene sc, Membrane mb, VolumeKinetics vk, PairReactions pr, Molecu
                 k = 0
                 while k < mb.n_pend:                   # a rebinding may add products: the list grows
                     n = join_product(sc, mb, k, &m, n, &next_uid, &rcut[0], &tallies[0], ab)
-                    tally_commit(&tallies[0])
                     k += 1
+                tally_commit(&tallies[0])
                 tallies[0].spec = True
                 mb.n_pend = 0
             if (mb is not None and mb.overflow) or (vk is not None and vk.overflow):
@@ -627,6 +632,7 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
     molecule (-1 where it survived).
     """
     cdef Py_ssize_t i, n = pos.shape[0]
+    cdef int k
     cdef double d[3]
     cdef double wall
     cdef long long[:, :, ::1] crossed = cnt.crossed
@@ -641,12 +647,13 @@ def displace(Scene sc, double[:, ::1] pos, double[:, ::1] disp, int species, dou
     ty.crossed = &crossed[0, 0, 0]
     ty.out = &stats[0]
     ty.spec = False
-    tally_reset(&ty)
+    for k in range(N_STATS):
+        ty.stats.v[k] = 0
     for i in range(n):
         d[0] = disp[i, 0]
         d[1] = disp[i, 1]
         d[2] = disp[i, 2]
         wall = -1.0
         f[i] = move(sc, None, &pos[i, 0], d, species, ddt, rcut, &rng_state[0], &ty, &wall)
-        tally_commit(&ty)
+    tally_commit(&ty)
     return fate

@@ -42,3 +42,14 @@ cdef inline int ifloor(double x) noexcept nogil:
     """floor(x) as an int without a libm call (|x| < 2^31)."""
     cdef int i = <int>x
     return i - 1 if x < i else i
+
+
+cdef inline unsigned long long spread(unsigned long long x) noexcept nogil:
+    """The low 21 bits of x moved to every third bit (for interleaving three coordinates)."""
+    x &= 0x1FFFFFULL
+    x = (x | x << 32) & 0x1F00000000FFFFULL
+    x = (x | x << 16) & 0x1F0000FF0000FFULL
+    x = (x | x << 8) & 0x100F00F00F00F00FULL
+    x = (x | x << 4) & 0x10C30C30C30C30C3ULL
+    x = (x | x << 2) & 0x1249249249249249ULL
+    return x
