@@ -454,6 +454,15 @@ MESH_SCALING_SPHERES = (1, 2, 4, 9)     # spheres per axis: 1.3e3, 1.0e4, 8.2e4,
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak resident set size (bytes): VmHWM where /proc has it (a new process starts
+    at 0, while ru_maxrss carries the parent's over a fork), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
