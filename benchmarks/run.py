@@ -532,7 +532,7 @@ def bench_mesh_scaling(scale: float) -> list[dict]:
             out.append(pool.apply(mesh_scaling_case, (k, n, steps)))
     rates = [r["molecule_steps_per_s"] for r in out]
     out.append({"name": "mesh_scaling", "n_triangles": [r["n_triangles"] for r in out],
-                "molecule_steps_per_s": rates, "compile_seconds": [r["compile_seconds"] for r in out],
+                "molecule_steps_per_s_by_size": rates, "compile_seconds": [r["compile_seconds"] for r in out],
                 "peak_rss_bytes": [r["peak_rss_bytes"] for r in out],
                 "throughput_spread": max(rates) / min(rates), "target_spread": 1.5})
     return out
