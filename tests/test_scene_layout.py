@@ -96,4 +96,4 @@ def test_bricked_grid_holds_every_group_once():
     assert np.all(np.flatnonzero(occupied) == np.flatnonzero(np.unpackbits(arrays["cell_bits"],
                                                                           bitorder="little")[:len(occupied)]))
     assert np.isin(np.flatnonzero(occupied), cells).all()        # no groups in padding slots
-    assert arrays["cell_start"][-1] == len(arrays["group_coef"])
+    assert arrays["cell_start"][-1] == len(arrays["groups"])

@@ -13,6 +13,14 @@ cpdef enum:
     RULE_MASK = 3            # mask of the three rules above
     RULE_REACTIVE = 4        # flag: surface molecules here may react with the species on a hit
 
+cdef struct Group:
+    # one plane's triangles inside one grid cell (the Scene's groups array, 48 bytes each)
+    double plane[4]  # the plane: unit normal, offset
+    int start        # its first entry in group_tris
+    int count        # its number of triangles
+    int first        # group_tris[start]: its triangle with the most area inside the cell
+    int full         # 1 if its triangles (of one region) cover the cell's section of the plane
+
 cdef struct Hit:
     int tri          # triangle index, -1 if none
     double t         # fraction of the segment at the hit
@@ -53,10 +61,8 @@ cdef class Scene:
     cdef const int* slot_of[3]           # per axis, cell index -> its part of the cell's storage slot
     cdef const unsigned int* cell_start  # (slots + 1) first group of each cell
     cdef const unsigned char* cell_bits  # bit c (of byte c >> 3): cell c holds a group
-    cdef const double* group_coef     # (G, 4) plane n, offset of each group
-    cdef const long long* group_start
-    cdef const int* group_tris
-    cdef const signed char* group_full
+    cdef const Group* groups             # (G,) the groups of every cell, cell after cell
+    cdef const int* group_tris           # the groups' triangles, group after group
     cdef const double* near_min         # (N,) per absorber-grid cell: distance from its centre to the nearest absorber
     cdef const long long* near_start
     cdef const int* near_tris

@@ -152,10 +152,8 @@ cdef class Scene:
         cdef long long[::1] slab_y = arrays["slab_slots"][1]
         cdef long long[::1] slab_z = arrays["slab_slots"][2]
         cdef unsigned char[::1] cell_bits = arrays["cell_bits"]
-        cdef double[:, ::1] group_coef = arrays["group_coef"]
-        cdef long long[::1] group_start = arrays["group_start"]
+        cdef unsigned char[::1] groups = arrays["groups"].view(np.uint8)
         cdef int[::1] group_tris = arrays["group_tris"]
-        cdef signed char[::1] group_full = arrays["group_full"]
         cdef double[::1] near_min = arrays["near_min"]
         cdef long long[::1] near_start = arrays["near_start"]
         cdef int[::1] near_tris = arrays["near_tris"]
@@ -197,10 +195,10 @@ cdef class Scene:
         self.slab_slot_of[2] = &slab_z[0]
         self.slab_bits = sum(arrays["slab_shift"])
         self.cell_bits = &cell_bits[0]
-        self.group_coef = &group_coef[0, 0]
-        self.group_start = &group_start[0]
+        if arrays["groups"].dtype.itemsize != sizeof(Group):
+            raise ValueError(f"groups of {arrays['groups'].dtype.itemsize} bytes, the Scene reads {sizeof(Group)}")
+        self.groups = <const Group*>&groups[0]
         self.group_tris = &group_tris[0]
-        self.group_full = &group_full[0]
         self.near_min = &near_min[0]
         self.near_start = &near_start[0]
         self.near_tris = &near_tris[0]
@@ -310,8 +308,9 @@ cdef class Scene:
         hit without barycentric tests. Empty cells are told by their bit in cell_bits (a small
         array that stays in cache where cell_start would not).
         """
-        cdef long long g, k, g_end
-        cdef int j, best_tri = hit.tri, cidx = cell_index(self, a, b, c)
+        cdef long long g, g_end
+        cdef int j, k, best_tri = hit.tri, cidx = cell_index(self, a, b, c)
+        cdef const Group* gr
         cdef const double* pl
         cdef double s0, s1, t, v, w, qx, qy, qz
         cdef double px = p[0], py = p[1], pz = p[2]
@@ -323,7 +322,8 @@ cdef class Scene:
             return
         g_end = self.cell_start[cidx + 1]
         for g in range(self.cell_start[cidx], g_end):
-            pl = self.group_coef + 4 * g
+            gr = self.groups + g
+            pl = gr.plane
             s0 = pl[0] * px + pl[1] * py + pl[2] * pz - pl[3]
             s1 = pl[0] * ex + pl[1] * ey + pl[2] * ez - pl[3]
             if s0 * s1 > 0.0 or s0 == 0.0:
@@ -334,18 +334,18 @@ cdef class Scene:
             qx = px + t * (ex - px)
             qy = py + t * (ey - py)
             qz = pz + t * (ez - pz)
-            if self.group_full[g]:
+            if gr.full:
                 if (qx >= self.lo[0] + a * self.cell[0] - se and qx <= self.lo[0] + (a + 1) * self.cell[0] + se
                         and qy >= self.lo[1] + b * self.cell[1] - se and qy <= self.lo[1] + (b + 1) * self.cell[1] + se
                         and qz >= self.lo[2] + c * self.cell[2] - se and qz <= self.lo[2] + (c + 1) * self.cell[2] + se):
                     best_t = t
-                    best_tri = self.group_tris[self.group_start[g]]
+                    best_tri = gr.first
                 continue
             q[0] = qx
             q[1] = qy
             q[2] = qz
-            for k in range(self.group_start[g], self.group_start[g + 1]):
-                j = self.group_tris[k]
+            for k in range(gr.count):
+                j = gr.first if k == 0 else self.group_tris[gr.start + k]
                 barycentric(self.tri + TRI_STRIDE * j, q, &v, &w)
                 if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
                     best_t = t
@@ -421,13 +421,13 @@ cdef class Scene:
                 return hint
         cidx = cell_index(self, grid_index(self, 0, x[0]), grid_index(self, 1, x[1]), grid_index(self, 2, x[2]))
         for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
-            pl = self.group_coef + 4 * g
+            pl = self.groups[g].plane
             if fabs(pl[0] * n[0] + pl[1] * n[1] + pl[2] * n[2]) < 0.999:
                 continue
             s = pl[0] * x[0] + pl[1] * x[1] + pl[2] * x[2] - pl[3]
             if fabs(s) > 1e3 * self.space_eps:
                 continue
-            for m in range(self.group_start[g], self.group_start[g + 1]):
+            for m in range(self.groups[g].start, self.groups[g].start + self.groups[g].count):
                 j = self.group_tris[m]
                 barycentric(self.tri + TRI_STRIDE * j, x, &v, &w)
                 if v >= -eps and w >= -eps and v + w <= 1.0 + eps:
@@ -522,10 +522,9 @@ cdef class Scene:
         while s.alive:
             cidx = cell_index(self, s.idx[0], s.idx[1], s.idx[2])
             for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
-                k = self.group_start[g]
-                if self.tri_object[self.group_tris[k]] != obj:
+                if self.tri_object[self.groups[g].first] != obj:
                     continue
-                plane = self.group_coef + 4 * g
+                plane = self.groups[g].plane
                 nd = dot3(plane, d)
                 s0 = dot3(plane, p) - plane[3]
                 if fabs(s0) <= self.space_eps:
@@ -539,7 +538,7 @@ cdef class Scene:
                 q[0] = p[0] + t * d[0]
                 q[1] = p[1] + t * d[1]
                 q[2] = p[2] + t * d[2]
-                for k in range(self.group_start[g], self.group_start[g + 1]):
+                for k in range(self.groups[g].start, self.groups[g].start + self.groups[g].count):
                     j = self.group_tris[k]
                     if self.stamp[j] == self.ray_id:
                         continue
@@ -577,7 +576,7 @@ cdef class Scene:
                 for c in range(i0[2], i1[2] + 1):
                     cidx = cell_index(self, a, b, c)
                     for g in range(self.cell_start[cidx], self.cell_start[cidx + 1]):
-                        for m in range(self.group_start[g], self.group_start[g + 1]):
+                        for m in range(self.groups[g].start, self.groups[g].start + self.groups[g].count):
                             j = self.group_tris[m]
                             d2 = dist2_point_triangle(self.tri + TRI_STRIDE * j, self.planes + 4 * self.tri_plane[j],
                                                       &p[0])

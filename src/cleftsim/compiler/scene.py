@@ -9,9 +9,11 @@ Layout of :class:`cleftsim._core.scene.Scene` (all C-contiguous):
 - Uniform grid over the geometry's bounding box, stored in bricks of BRICK³ cells (cell (a, b, c)
   at slot ``((brick number) · BRICK + a % BRICK) · BRICK² + (b % BRICK) · BRICK + c % BRICK``, the
   bricks in C order), so that cells near each other in space are near in memory:
-  ``cell_start`` (slots + 1, uint32) indexes groups, bit k of ``cell_bits`` (little-endian bit order)
-  tells whether slot k has any; a group is one plane's triangles inside one cell (``group_coef`` = its plane, ``group_start``,
-  ``group_tris``, ``group_full`` = the triangles cover the cell's whole section of the plane).
+  ``cell_start`` (slots + 1, uint32) indexes groups, bit k of ``cell_bits`` (little-endian bit
+  order) tells whether slot k has any. A group is one plane's triangles inside one cell, one
+  record of ``groups`` (GROUP: the plane, where its triangles start in ``group_tris`` and how
+  many, the first of them, and whether it is full: its triangles cover the cell's whole section
+  of the plane).
 - ``slab_*``: the slab map (Scene.slab_cell), cells of a grid up to SLAB_REFINE times finer than
   the tracing grid that hold exactly two full, parallel, axis-aligned planes. It is sparse: only
   the tracing cells that hold slab cells are refined; ``slab_block`` (C,) gives each tracing
@@ -54,6 +56,9 @@ TREE_LEAF = 4
 SLAB_REFINE = 4
 #: The tracing grid is stored in bricks of BRICK³ cells.
 BRICK = 4
+#: A group as the Scene reads it (scene.pxd, struct Group).
+GROUP = np.dtype([("plane", np.float64, 4), ("start", np.int32), ("count", np.int32), ("first", np.int32),
+                  ("full", np.int32)])
 #: Directions for point-in-object rays (fixed, generic: no axis alignment).
 _DIRECTIONS = np.random.default_rng(20261121).normal(size=(8, 3))
 _DIRECTIONS /= np.linalg.norm(_DIRECTIONS, axis=1)[:, None]
@@ -181,15 +186,31 @@ def _stored(g: dict, ncell: np.ndarray) -> dict:
     """The tracing grid's arrays from its groups ``g`` (from :func:`_groups`, ordered by slot):
     ``cell_start`` over the slots, ``cell_bits`` and the groups' arrays."""
     cell_start = _starts(_brick_index(g["group_cell"], ncell), _brick_slots(ncell))
-    if cell_start[-1] >= 2**32:
-        raise ValueError(f"{cell_start[-1]} plane groups in the grid, more than cell_start (uint32) can index")
+    if cell_start[-1] >= 2**32 or len(g["group_tris"]) >= 2**31:
+        raise ValueError(f"{cell_start[-1]} plane groups of {len(g['group_tris'])} triangles in the grid, more "
+                         "than its 32-bit indices reach")
     cell_start = cell_start.astype(np.uint32)
     return {
         "grid_slots": _brick_slots_of(ncell),
         "cell_start": cell_start,
         "cell_bits": np.packbits(np.diff(cell_start) > 0, bitorder="little"),
-        **{k: g[k] for k in ("group_coef", "group_start", "group_tris", "group_full")},
+        "groups": _group_records(g),
+        "group_tris": g["group_tris"],
     }
+
+
+
+def _group_records(g: dict) -> np.ndarray:
+    """The groups ``g`` (from :func:`_groups`) as one record each (GROUP: plane, where its triangles
+    start in group_tris and how many, the first of them, whether it is full)."""
+    n = len(g["group_coef"])
+    out = np.zeros(max(n, 1), dtype=GROUP)
+    out["plane"][:n] = g["group_coef"]
+    out["start"][:n] = g["group_start"][:-1]
+    out["count"][:n] = np.diff(g["group_start"])
+    out["first"][:n] = g["group_tris"][g["group_start"][:-1]]
+    out["full"][:n] = g["group_full"][:n]
+    return out
 
 
 def _two_planes(g: dict, space_eps: float) -> tuple:
@@ -360,8 +381,7 @@ def scene_arrays(meshes: list, region_offsets: list[int], rules: np.ndarray, rcu
             tri_object=np.zeros(1, np.int32), cell_start=np.zeros(BRICK**3 + 1, np.uint32),
             grid_slots=_brick_slots_of(np.ones(3, np.int64)),
             cell_bits=np.zeros(BRICK**3 // 8, np.uint8),
-            group_coef=np.zeros((1, 4)), group_start=np.zeros(2, np.int64),
-            group_tris=np.zeros(1, np.int32), group_full=np.zeros(1, np.int8), near_min=np.full(1, np.inf),
+            groups=np.zeros(1, dtype=GROUP), group_tris=np.zeros(1, np.int32), near_min=np.full(1, np.inf),
             near_start=np.zeros(2, np.int64), near_tris=np.zeros(1, np.int32), near_dc=np.zeros(1),
             tree_box=np.zeros((1, 6)), tree_child=np.zeros((1, 2), np.int32), tree_rec=np.zeros((1, 17)),
             tree_tris=np.zeros(1, np.int32), tree_region=np.zeros(1, np.int32),
